@@ -1,0 +1,172 @@
+"""The compile context: where compilers report positioned issues and check names once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import jmespath
+import jmespath.exceptions
+from jmespath.parser import ParsedResult
+
+from engine.dsl.loader import SourceMap
+from engine.dsl.suggest import hint_for
+from engine.errors import Issue, Severity
+from engine.plan import SecretRef, Template
+
+if TYPE_CHECKING:
+    from engine.lead import LeadSchema
+
+Path = tuple[str | int, ...]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_SECRET = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_ANY_REF = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass
+class CompileContext:
+    """Shared by every compiler stage of one file: positions in, issues out."""
+
+    source: SourceMap
+    lead_schema: LeadSchema | None = None
+    issues: list[Issue] = field(default_factory=list)
+    stage_values: dict[str, frozenset[str]] = field(default_factory=dict)
+    base_dir: str = "."
+    """Folder that relative file references (test leads) are resolved against."""
+    """Values each earlier stage extracts, for ``from: ping.ping_id`` references."""
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def error(
+        self, code: str, message: str, at: Path, *, hint: str | None = None, key: bool = False
+    ) -> None:
+        span = self.source.key_at(at) if key else self.source.at(at)
+        self.issues.append(Issue(code, message, span, hint))
+
+    def warn(
+        self, code: str, message: str, at: Path, *, hint: str | None = None, key: bool = False
+    ) -> None:
+        span = self.source.key_at(at) if key else self.source.at(at)
+        self.issues.append(Issue(code, message, span, hint, severity="warning"))
+
+    def report(self, code: str, severity: Severity, message: str, at: Path, hint: str | None) -> None:
+        self.issues.append(Issue(code, message, self.source.at(at), hint, severity))
+
+    @property
+    def failed(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
+
+    # -- checks that compile a piece once ----------------------------------------------------
+
+    def jmespath(self, expr: str, at: Path) -> ParsedResult | None:
+        """Compile a JMESPath expression, or report LP303 and return None."""
+        try:
+            return jmespath.compile(expr)
+        except jmespath.exceptions.JMESPathError as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.error(
+                "LP303",
+                f"this condition is not valid JMESPath: {msg}",
+                at,
+                hint="quote text values with single quotes, e.g. lead.address.state == 'CA'",
+            )
+            return None
+
+    def regex(self, pattern: str, at: Path) -> re.Pattern[str] | None:
+        try:
+            return re.compile(pattern)
+        except re.error as exc:
+            self.error("LP305", f"invalid regular expression: {exc}", at)
+            return None
+
+    def duration(self, text: str | None, at: Path, default: float) -> float:
+        """Read '100ms', '2s', '5m', '1h' or a plain number of seconds; LP310 on anything else."""
+        if text is None:
+            return default
+        m = _DURATION.match(str(text))
+        if not m:
+            self.error(
+                "LP310",
+                f"'{text}' is not a duration",
+                at,
+                hint="write a number with a unit: 100ms, 2s, 5m, 1h",
+            )
+            return default
+        return float(m.group(1)) * _UNIT[m.group(2)]
+
+    def lead_field(self, dotted: str, at: Path) -> bool:
+        """True if ``dotted`` names a field of the lead schema; else LP304 with did-you-mean."""
+        schema = self.lead_schema
+        if schema is None or dotted in schema.paths:
+            return True
+        self.error(
+            "LP304",
+            f"unknown lead field '{dotted}'",
+            at,
+            hint=hint_for(dotted, schema.paths)
+            or "lead fields are declared in integrations/lead-schema.yaml",
+        )
+        return False
+
+    def prior_value(self, stage: str, name: str, at: Path) -> bool:
+        """True if an earlier stage extracts ``name``; else LP306."""
+        names = self.stage_values.get(stage)
+        if names is None:
+            self.error(
+                "LP306",
+                f"'{stage}.{name}' refers to the {stage} stage, which does not come before this one",
+                at,
+            )
+            return False
+        if name not in names:
+            self.error(
+                "LP306",
+                f"the {stage} stage does not extract '{name}'",
+                at,
+                hint=hint_for(name, names)
+                or f"add it under stages.{stage}.response.extract",
+            )
+            return False
+        return True
+
+    def template(self, text: str, at: Path) -> Template:
+        """Split text into literal parts and ``${env:NAME}`` references (LP309 on bad ones)."""
+        parts: list[str | SecretRef] = []
+        pos = 0
+        for m in _ANY_REF.finditer(text):
+            inner = _SECRET.fullmatch(m.group(0))
+            if inner is None:
+                self.error(
+                    "LP309",
+                    f"'{m.group(0)}' is not a valid reference",
+                    at,
+                    hint="write ${env:NAME} with NAME made of letters, digits and _",
+                )
+                continue
+            if m.start() > pos:
+                parts.append(text[pos : m.start()])
+            parts.append(SecretRef(inner.group(1)))
+            pos = m.end()
+        if pos < len(text):
+            parts.append(text[pos:])
+        return Template(tuple(parts) or ("",))
+
+    def choice(self, value: str, choices: Iterable[str], what: str, at: Path) -> bool:
+        options = sorted(choices)
+        if value in options:
+            return True
+        self.error(
+            "LP205",
+            f"unknown {what} '{value}' — expected one of: {', '.join(options)}",
+            at,
+            hint=hint_for(value, options),
+        )
+        return False
+
+
+def as_path(*parts: Any) -> Path:
+    return tuple(parts)

@@ -1,0 +1,367 @@
+"""The shape of a buyer integration file: pydantic models, extra keys forbidden.
+
+These models only describe what may be written. Meaning (lead fields exist, JMESPath parses,
+transforms are known, durations read) is checked by the compiler, which reports positions.
+Scalars arrive as the text the author wrote, so a value typed ``str`` is never reinterpreted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Outcome = Literal["accepted", "rejected", "duplicate", "error"]
+OutputType = Literal["string", "integer", "number", "boolean"]
+ErrorClassName = Literal[
+    "transport", "unknown", "client_error", "auth", "rate_limited", "server_error", "bad_response"
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fields
+# ----------------------------------------------------------------------------------------------
+
+
+class WhenCase(Model):
+    """One ``if``/``then`` branch of a conditional field."""
+
+    if_: str = Field(alias="if", description="JMESPath condition over the lead")
+    then: FieldSpec | str = Field(description="the field to use when the condition holds")
+
+
+class FieldSpec(Model):
+    """How one output field gets its value. Exactly one source: from, value, concat or when."""
+
+    from_: str | None = Field(None, alias="from", description="lead field, e.g. lead.phone")
+    value: str | None = Field(None, description="constant text (may use ${env:NAME})")
+    concat: list[str] | None = Field(None, description="lead fields joined by `separator`")
+    separator: str | None = Field(None, description="text between concat parts (default space)")
+    when: list[WhenCase] | None = Field(None, description="conditional: first matching `if` wins")
+    else_: FieldSpec | str | None = Field(None, alias="else", description="used when no `if` holds")
+    transform: list[str | dict[str, Any]] = Field(
+        default_factory=list, description="steps applied in order, e.g. [trim, {phone: dashes}]"
+    )
+    type: OutputType | None = Field(None, description="output type (JSON): string, integer, …")
+    max_length: Annotated[int, Field(gt=0)] | None = None
+    too_long: Literal["truncate", "reject"] = "truncate"
+    if_missing: Literal["omit", "reject", "null"] | None = Field(
+        None, description="when the value is missing: omit the field (default), reject the lead"
+    )
+    default: str | None = Field(None, description="text used when the value is missing")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        sources = [
+            k
+            for k, v in (
+                ("from", self.from_),
+                ("value", self.value),
+                ("concat", self.concat),
+                ("when", self.when),
+            )
+            if v is not None
+        ]
+        if len(sources) != 1:
+            got = " and ".join(sources) if sources else "none"
+            raise ValueError(
+                f"a field needs exactly one of 'from', 'value', 'concat' or 'when' (found {got})"
+            )
+        if self.separator is not None and self.concat is None:
+            raise ValueError("'separator' only applies to 'concat'")
+        if self.else_ is not None and self.when is None:
+            raise ValueError("'else' only applies to 'when'")
+        if self.default is not None and self.if_missing is not None:
+            raise ValueError("use either 'default' or 'if_missing', not both")
+        return self
+
+
+Fields = dict[str, FieldSpec | str]
+
+# ----------------------------------------------------------------------------------------------
+# Payload formats
+# ----------------------------------------------------------------------------------------------
+
+
+class XmlOptions(Model):
+    root: str = Field(description="root element, e.g. Lead or soap:Envelope")
+    declaration: bool = True
+    encoding: str = "UTF-8"
+    unencodable: Literal["transliterate", "remove", "reject"] = "transliterate"
+    namespaces: dict[str, str] = Field(default_factory=dict, description="prefix: URI")
+    default_namespace: str | None = None
+
+
+class WrapInForm(Model):
+    """Send the whole document inside one form field, e.g. ``key=…&xml=<lead…>``."""
+
+    field: str
+    fields: Fields = Field(default_factory=dict, description="the other form fields")
+
+
+class Timeouts(Model):
+    connect: str | None = None
+    read: str | None = None
+    total: str | None = None
+
+
+# ----------------------------------------------------------------------------------------------
+# Responses
+# ----------------------------------------------------------------------------------------------
+
+
+class Rule(Model):
+    """One response rule: if every condition given holds, the outcome is decided."""
+
+    status: int | str | list[int | str] | None = Field(
+        None, description="200, '2xx' or a list; without it the rule applies to 2xx only"
+    )
+    if_: str | None = Field(None, alias="if", description="JMESPath over the JSON/XML body")
+    match: str | None = Field(None, description="regular expression over the text body")
+    select: str | None = Field(None, description="CSS selector that must match (HTML body)")
+    contains: str | None = Field(None, description="text the body contains (prefer `if`)")
+    outcome: Outcome
+    reason: str | None = Field(None, description="reason recorded when this rule decides")
+
+
+class ResponseSpec(Model):
+    body: Literal["json", "xml", "html", "text"] = Field(
+        "json", description="how to read the body, whatever the Content-Type says"
+    )
+    lenient_xml: bool = Field(False, description="recover from slightly malformed XML")
+    rules: list[Rule] = Field(default_factory=list)
+    otherwise: Outcome = Field("error", description="outcome of a 2xx that no rule matched")
+    extract: dict[str, str] = Field(
+        default_factory=dict, description="name: expression (buyer_lead_id, price, ping_id, …)"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Stages
+# ----------------------------------------------------------------------------------------------
+
+
+class StageSpec(Model):
+    method: Literal["POST", "GET", "PUT", "PATCH"] = "POST"
+    path: str = ""
+    format: Literal["json", "xml", "form", "query"] = "json"
+    xml: XmlOptions | None = None
+    wrap_in_form: WrapInForm | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Timeouts = Field(default_factory=Timeouts)
+    fields: Fields
+    response: ResponseSpec = Field(default_factory=ResponseSpec)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _format_options(self) -> StageSpec:
+        if self.format == "xml" and self.xml is None:
+            raise ValueError("format xml needs an 'xml' section with at least 'root'")
+        if self.format != "xml" and self.xml is not None:
+            raise ValueError("an 'xml' section only applies to format xml")
+        if self.wrap_in_form is not None and self.format not in ("xml", "json"):
+            raise ValueError("'wrap_in_form' carries an xml or json document")
+        return self
+
+
+class Stages(Model):
+    ping: StageSpec | None = None
+    post: StageSpec
+
+
+# ----------------------------------------------------------------------------------------------
+# Auth and environments
+# ----------------------------------------------------------------------------------------------
+
+
+class NoAuthSpec(Model):
+    type: Literal["none"]
+
+
+class ApiKeySpec(Model):
+    type: Literal["api_key"]
+    header: str | None = None
+    query: str | None = None
+    key: str
+    prefix: str = ""
+
+    @model_validator(mode="after")
+    def _where(self) -> ApiKeySpec:
+        if (self.header is None) == (self.query is None):
+            raise ValueError("an api_key goes in exactly one place: 'header' or 'query'")
+        return self
+
+
+class BasicSpec(Model):
+    type: Literal["basic"]
+    username: str
+    password: str
+
+
+class BearerSpec(Model):
+    type: Literal["bearer"]
+    token: str
+
+
+class OAuth2Spec(Model):
+    type: Literal["oauth2"]
+    token_url: str
+    client_id: str
+    client_secret: str
+    scopes: list[str] = Field(default_factory=list)
+    client_auth: Literal["body", "basic"] = "body"
+
+
+AuthSpec = Annotated[
+    NoAuthSpec | ApiKeySpec | BasicSpec | BearerSpec | OAuth2Spec, Field(discriminator="type")
+]
+
+
+class EnvironmentSpec(Model):
+    url: str
+    tls_verify: bool = True
+    http2: bool = False
+    proxy: str | None = None
+    source_address: str | None = None
+    token_url: str | None = None
+
+
+# ----------------------------------------------------------------------------------------------
+# Resilience and eligibility
+# ----------------------------------------------------------------------------------------------
+
+
+class RetrySpec(Model):
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    interval: str = "2s"
+    backoff_rate: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
+    max_delay: str = "60s"
+    jitter: Literal["full", "none"] = "full"
+    retry_on: list[ErrorClassName] = Field(
+        default_factory=lambda: ["transport", "server_error", "rate_limited", "auth"]
+    )
+    on_timeout: Literal["unknown", "retry", "reject"] = "unknown"
+    max_wait: str = "5s"
+    give_up_after: str = "1h"
+
+
+class BreakerSpec(Model):
+    consecutive_failures: Annotated[int, Field(ge=1)] = 10
+    failure_rate: str = "50%"
+    window: str = "5m"
+    min_requests: Annotated[int, Field(ge=1)] = 20
+    cooldown: str = "60s"
+
+
+class FilterSpec(Model):
+    states: list[str] | None = None
+    zips: list[str] | None = None
+    when: str | None = Field(None, description="JMESPath condition the lead must satisfy")
+
+
+class CapsSpec(Model):
+    per_hour: Annotated[int, Field(ge=0)] | None = None
+    per_day: Annotated[int, Field(ge=0)] | None = None
+    per_month: Annotated[int, Field(ge=0)] | None = None
+    spend_per_day: str | None = None
+
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class ScheduleSpec(Model):
+    timezone: str
+    days: list[Day] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    )
+    hours: list[str] = Field(default_factory=lambda: ["00:00-24:00"], description="'08:00-20:00'")
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return [d.lower() if isinstance(d, str) else d for d in v] if isinstance(v, list) else v
+
+
+# ----------------------------------------------------------------------------------------------
+# Embedded tests
+# ----------------------------------------------------------------------------------------------
+
+
+class SampleResponseSpec(Model):
+    status: Annotated[int, Field(ge=100, le=599)] = 200
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = ""
+
+
+class TestCaseSpec(Model):
+    __test__ = False
+
+    name: str
+    stage: Literal["ping", "post"] = "post"
+    env: str = "test"
+    lead: str | dict[str, Any] | None = Field(None, description="lead file path or inline lead")
+    prior: dict[str, dict[str, str]] = Field(default_factory=dict)
+    expect_body: str | None = None
+    expect_reject: str | None = None
+    response: SampleResponseSpec | None = None
+    expect: dict[str, str] | None = Field(None, description="outcome and extracted values")
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> TestCaseSpec:
+        if self.expect_body is None and self.expect_reject is None and self.expect is None:
+            raise ValueError("a test needs 'expect_body', 'expect_reject' or 'expect'")
+        if (self.expect_body is not None or self.expect_reject is not None) and self.lead is None:
+            raise ValueError("'expect_body' and 'expect_reject' need a 'lead'")
+        if self.expect is not None and self.response is None:
+            raise ValueError("'expect' needs a sample 'response'")
+        if self.expect is not None and "outcome" not in self.expect:
+            raise ValueError("'expect' must name the 'outcome'")
+        return self
+
+
+# ----------------------------------------------------------------------------------------------
+# The file
+# ----------------------------------------------------------------------------------------------
+
+
+class IntegrationSpec(Model):
+    """One buyer integration file."""
+
+    buyer: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")] = Field(
+        description="short id: lowercase letters, digits and dashes"
+    )
+    name: str
+    version: str
+    description: str | None = None
+    environments: dict[str, EnvironmentSpec]
+    auth: AuthSpec = Field(default_factory=lambda: NoAuthSpec(type="none"))
+    headers: dict[str, str] = Field(default_factory=dict)
+    idempotency_header: str | None = "Idempotency-Key"
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 20
+    price: str | None = Field(None, description="fixed price per accepted lead, e.g. 35.00")
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    circuit_breaker: BreakerSpec = Field(default_factory=BreakerSpec)
+    filters: FilterSpec | None = None
+    caps: CapsSpec | None = None
+    schedule: ScheduleSpec | None = None
+    stages: Stages
+    tests: list[TestCaseSpec] = Field(default_factory=list)
+
+    @field_validator("environments")
+    @classmethod
+    def _has_env(cls, v: dict[str, EnvironmentSpec]) -> dict[str, EnvironmentSpec]:
+        if not v:
+            raise ValueError("declare at least one environment, e.g. 'test' with its url")
+        return v
+
+
+WhenCase.model_rebuild()
+FieldSpec.model_rebuild()

@@ -1,0 +1,134 @@
+"""Render one stage of one lead into the exact HTTP request: pure, shared by CLI and runtime."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from engine.errors import MappingError
+from engine.plan import (
+    OMIT,
+    ApiKeyAuth,
+    BasicAuth,
+    BearerAuth,
+    IntegrationPlan,
+    OAuth2Auth,
+    RenderContext,
+    Template,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedRequest:
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    content_type: str | None
+
+
+class MaskedEnviron(Mapping[str, str]):
+    """An environment where every variable reads as its own ``${env:NAME}`` reference."""
+
+    def __getitem__(self, name: str) -> str:
+        return f"${{env:{name}}}"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def render_values(plan: IntegrationPlan, stage: str, ctx: RenderContext) -> list[object]:
+    """Compute every field of the stage, in file order (OMIT for left-out fields)."""
+    return [f.compute(ctx) for f in plan.stages[stage].request.fields]
+
+
+def _text(t: Template, environ: Mapping[str, str], mask: bool) -> str:
+    if mask:
+        return t.masked()
+    try:
+        return t.resolve(environ)
+    except KeyError as exc:
+        raise MappingError(f"environment variable {exc.args[0]} is not set") from None
+
+
+def render_request(
+    plan: IntegrationPlan,
+    stage: str,
+    ctx: RenderContext,
+    env: str,
+    *,
+    lead_id: str | None = None,
+    mask: bool = False,
+    with_auth: bool = False,
+) -> RenderedRequest:
+    """The request for ``stage`` in environment ``env``.
+
+    ``mask`` shows secrets as ``${env:NAME}``; ``with_auth`` adds the static auth headers (for
+    display: the runtime applies auth through an httpx.Auth flow instead). Raises MappingError
+    when the lead cannot be rendered for this buyer.
+    """
+    environment = plan.environments[env]
+    request = plan.stages[stage].request
+    if mask:
+        ctx = dataclasses.replace(ctx, environ=MaskedEnviron())
+    body = request.encoder.encode(render_values(plan, stage, ctx))
+    headers: list[tuple[str, str]] = [
+        (name, _text(t, ctx.environ, mask)) for name, t in request.headers
+    ]
+    query: list[tuple[str, str]] = []
+    content_type: str | None = request.encoder.content_type
+    if request.in_query:
+        query_text = body.decode("ascii")
+        body, content_type = b"", None
+    else:
+        query_text = ""
+    if lead_id is not None and plan.idempotency_header:
+        headers.append((plan.idempotency_header, f"{lead_id}:{plan.buyer}:{stage}"))
+    if with_auth:
+        _auth_preview(plan, headers, query, ctx.environ, mask)
+    if content_type is not None and not any(h.lower() == "content-type" for h, _ in headers):
+        headers.append(("Content-Type", content_type))
+    url = environment.url.rstrip("/") + request.path if request.path else environment.url
+    parts = urlsplit(url)
+    extra = "&".join(p for p in (query_text, urlencode(query)) if p)
+    full_query = "&".join(p for p in (parts.query, extra) if p)
+    url = urlunsplit(parts._replace(query=full_query))
+    return RenderedRequest(request.method, url, tuple(headers), body, content_type)
+
+
+def _auth_preview(
+    plan: IntegrationPlan,
+    headers: list[tuple[str, str]],
+    query: list[tuple[str, str]],
+    environ: Mapping[str, str],
+    mask: bool,
+) -> None:
+    auth = plan.auth
+    if isinstance(auth, ApiKeyAuth):
+        value = auth.prefix + _text(auth.key, environ, mask)
+        (headers if auth.location == "header" else query).append((auth.name, value))
+    elif isinstance(auth, BasicAuth):
+        user = _text(auth.username, environ, mask)
+        password = _text(auth.password, environ, mask)
+        if mask:
+            headers.append(("Authorization", f"Basic base64({user}:{password})"))
+        else:
+            import base64
+
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            headers.append(("Authorization", f"Basic {token}"))
+    elif isinstance(auth, BearerAuth):
+        headers.append(("Authorization", "Bearer " + _text(auth.token, environ, mask)))
+    elif isinstance(auth, OAuth2Auth):
+        headers.append(("Authorization", f"Bearer <access token from {auth.token_url}>"))
+
+
+__all__ = ["OMIT", "RenderedRequest", "render_request", "render_values"]
