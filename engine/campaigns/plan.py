@@ -1,0 +1,55 @@
+"""Compiled campaigns: which buyers, how the lead is sold, which checks run first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from engine.plan import IntegrationPlan
+
+Mode = Literal["direct", "waterfall", "auction"]
+Level = Literal["critical", "warn"]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignBuyer:
+    integration: IntegrationPlan
+    priority: int
+    """1 is first. Waterfall order (mode order: priority) and the auction's last tie-break."""
+    price: Decimal | None
+    """Fixed price in this campaign (campaign override, else the buyer file's price)."""
+
+    @property
+    def buyer(self) -> str:
+        return self.integration.buyer
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPlan:
+    """One check run on every lead before any buyer sees it."""
+
+    name: str
+    """phone, email, disposable_email, consent, suppression, or service:<buyer id>."""
+    level: Level
+    check: Callable[[Mapping[str, Any]], str | None] | None
+    """Pure check over the normalized lead: None passes, else the reason it fails."""
+    service: IntegrationPlan | None = None
+    """An external verification service: sent with the runtime; accepted passes."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPlan:
+    campaign: str
+    name: str
+    file: str
+    mode: Mode
+    buyers: tuple[CampaignBuyer, ...]
+    """In the order that applies: priority (or price) order for waterfall; as written otherwise."""
+    ping_deadline: float
+    total_deadline: float
+    floor: Decimal | None
+    max_post_attempts: int
+    fallback: tuple[CampaignBuyer, ...]
+    checks: tuple[CheckPlan, ...]
