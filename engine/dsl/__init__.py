@@ -1,0 +1,1 @@
+"""The leadpost DSL: load YAML files with positions, validate them, report positioned issues."""
