@@ -1,0 +1,30 @@
+"""The lead: its compiled schema, the per-lead check, and the normalizers both sides share.
+
+Pure on purpose: importing ``engine.lead`` does not load the YAML layer. Read the schema file
+with ``engine.lead.schema.load_lead_schema``.
+"""
+
+from engine.lead.normalize import (
+    KINDS,
+    NORMALIZERS,
+    US_STATES,
+    InvalidValue,
+    Normalizer,
+    enum_normalizer,
+    normalize_value,
+)
+from engine.lead.validate import FieldSpec, LeadSchema, parse_lead_json, validate_lead
+
+__all__ = [
+    "KINDS",
+    "NORMALIZERS",
+    "US_STATES",
+    "FieldSpec",
+    "InvalidValue",
+    "LeadSchema",
+    "Normalizer",
+    "enum_normalizer",
+    "normalize_value",
+    "parse_lead_json",
+    "validate_lead",
+]

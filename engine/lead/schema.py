@@ -1,0 +1,182 @@
+"""Read ``lead-schema.yaml``: validate its fields with positions and compile it into a LeadSchema.
+
+This is the only part of ``engine.lead`` that touches the YAML layer; ``engine.lead`` itself does
+not import it, so the run side can use the pure validator without pulling in ``engine.dsl``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.dsl.issues import validate
+from engine.dsl.loader import Document, load_yaml
+from engine.errors import AuthoringError, Issue
+from engine.lead.normalize import KINDS
+from engine.lead.validate import FieldSpec, LeadSchema
+
+Kind = Literal[
+    "string", "integer", "number", "boolean", "date", "datetime", "phone", "email", "state",
+    "zip", "enum", "url", "trustedform_url", "jornaya_leadid",
+]  # fmt: skip
+
+_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class FieldModel(BaseModel):
+    """One field of the lead, e.g. ``lead.phone: {type: phone, pii: true, required: true}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Kind = Field(description="what the value is: phone, email, enum, integer, ...")
+    pii: bool = Field(False, description="true when the value identifies a person")
+    required: bool = Field(False, description="true when every lead must carry it")
+    values: list[str] | None = Field(None, description="the allowed choices (enum only)")
+    description: str = Field("", description="one line saying what the field means")
+
+
+class LeadSchemaFile(BaseModel):
+    """The whole ``lead-schema.yaml`` file: one entry per dotted field path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: dict[str, FieldModel] = Field(description="dotted path -> field declaration")
+
+
+def load_lead_schema(path: str | os.PathLike[str], display: str | None = None) -> LeadSchema:
+    """Load and compile a lead schema file; AuthoringError lists every problem with its position."""
+    doc = load_yaml(path, display)
+    model, issues = validate(LeadSchemaFile, doc)
+    issues = [*issues, *_meaning_issues(doc)]
+    if model is None or any(i.severity == "error" for i in issues):
+        issues.sort(key=lambda i: (i.span.line, i.span.col) if i.span else (0, 0))
+        raise AuthoringError(issues, source=doc.source.text)
+    return compile_lead_schema(model)
+
+
+def compile_lead_schema(model: LeadSchemaFile) -> LeadSchema:
+    """The immutable LeadSchema of a validated file (choices keep their declared spelling)."""
+    return LeadSchema(
+        {
+            path: FieldSpec(
+                kind=f.type,
+                pii=f.pii,
+                required=f.required,
+                values=tuple(f.values or ()),
+                description=" ".join(f.description.split()),
+            )
+            for path, f in model.fields.items()
+        }
+    )
+
+
+def _meaning_issues(doc: Document) -> list[Issue]:
+    """Checks the model cannot express: path spelling, enum choices, fields nested in values."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    fields = data.get("fields")
+    if not isinstance(fields, dict):
+        return []
+    src = doc.source
+    issues: list[Issue] = []
+    if not fields:
+        issues.append(
+            Issue(
+                "LP204",
+                "no lead fields are declared",
+                src.at(("fields",)),
+                hint="add lines like 'lead.phone: {type: phone, pii: true, required: true}'",
+            )
+        )
+    for path, entry in fields.items():
+        at = ("fields", path)
+        if not all(_PART.fullmatch(part) for part in path.split(".")):
+            issues.append(
+                Issue(
+                    "LP204",
+                    f"'{path}' is not a valid field path",
+                    src.key_at(at),
+                    hint="join names made of letters, digits and _ with dots: lead.address.zip",
+                )
+            )
+        parents = path.split(".")
+        for end in range(1, len(parents)):
+            parent = ".".join(parents[:end])
+            if parent in fields:
+                issues.append(
+                    Issue(
+                        "LP312",
+                        f"'{parent}' is declared as a single value, but '{path}' is declared "
+                        "inside it",
+                        src.key_at(at),
+                        hint=f"remove '{parent}' (objects are implied by the fields inside them)",
+                    )
+                )
+        if isinstance(entry, dict):
+            issues += _choice_issues(doc, path, entry)
+    return issues
+
+
+def _choice_issues(doc: Document, path: str, entry: dict[str, Any]) -> list[Issue]:
+    kind, values = entry.get("type"), entry.get("values")
+    at = ("fields", path)
+    if kind not in KINDS:
+        return []  # the model reports the unknown type
+    if kind == "enum" and values is None:
+        return [
+            Issue(
+                "LP202",
+                f"'{path}' is an enum field but lists no 'values'",
+                doc.source.at(at),
+                hint="add the allowed choices, e.g. values: [own, rent]",
+            )
+        ]
+    if kind != "enum" and values is not None:
+        return [
+            Issue(
+                "LP312",
+                f"'values' only applies to enum fields, and '{path}' has type {kind}",
+                doc.source.key_at((*at, "values")),
+                hint="use 'type: enum', or remove 'values'",
+            )
+        ]
+    if not isinstance(values, list):
+        return []
+    issues: list[Issue] = []
+    if not values:
+        issues.append(
+            Issue(
+                "LP204",
+                f"'{path}' lists no choices",
+                doc.source.at((*at, "values")),
+                hint="write at least one choice, e.g. values: [own, rent]",
+            )
+        )
+    seen: dict[str, str] = {}
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            continue  # the model reports a choice that is not text
+        key = value.strip().casefold()
+        if not key or value != value.strip():
+            issues.append(
+                Issue(
+                    "LP204",
+                    f"choice '{value}' of '{path}' is empty or has spaces around it",
+                    doc.source.at((*at, "values", i)),
+                    hint="write each choice as plain text without surrounding spaces",
+                )
+            )
+        elif key in seen:
+            issues.append(
+                Issue(
+                    "LP204",
+                    f"choice '{value}' of '{path}' repeats '{seen[key]}' (case is ignored)",
+                    doc.source.at((*at, "values", i)),
+                    hint="keep only one of them",
+                )
+            )
+        else:
+            seen[key] = value
+    return issues

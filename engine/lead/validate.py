@@ -1,0 +1,244 @@
+"""The compiled lead schema and the per-lead check that turns an incoming lead into its normal form.
+
+:class:`LeadSchema` is built once from declared fields (see ``engine.lead.schema`` for the YAML
+file); it compiles a tree of per-field normalizers so :func:`validate_lead` only walks the lead.
+Nothing here reads files or imports the YAML layer, so the run side may use it freely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from engine.errors import Issue, LeadError
+from engine.lead.normalize import NORMALIZERS, InvalidValue, Normalizer, enum_normalizer, show
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One declared lead field: its type (``kind``), PII flag, required flag, choices, meaning."""
+
+    kind: str
+    pii: bool = False
+    required: bool = False
+    values: tuple[str, ...] = ()
+    """The allowed choices, in declared spelling (only for ``kind == "enum"``)."""
+    description: str = ""
+
+    def normalizer(self) -> Normalizer:
+        """The function normalizing this field's values."""
+        return enum_normalizer(self.values) if self.kind == "enum" else NORMALIZERS[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    key: str
+    path: str
+    normalize: Normalizer
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    key: str
+    path: str
+    children: tuple[_Leaf | _Group, ...]
+    required_leaves: tuple[_Leaf, ...]
+    """Every required field below this object, reported one by one when the object is absent."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LeadSchema:
+    """The compiled lead schema: ``LeadSchema(fields)``; immutable, compared by identity.
+
+    ``fields`` maps each dotted path (``lead.address.zip``) to its FieldSpec, in declared order;
+    ``pii_fields`` holds the paths flagged PII; ``paths`` holds every declared path and each
+    object above one (``lead``, ``lead.address``).
+    """
+
+    fields: Mapping[str, FieldSpec]
+    pii_fields: frozenset[str] = field(init=False)
+    paths: frozenset[str] = field(init=False)
+    _root: _Group = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields = MappingProxyType(dict(self.fields))
+        for path, spec in fields.items():
+            _check_declaration(path, spec, fields)
+        parents = {p.rsplit(".", 1)[0] for p in fields if "." in p}
+        parents |= {q for p in parents for q in _ancestors(p)}
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "pii_fields", frozenset(p for p, s in fields.items() if s.pii))
+        object.__setattr__(self, "paths", frozenset(fields) | frozenset(parents))
+        object.__setattr__(self, "_root", _compile(fields))
+
+    def enum_values(self, path: str) -> tuple[str, ...] | None:
+        """The choices of an enum field, or None when ``path`` is not a declared enum field."""
+        spec = self.fields.get(path)
+        return spec.values if spec is not None and spec.kind == "enum" else None
+
+    def is_pii(self, path: str) -> bool:
+        """True when reading ``path`` exposes PII: it is a PII field or an object holding one."""
+        prefix = path + "."
+        return path in self.pii_fields or any(p.startswith(prefix) for p in self.pii_fields)
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _check_declaration(path: str, spec: FieldSpec, fields: Mapping[str, FieldSpec]) -> None:
+    """Programming errors only: the YAML loader reports these with positions before building."""
+    if spec.kind != "enum" and spec.kind not in NORMALIZERS:
+        raise ValueError(f"field {path!r} has unknown type {spec.kind!r}")
+    if (spec.kind == "enum") != bool(spec.values):
+        raise ValueError(f"field {path!r}: choices are required for enum fields and only there")
+    if not all(path.split(".")):
+        raise ValueError(f"field path {path!r} has an empty part")
+    clash = next((a for a in _ancestors(path) if a in fields), None)
+    if clash is not None:
+        raise ValueError(f"field {clash!r} is declared as a value but {path!r} is inside it")
+
+
+def _compile(fields: Mapping[str, FieldSpec]) -> _Group:
+    """Build the tree of objects and normalizers once, in declared order."""
+    tree: dict[str, Any] = {}
+    for path, spec in fields.items():
+        *parents, key = path.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[key] = spec
+
+    def build(key: str, path: str, node: dict[str, Any]) -> _Group:
+        children: list[_Leaf | _Group] = []
+        required: list[_Leaf] = []
+        for name, item in node.items():
+            sub = f"{path}.{name}" if path else name
+            if isinstance(item, FieldSpec):
+                leaf = _Leaf(name, sub, item.normalizer(), item.required, item.description)
+                children.append(leaf)
+                required += [leaf] if leaf.required else []
+            else:
+                group = build(name, sub, item)
+                children.append(group)
+                required += group.required_leaves
+        return _Group(key, path, tuple(children), tuple(required))
+
+    return build("", "", tree)
+
+
+def _missing(leaf: _Leaf, what: str) -> Issue:
+    about = f" ({leaf.description})" if leaf.description else ""
+    return Issue("LP501", f"{leaf.path}: this required field is {what}{about}")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _check_group(group: _Group, obj: dict[Any, Any], issues: list[Issue]) -> dict[Any, Any]:
+    out = dict(obj)
+    for child in group.children:
+        present = child.key in obj
+        value = obj.get(child.key)
+        if isinstance(child, _Leaf):
+            if _blank(value):
+                out.pop(child.key, None)
+                if child.required:
+                    issues.append(_missing(child, "empty" if present else "missing"))
+                continue
+            try:
+                out[child.key] = child.normalize(value)
+            except InvalidValue as problem:
+                issues.append(problem.issue(child.path))
+        elif value is None:
+            out.pop(child.key, None)
+            issues.extend(_missing(leaf, "missing") for leaf in child.required_leaves)
+        elif isinstance(value, dict):
+            out[child.key] = _check_group(child, value, issues)
+        else:
+            names = ", ".join(c.key for c in child.children)
+            issues.append(
+                Issue(
+                    "LP502",
+                    f"{child.path}: must be an object holding {names}, not {show(value)}",
+                )
+            )
+    return out
+
+
+def validate_lead(schema: LeadSchema, doc: Any) -> dict[str, Any]:
+    """The normalized lead: a new nested dict, declared fields normalized, other fields kept.
+
+    Declared optional fields that are null or blank are left out. Raises LeadError listing
+    every problem, one Issue per field, each message starting with the field's dotted path.
+    """
+    if not isinstance(doc, dict):
+        raise LeadError(
+            [Issue("LP502", f"the lead must be a JSON object {{...}}, not {show(doc)}")]
+        )
+    issues: list[Issue] = []
+    out = _check_group(schema._root, doc, issues)
+    if issues:
+        raise LeadError(issues)
+    return out
+
+
+class _Refused(ValueError):
+    """Raised by the parse hooks for JSON that Python would accept but a lead must not have."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not allowed; send a number or null")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"the key '{key}' appears twice in one object; keep only one")
+        out[key] = value
+    return out
+
+
+def parse_lead_json(text: str | bytes) -> dict[str, Any]:
+    """Parse a lead sent as JSON text; LeadError LP512 says where the text is broken."""
+    if isinstance(text, str) and text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        msg = exc.msg[:1].lower() + exc.msg[1:]
+        raise LeadError(
+            [
+                Issue(
+                    "LP512",
+                    f"the lead is not valid JSON: {msg} at line {exc.lineno}, column {exc.colno}",
+                )
+            ]
+        ) from None
+    except UnicodeDecodeError:
+        raise LeadError(
+            [Issue("LP512", "the lead is not valid JSON: it is not UTF-8 text")]
+        ) from None
+    except RecursionError:
+        raise LeadError(
+            [Issue("LP512", "the lead is not valid JSON: it is nested too deeply")]
+        ) from None
+    except _Refused as exc:
+        raise LeadError([Issue("LP512", f"the lead is not valid JSON: {exc}")]) from None
+    except ValueError:
+        raise LeadError(
+            [Issue("LP512", "the lead is not valid JSON: a number in it is too long")]
+        ) from None
+    if not isinstance(doc, dict):
+        raise LeadError(
+            [Issue("LP512", f"the lead must be a JSON object {{...}}, not {show(doc)}")]
+        )
+    return doc
