@@ -1,0 +1,73 @@
+"""Shared pytest fixtures. Keep each one small and documented; add yours below the others."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.clock import FakeClock
+from engine.lead import LeadSchema, validate_lead
+from engine.lead.schema import load_lead_schema
+from engine.loading import load_integration
+from engine.plan import IntegrationPlan
+from tests.buyer_server import BuyerServer
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (``@pytest.mark.anyio``) run on asyncio only."""
+    return "asyncio"
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A clock that moves only when advanced or slept on (starts at 0 s, 2024-01-01 UTC)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def buyer_server() -> Iterator[BuyerServer]:
+    """A fresh scriptable buyer on 127.0.0.1 (see tests/buyer_server.py), stopped afterwards."""
+    with BuyerServer() as server:
+        yield server
+
+
+# -- executor tests (tests/test_executor*.py) ------------------------------------------------
+
+RUNTIME_FIXTURES = Path(__file__).parent / "fixtures" / "runtime"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def lead_schema() -> LeadSchema:
+    """The repository's lead schema (integrations/lead-schema.yaml)."""
+    return load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
+
+
+@pytest.fixture
+def sample_lead(lead_schema: LeadSchema) -> dict[str, Any]:
+    """integrations/leads/sample.json, validated and normalized."""
+    raw = json.loads((REPO / "integrations" / "leads" / "sample.json").read_text())
+    return validate_lead(lead_schema, raw)
+
+
+@pytest.fixture
+def runtime_plan(
+    tmp_path: Path, lead_schema: LeadSchema, buyer_server: BuyerServer
+) -> Callable[..., IntegrationPlan]:
+    """Compile tests/fixtures/runtime/<name>.yaml pointed at the test buyer:
+    ``runtime_plan("direct", retry=RetryPlan(...))`` (keywords replace plan fields)."""
+
+    def load(name: str, **changes: Any) -> IntegrationPlan:
+        text = (RUNTIME_FIXTURES / f"{name}.yaml").read_text().replace("__URL__", buyer_server.url)
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text)
+        plan = load_integration(path, lead_schema)
+        return dataclasses.replace(plan, **changes) if changes else plan
+
+    return load
