@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import jmespath
 import jmespath.exceptions
-from jmespath.parser import ParsedResult
 
+from engine.compiler.jmes import CompiledExpression
 from engine.dsl.loader import SourceMap
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue, Severity
@@ -53,7 +53,9 @@ class CompileContext:
         span = self.source.key_at(at) if key else self.source.at(at)
         self.issues.append(Issue(code, message, span, hint, severity="warning"))
 
-    def report(self, code: str, severity: Severity, message: str, at: Path, hint: str | None) -> None:
+    def report(
+        self, code: str, severity: Severity, message: str, at: Path, hint: str | None
+    ) -> None:
         self.issues.append(Issue(code, message, self.source.at(at), hint, severity))
 
     @property
@@ -62,10 +64,10 @@ class CompileContext:
 
     # -- checks that compile a piece once ----------------------------------------------------
 
-    def jmespath(self, expr: str, at: Path) -> ParsedResult | None:
-        """Compile a JMESPath expression, or report LP303 and return None."""
+    def jmespath(self, expr: str, at: Path) -> CompiledExpression | None:
+        """Compile a JMESPath expression to closures, or report LP303 and return None."""
         try:
-            return jmespath.compile(expr)
+            return CompiledExpression(jmespath.compile(expr))
         except jmespath.exceptions.JMESPathError as exc:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.error(
@@ -127,8 +129,7 @@ class CompileContext:
                 "LP306",
                 f"the {stage} stage does not extract '{name}'",
                 at,
-                hint=hint_for(name, names)
-                or f"add it under stages.{stage}.response.extract",
+                hint=hint_for(name, names) or f"add it under stages.{stage}.response.extract",
             )
             return False
         return True

@@ -1,0 +1,113 @@
+"""The compile side stays pure and the run side sees only compiled plans (checked on imports)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ENGINE = Path(__file__).resolve().parent.parent / "engine"
+
+#: Modules that turn files into plans: no network, no event loop, no database.
+COMPILE_SIDE = (
+    "engine.dsl",
+    "engine.transforms",
+    "engine.compiler",
+    "engine.plan",
+    "engine.lead",
+    "engine.campaigns.models",
+    "engine.campaigns.plan",
+    "engine.campaigns.compile",
+    "engine.campaigns.checks",
+)
+#: Modules that run plans: they never see YAML, pydantic models or the compiler.
+RUN_SIDE = (
+    "engine.runtime",
+    "engine.retry",
+    "engine.breaker",
+    "engine.clock",
+    "engine.render",
+    "engine.auction",
+    "engine.eligibility",
+    "engine.store",
+)
+
+IO_LIBRARIES = (
+    "httpx",
+    "anyio",
+    "aiohttp",
+    "httpx_aiohttp",
+    "sqlite3",
+    "psycopg",
+    "socket",
+    "asyncio",
+    "engine.runtime",
+    "engine.store",
+    "engine.auction",
+    "engine.sandbox",
+)
+AUTHORING = (
+    "engine.dsl",
+    "engine.compiler",
+    "engine.loading",
+    "engine.campaigns.compile",
+    "engine.campaigns.models",
+    "ruamel",
+    "pydantic",
+)
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(ENGINE.parent).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module imported by a file, including imports inside functions (not TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for n in ast.walk(node))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+MODULES = sorted((module_name(p), p) for p in ENGINE.rglob("*.py"))
+
+
+@pytest.mark.parametrize(
+    "name,path", [m for m in MODULES if _within(m[0], COMPILE_SIDE)], ids=lambda v: str(v)
+)
+def test_compile_side_does_no_io(name: str, path: Path) -> None:
+    """Compiling is pure: no HTTP client, event loop, database or run-side module."""
+    bad = sorted(i for i in imports(path) if _within(i, IO_LIBRARIES))
+    assert bad == [], f"{name} imports {bad}"
+
+
+@pytest.mark.parametrize(
+    "name,path", [m for m in MODULES if _within(m[0], RUN_SIDE)], ids=lambda v: str(v)
+)
+def test_run_side_sees_only_plans(name: str, path: Path) -> None:
+    """The runtime never imports the DSL, the compiler or YAML/pydantic models."""
+    bad = sorted(i for i in imports(path) if _within(i, AUTHORING))
+    assert bad == [], f"{name} imports {bad}"
+
+
+def test_every_module_opens_with_a_docstring() -> None:
+    """Each module says its role in its first line."""
+    missing = [name for name, p in MODULES if ast.get_docstring(ast.parse(p.read_text())) is None]
+    assert missing == []
