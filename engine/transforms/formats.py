@@ -1,0 +1,208 @@
+"""Format transforms: phone numbers, money, numbers and yes/no values."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from engine.errors import MappingError
+from engine.plan import RenderContext, Transform
+from engine.transforms.base import Args, Text, TransformDef, as_decimal, as_text, show
+
+# -- phone ---------------------------------------------------------------------------------------
+
+PhoneStyle = Literal["digits", "e164", "dashes", "parentheses", "dots"]
+_PHONE_SAMPLES: dict[str, str] = {
+    "digits": "5551234567",
+    "e164": "+15551234567",
+    "dashes": "555-123-4567",
+    "parentheses": "(555) 123-4567",
+    "dots": "555.123.4567",
+}
+
+
+class PhoneArgs(Args):
+    """``style``: digits, e164, dashes, parentheses or dots."""
+
+    style: PhoneStyle
+
+    @property
+    def sample(self) -> str:
+        return _PHONE_SAMPLES[self.style]
+
+
+def ten_digits(value: Any) -> str:
+    """The 10 digits of a US phone number written any common way (a leading 1 is dropped)."""
+    text = as_text(value)
+    digits = "".join(c for c in text if "0" <= c <= "9")
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10 or len(text) > 40:
+        raise MappingError(f"{show(value)} is not a 10-digit US phone number")
+    return digits
+
+
+def _phone(args: PhoneArgs) -> Transform:
+    style = args.style
+
+    def run(value: Any, ctx: RenderContext) -> Any:
+        d = ten_digits(value)
+        if style == "digits":
+            return d
+        if style == "e164":
+            return "+1" + d
+        if style == "dashes":
+            return f"{d[:3]}-{d[3:6]}-{d[6:]}"
+        if style == "dots":
+            return f"{d[:3]}.{d[3:6]}.{d[6:]}"
+        return f"({d[:3]}) {d[3:6]}-{d[6:]}"
+
+    return run
+
+
+PHONE = TransformDef(
+    "phone",
+    PhoneArgs,
+    "style",
+    _phone,
+    "formatted as {sample}",
+    ("(512) 555-0142", "dashes", "512-555-0142"),
+)
+
+
+# -- money and numbers ---------------------------------------------------------------------------
+
+
+class CurrencyArgs(Args):
+    """``cents``: show two decimals; ``symbol`` put before the amount (default $)."""
+
+    cents: bool = False
+    symbol: Text = "$"
+
+    @property
+    def sample(self) -> str:
+        return f"{self.symbol}350,000" + (".00" if self.cents else "")
+
+
+def _quantize(number: Decimal, places: int) -> Decimal:
+    try:
+        return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise MappingError(f"the number {number} is too large") from None
+
+
+def _currency(args: CurrencyArgs) -> Transform:
+    places = 2 if args.cents else 0
+    symbol = args.symbol
+
+    def run(value: Any, ctx: RenderContext) -> Any:
+        amount = _quantize(as_decimal(value), places)
+        sign = "-" if amount < 0 else ""
+        return f"{sign}{symbol}{abs(amount):,.{places}f}"
+
+    return run
+
+
+CURRENCY = TransformDef(
+    "currency", CurrencyArgs, None, _currency, "as money like {sample}", (350000, None, "$350,000")
+)
+
+
+class NumberArgs(Args):
+    """``decimals``: digits after the point (rounded); ``thousands``: commas between thousands."""
+
+    decimals: int | None = Field(None, ge=0, le=10)
+    thousands: bool = False
+
+    @property
+    def what(self) -> str:
+        parts = [f"{self.decimals} decimals"] if self.decimals is not None else []
+        parts += ["commas between thousands"] if self.thousands else []
+        return "as a number" + (" with " + " and ".join(parts) if parts else "")
+
+
+def _number(args: NumberArgs) -> Transform:
+    decimals = args.decimals
+    comma = "," if args.thousands else ""
+
+    def run(value: Any, ctx: RenderContext) -> Any:
+        number = as_decimal(value)
+        if decimals is not None:
+            return f"{_quantize(number, decimals):{comma}.{decimals}f}"
+        if number == number.to_integral_value():
+            return f"{_quantize(number, 0):{comma}.0f}"
+        return f"{number.normalize():{comma}f}"
+
+    return run
+
+
+NUMBER = TransformDef(
+    "number", NumberArgs, "decimals", _number, "{what}", (142.5, {"decimals": 2}, "142.50")
+)
+
+
+# -- boolean -------------------------------------------------------------------------------------
+
+_TRUE = frozenset({"true", "yes", "y", "1", "on", "t"})
+_FALSE = frozenset({"false", "no", "n", "0", "off", "f"})
+
+
+def truth(value: Any) -> bool:
+    """True/false from a boolean, 0/1, or yes/no text; MappingError for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise MappingError("expects a yes/no value, not an undefined number")
+    if isinstance(value, int | float | Decimal) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise MappingError(
+        f"{show(value)} is not a yes/no value (expected true, false, yes, no, 1 or 0)"
+    )
+
+
+class BooleanArgs(Args):
+    """The texts sent for true and false; ``boolean: [Y, N]`` is short for {true: Y, false: N}."""
+
+    true: Text = "true"
+    false: Text = "false"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            if len(data) != 2:
+                raise ValueError("write the two texts as a list [for true, for false], e.g. [Y, N]")
+            return {"true": data[0], "false": data[1]}
+        if isinstance(data, dict):
+            return {scalar_key(k): v for k, v in data.items()}
+        return data
+
+
+def scalar_key(key: Any) -> Any:
+    """A mapping key as written: Python ``True`` -> ``'true'``."""
+    return ("true" if key else "false") if isinstance(key, bool) else key
+
+
+def _boolean(args: BooleanArgs) -> Transform:
+    yes, no = args.true, args.false
+
+    def run(value: Any, ctx: RenderContext) -> Any:
+        return yes if truth(value) else no
+
+    return run
+
+
+BOOLEAN = TransformDef(
+    "boolean", BooleanArgs, None, _boolean, "as {true} or {false}", (True, ["Y", "N"], "Y")
+)
+
+#: This family's transforms, in the order the reference lists them.
+FORMATS = (PHONE, CURRENCY, NUMBER, BOOLEAN)
