@@ -4,7 +4,7 @@
     ├── AuthoringError            a user's file is wrong; carries every Issue found in it
     ├── LeadError                 an incoming lead does not match the lead schema
     └── RunError                  something went wrong while handling one lead
-        ├── MappingError          the lead cannot be rendered for this buyer (rejected before sending)
+        ├── MappingError          the lead cannot be rendered for this buyer (refused unsent)
         ├── TransportError        the request failed on the wire (before or after sending)
         ├── UpstreamStatusError   the buyer answered with an HTTP error status
         ├── ExtractionError       the buyer's response could not be read

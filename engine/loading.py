@@ -69,7 +69,9 @@ def load_integration(path: str | Path, lead_schema: LeadSchema | None = None) ->
     return plan
 
 
-def yaml_files(paths: Iterable[str | Path], *, skip: Iterable[str] = (LEAD_SCHEMA,)) -> Iterator[Path]:
+def yaml_files(
+    paths: Iterable[str | Path], *, skip: Iterable[str] = (LEAD_SCHEMA,)
+) -> Iterator[Path]:
     """Every ``*.yaml``/``*.yml`` file named or found (recursively, sorted) under the paths."""
     skipped = set(skip)
     for raw in paths:

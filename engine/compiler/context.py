@@ -120,7 +120,8 @@ class CompileContext:
         if names is None:
             self.error(
                 "LP306",
-                f"'{stage}.{name}' refers to the {stage} stage, which does not come before this one",
+                f"'{stage}.{name}' refers to the {stage} stage, "
+                "which does not come before this one",
                 at,
             )
             return False

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def compile_document(
     doc: Document, lead_schema: LeadSchema | None = None, base_dir: str | None = None
 ) -> tuple[IntegrationPlan | None, list[Issue]]:
-    """Validate and compile one loaded buyer file. Returns the plan (None on errors) and all issues."""
+    """Validate and compile one loaded buyer file: the plan (None on errors) and all issues."""
     spec, issues = validate(m.IntegrationSpec, doc)
     if spec is None:
         return None, issues
@@ -73,7 +73,9 @@ def _test_case(
 ) -> TestCasePlan | None:
     at: Path = ("tests", i)
     if case.stage == "ping" and spec.stages.ping is None:
-        ctx.error("LP306", "this test is for the ping stage, but the buyer has no ping", (*at, "stage"))
+        ctx.error(
+            "LP306", "this test is for the ping stage, but the buyer has no ping", (*at, "stage")
+        )
         return None
     if case.env not in spec.environments:
         ctx.choice(case.env, spec.environments, "environment", (*at, "env"))
@@ -91,8 +93,12 @@ def _test_case(
     expect = dict(case.expect or {})
     outcome = expect.pop("outcome", None)
     if outcome is not None and outcome not in ("accepted", "rejected", "duplicate", "error"):
-        ctx.choice(outcome, ("accepted", "rejected", "duplicate", "error"), "outcome",
-                   (*at, "expect", "outcome"))
+        ctx.choice(
+            outcome,
+            ("accepted", "rejected", "duplicate", "error"),
+            "outcome",
+            (*at, "expect", "outcome"),
+        )
         return None
     return TestCasePlan(
         name=case.name,
@@ -122,8 +128,11 @@ def _expected_body(
     try:
         return case.expect_body.encode(charset)
     except (LookupError, UnicodeEncodeError) as exc:
-        ctx.error("LP204", f"the expected body cannot be written in {charset}: {exc}",
-                  (*at, "expect_body"))
+        ctx.error(
+            "LP204",
+            f"the expected body cannot be written in {charset}: {exc}",
+            (*at, "expect_body"),
+        )
         return None
 
 

@@ -59,11 +59,10 @@ def auth(spec: m.IntegrationSpec, ctx: CompileContext) -> AuthPlan:
     at: Path = ("auth",)
     match a:
         case m.ApiKeySpec():
-            location = "header" if a.header is not None else "query"
-            name = a.header if a.header is not None else a.query
-            assert name is not None
             key = ctx.template(a.key, (*at, "key"))
-            return ApiKeyAuth(location, name, key, a.prefix)
+            if a.header is not None:
+                return ApiKeyAuth("header", a.header, key, a.prefix)
+            return ApiKeyAuth("query", a.query or "", key, a.prefix)
         case m.BasicSpec():
             return BasicAuth(
                 ctx.template(a.username, (*at, "username")),
@@ -200,8 +199,12 @@ def schedule(spec: m.ScheduleSpec | None, ctx: CompileContext) -> SchedulePlan |
             h1, m1, h2, m2 = (int(g) for g in mt.groups())
             start, end = h1 * 60 + m1, h2 * 60 + m2
         if not mt or not 0 <= start < end <= 24 * 60 or m1 > 59 or m2 > 59:
-            ctx.error("LP204", f"'{text}' is not a time range", (*at, "hours", i),
-                      hint="write opening hours as 08:00-20:00 (24-hour clock)")
+            ctx.error(
+                "LP204",
+                f"'{text}' is not a time range",
+                (*at, "hours", i),
+                hint="write opening hours as 08:00-20:00 (24-hour clock)",
+            )
             continue
         windows.append((start, end))
     return SchedulePlan(
@@ -215,5 +218,9 @@ def zone(ctx: CompileContext, name: str, at: Path) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        ctx.error("LP311", f"unknown time zone '{name}'", at,
-                  hint=hint_for(name, available_timezones()) or "e.g. America/New_York")
+        ctx.error(
+            "LP311",
+            f"unknown time zone '{name}'",
+            at,
+            hint=hint_for(name, available_timezones()) or "e.g. America/New_York",
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from engine.compiler.context import CompileContext, Path
 from engine.compiler.encoders import build_encoder
 from engine.compiler.fields import compile_fields
@@ -51,20 +49,12 @@ def headers(
     return tuple(merged.values())
 
 
-def mark_pii(fields: tuple[FieldPlan, ...], ctx: CompileContext) -> tuple[FieldPlan, ...]:
-    """Flag the fields that read personal data, per the lead schema's ``pii`` tags."""
-    pii = ctx.lead_schema.pii_fields if ctx.lead_schema is not None else frozenset()
-    return tuple(
-        dataclasses.replace(f, pii=True) if pii.intersection(f.reads) else f for f in fields
-    )
-
-
 def compile_stage(
     name: str, spec: m.StageSpec, common_headers: dict[str, str], ctx: CompileContext
 ) -> StagePlan | None:
     at: Path = ("stages", name)
     fields = compile_fields(spec.fields, (*at, "fields"), ctx)
-    outer = ()
+    outer: tuple[FieldPlan, ...] = ()
     if spec.wrap_in_form is not None:
         outer = compile_fields(spec.wrap_in_form.fields, (*at, "wrap_in_form", "fields"), ctx)
     encoder = build_encoder(
@@ -78,7 +68,6 @@ def compile_stage(
             (*at, "method"),
             hint="use method: GET with format: query",
         )
-    fields, outer = mark_pii(fields, ctx), mark_pii(outer, ctx)
     request = RequestPlan(
         method=spec.method,
         path=spec.path,

@@ -239,15 +239,16 @@ class EnvironmentSpec(Model):
 # ----------------------------------------------------------------------------------------------
 
 
+DEFAULT_RETRY_ON: tuple[ErrorClassName, ...] = ("transport", "server_error", "rate_limited", "auth")
+
+
 class RetrySpec(Model):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
     interval: str = "2s"
     backoff_rate: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
     max_delay: str = "60s"
     jitter: Literal["full", "none"] = "full"
-    retry_on: list[ErrorClassName] = Field(
-        default_factory=lambda: ["transport", "server_error", "rate_limited", "auth"]
-    )
+    retry_on: list[ErrorClassName] = Field(default_factory=lambda: list(DEFAULT_RETRY_ON))
     on_timeout: Literal["unknown", "retry", "reject"] = "unknown"
     max_wait: str = "5s"
     give_up_after: str = "1h"
@@ -275,13 +276,12 @@ class CapsSpec(Model):
 
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALL_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ScheduleSpec(Model):
     timezone: str
-    days: list[Day] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    )
+    days: list[Day] = Field(default_factory=lambda: list(ALL_DAYS))
     hours: list[str] = Field(default_factory=lambda: ["00:00-24:00"], description="'08:00-20:00'")
 
     @field_validator("days", mode="before")
