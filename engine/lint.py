@@ -1,0 +1,161 @@
+"""``leadpost lint``: load, validate and compile files, then apply the semantic rules LP401–LP409.
+
+Each kind of file has a linter, found by the top-level key that marks the kind (``buyer:``);
+other kinds register theirs in :data:`LINTERS`. A buyer linter reports every compile problem
+plus what the rules in :data:`BUYER_RULES` find. A rule is a small function from a
+:class:`~engine.lint_rules.BuyerFile` to the issues it finds (see :mod:`engine.lint_rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.campaigns.lint import lint_campaign
+from engine.compiler.integration import compile_document
+from engine.dsl import models as m
+from engine.dsl.issues import validate
+from engine.dsl.loader import Document, load_yaml
+from engine.errors import AuthoringError, Issue
+from engine.lint_rules import BUYER_RULES, BuyerFile
+from engine.loading import LEAD_SCHEMA, display_name, schema_for, yaml_files
+from engine.positions import Span
+
+#: Lints one loaded file of its kind: every issue found (the path locates neighbouring files).
+Linter = Callable[[Document, Path], list[Issue]]
+
+
+def _position(issue: Issue) -> tuple[int, int]:
+    return (issue.span.line, issue.span.col) if issue.span else (0, 0)
+
+
+def lint_buyer(doc: Document, path: Path) -> list[Issue]:
+    """Compile problems of a buyer file plus every rule's findings, in file order."""
+    issues: list[Issue] = []
+    try:
+        schema = schema_for(path)
+    except AuthoringError as exc:  # the lead schema itself is broken: report it here too
+        schema = None
+        issues += exc.issues
+    plan, compiled = compile_document(doc, schema, base_dir=str(path.resolve().parent))
+    issues += compiled
+    spec, _ = validate(m.IntegrationSpec, doc)
+    if spec is not None:
+        target = BuyerFile(spec, doc.source, plan, schema)
+        for rule in BUYER_RULES:
+            issues += rule(target)
+    unique = list(dict.fromkeys(issues))
+    return sorted(unique, key=_position)
+
+
+#: The linter of each kind of file, keyed by the top-level key that marks the kind.
+#: Campaign files: :func:`engine.campaigns.lint.lint_campaign`. Other kinds add theirs here.
+LINTERS: dict[str, Linter] = {"buyer": lint_buyer, "campaign": lint_campaign}
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """The problems found in one file, with its text for the excerpts under them."""
+
+    file: str
+    source: str
+    issues: tuple[Issue, ...]
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def failed(self, strict: bool = False) -> bool:
+        """True when the file has an error (or, when ``strict``, a warning)."""
+        return bool(self.errors or (strict and self.warnings))
+
+
+def kind_of(data: Any) -> str | None:
+    """The registered kind of a loaded file (``buyer``), from its top-level keys."""
+    if isinstance(data, dict):
+        return next((kind for kind in LINTERS if kind in data), None)
+    return None
+
+
+def lint_file(path: str | Path) -> FileReport:
+    """Every problem in one file. Never raises for a problem in the file."""
+    p = Path(path)
+    name = display_name(p)
+    try:
+        doc = load_yaml(p, name)
+    except AuthoringError as exc:
+        return FileReport(name, exc.source or "", tuple(exc.issues))
+    kind = kind_of(doc.data)
+    if kind is None:
+        known = " or ".join(f"'{k}:'" for k in LINTERS)
+        issue = Issue(
+            "LP202",
+            f"leadpost does not know what kind of file this is: it has no {known} key",
+            Span(name, 1, 1),
+            hint="a buyer file starts with 'buyer: <id>', a campaign file with 'campaign: <id>'",
+        )
+        return FileReport(name, doc.source.text, (issue,))
+    return FileReport(name, doc.source.text, tuple(LINTERS[kind](doc, p)))
+
+
+#: Files of other tools that folders may hold: skipped when found in a folder (a file named
+#: on the command line is always linted).
+SKIPPED_FILES: tuple[str, ...] = (LEAD_SCHEMA, "sandbox.yaml")
+
+
+def lint_paths(paths: Iterable[str | Path]) -> list[FileReport]:
+    """Lint every file named, and every ``*.yaml`` under the folders named (except
+    :data:`SKIPPED_FILES`)."""
+    return [lint_file(p) for p in yaml_files(paths, skip=SKIPPED_FILES)]
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def render_issue(issue: Issue, report: FileReport) -> str:
+    """The issue with the line and caret when it points into this report's file."""
+    own = issue.span is not None and issue.span.file == report.file
+    return issue.render(report.source if own else None)
+
+
+def _github_escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def github_line(issue: Issue) -> str:
+    """One GitHub Actions workflow command, shown as an annotation on the pull request."""
+    level = "warning" if issue.severity == "warning" else "error"
+    where = ""
+    if issue.span is not None:
+        s = issue.span
+        where = f"file={_github_escape(s.file, prop=True)},line={s.line},col={s.col},"
+    text = issue.message + (f"\nhint: {issue.hint}" if issue.hint else "")
+    return f"::{level} {where}title={issue.code}::{_github_escape(text)}"
+
+
+def summary(reports: list[FileReport]) -> str:
+    """``2 errors, 1 warning in 3 files`` or ``3 files checked: no problems found``."""
+    errors = sum(len(r.errors) for r in reports)
+    warnings = sum(len(r.warnings) for r in reports)
+    files = f"{len(reports)} file" + ("" if len(reports) == 1 else "s")
+    if not errors and not warnings:
+        return f"{files} checked: no problems found"
+    parts = [f"{errors} error" + ("" if errors == 1 else "s")]
+    parts.append(f"{warnings} warning" + ("" if warnings == 1 else "s"))
+    return f"{', '.join(parts)} in {files}"
+
+
+def format_reports(reports: list[FileReport], style: Literal["text", "github"] = "text") -> str:
+    """Every issue of every file, then the summary line."""
+    if style == "github":
+        lines = [github_line(i) for r in reports for i in r.issues]
+        return "\n".join([*lines, summary(reports)])
+    blocks = [render_issue(i, r) for r in reports for i in r.issues]
+    return "\n\n".join([*blocks, summary(reports)])
