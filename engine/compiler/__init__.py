@@ -1,0 +1,1 @@
+"""The compiler: validated buyer-file models in, frozen plans out (runs once per file)."""
