@@ -167,6 +167,8 @@ class RequestPlan:
     in_query: bool
     """True when the encoded fields form the query string (GET pings) instead of the body."""
     timeouts: Timeouts
+    render: Callable[[RenderContext], list[Any]] | None = None
+    """Every field's value in one call (the fused renderer); same results as each compute."""
 
 
 # ----------------------------------------------------------------------------------------------

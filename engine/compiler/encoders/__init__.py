@@ -1,0 +1,114 @@
+"""Payload encoders: check a stage's field paths against its format and build its encoder once.
+
+:func:`build_encoder` is the compile-side entry point. It reports every path the format cannot
+express (LP308) and every invalid ``xml`` setting (LP204) with its position, and returns an
+:class:`~engine.plan.Encoder` whose ``encode(values)`` takes one value per path, in the same
+order (OMIT leaves a field out). Formats: ``json`` (json_.py), ``xml`` (xml_.py, xmlnames.py),
+``form`` and ``query`` (form.py), and a JSON or XML document wrapped in a form field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from engine.compiler.context import CompileContext, Path
+from engine.compiler.encoders.form import FORM, FormEncoder, WrapEncoder, check_flat
+from engine.compiler.encoders.json_ import JsonEncoder
+from engine.compiler.encoders.paths import Problem, build_tree, show
+from engine.compiler.encoders.xml_ import XmlEncoder
+from engine.compiler.encoders.xmlnames import OptionProblem, check_name, codec_for, setup
+from engine.dsl.models import StageSpec
+from engine.plan import Encoder, OutputPath
+
+__all__ = ["FormEncoder", "JsonEncoder", "WrapEncoder", "XmlEncoder", "build_encoder"]
+
+
+def build_encoder(
+    stage: StageSpec,
+    paths: Sequence[OutputPath],
+    at: Path,
+    ctx: CompileContext,
+    outer_paths: Sequence[OutputPath] = (),
+) -> Encoder | None:
+    """The encoder of ``stage`` for ``paths`` (its fields, in file order), or None on problems.
+
+    ``at`` is where the stage is in the file (e.g. ``("stages", "post")``). With
+    ``wrap_in_form``, ``outer_paths`` are the other form fields and ``encode`` takes the
+    document's values followed by theirs.
+    """
+    errors_before = sum(1 for i in ctx.issues if i.severity == "error")
+    problems: list[Problem] = []
+    document: Encoder | None
+    if stage.format in ("form", "query"):
+        what = "form" if stage.format == "form" else "query string"
+        check_flat(paths, problems, what)
+        _report(problems, paths, stage.fields, (*at, "fields"), ctx)
+        return None if problems else FormEncoder(paths, FORM if stage.format == "form" else "")
+    if stage.format == "json":
+        tree = build_tree(paths, problems, xml=False)
+        document = None if problems else JsonEncoder(tree, paths)
+    else:
+        assert stage.xml is not None  # the model requires it for format xml
+        options: list[OptionProblem] = []
+        xml = setup(stage.xml, options)
+        for o in options:
+            ctx.error(o.code, o.message, (*at, "xml", *o.where), hint=o.hint, key=o.key)
+        codec = codec_for(stage.xml.encoding) or "utf-8"
+        encoding = xml.encoding if xml is not None else stage.xml.encoding
+        names = check_name(stage.xml, codec, encoding)
+        tree = build_tree(paths, problems, xml=True, check_name=names)
+        document = None if problems or xml is None else XmlEncoder(xml, tree, paths)
+    _report(problems, paths, stage.fields, (*at, "fields"), ctx)
+    if stage.wrap_in_form is not None:
+        document = _wrap(stage, document, len(paths), outer_paths, at, ctx)
+    errors_after = sum(1 for i in ctx.issues if i.severity == "error")
+    return document if errors_after == errors_before else None
+
+
+def _wrap(
+    stage: StageSpec,
+    document: Encoder | None,
+    count: int,
+    outer_paths: Sequence[OutputPath],
+    at: Path,
+    ctx: CompileContext,
+) -> Encoder | None:
+    wrap = stage.wrap_in_form
+    assert wrap is not None
+    problems: list[Problem] = []
+    check_flat(outer_paths, problems, "form")
+    _report(problems, outer_paths, wrap.fields, (*at, "wrap_in_form", "fields"), ctx)
+    where = (*at, "wrap_in_form", "field")
+    if not wrap.field.strip():
+        ctx.error("LP204", "the form field that carries the document needs a name", where)
+        return None
+    if any(p == (wrap.field,) for p in outer_paths):
+        ctx.error(
+            "LP308",
+            f"the document field '{wrap.field}' has the same name as another form field",
+            where,
+            hint="rename one of them",
+        )
+        return None
+    if problems or document is None:
+        return None
+    return WrapEncoder(document, count, wrap.field, FormEncoder(outer_paths))
+
+
+def _report(
+    problems: Sequence[Problem],
+    paths: Sequence[OutputPath],
+    keys: Mapping[str, object],
+    base: Path,
+    ctx: CompileContext,
+) -> None:
+    """Report each problem as LP308 at the key of the field it is about."""
+    names = list(keys)
+    for p in sorted(problems, key=lambda p: p.index):
+        shown = show(paths[p.index])
+        if shown in keys:
+            ctx.error("LP308", p.message, (*base, shown), hint=p.hint, key=True)
+        elif len(names) == len(paths):
+            ctx.error("LP308", p.message, (*base, names[p.index]), hint=p.hint, key=True)
+        else:
+            ctx.error("LP308", p.message, base, hint=p.hint)
