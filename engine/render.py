@@ -47,7 +47,10 @@ class MaskedEnviron(Mapping[str, str]):
 
 def render_values(plan: IntegrationPlan, stage: str, ctx: RenderContext) -> list[object]:
     """Compute every field of the stage, in file order (OMIT for left-out fields)."""
-    return [f.compute(ctx) for f in plan.stages[stage].request.fields]
+    request = plan.stages[stage].request
+    if request.render is not None:
+        return request.render(ctx)
+    return [f.compute(ctx) for f in request.fields]
 
 
 def _text(t: Template, environ: Mapping[str, str], mask: bool) -> str:

@@ -49,7 +49,15 @@ _PATH_HINT = (
 
 def compile_fields(fields: Fields, at: Path, ctx: CompileContext) -> tuple[FieldPlan, ...]:
     """Every field that compiled, in file order; all problems are reported into ``ctx``."""
+    return compile_field_pipelines(fields, at, ctx)[0]
+
+
+def compile_field_pipelines(
+    fields: Fields, at: Path, ctx: CompileContext
+) -> tuple[tuple[FieldPlan, ...], tuple[Pipeline | None, ...]]:
+    """The field plans and, aligned with them, their pipelines (for the fused renderer)."""
     plans: list[FieldPlan] = []
+    pipelines: list[Pipeline | None] = []
     for name, spec in fields.items():
         field_at = (*at, name)
         path = parse_output_path(name)
@@ -70,7 +78,8 @@ def compile_fields(fields: Fields, at: Path, ctx: CompileContext) -> tuple[Field
         plans.append(
             FieldPlan(name, path, compiled.compute, span, compiled.description, reads, pii)
         )
-    return tuple(plans)
+        pipelines.append(compiled.pipeline)
+    return tuple(plans), tuple(pipelines)
 
 
 def _is_pii(ctx: CompileContext, path: str) -> bool:
@@ -90,6 +99,8 @@ class _Source:
     description: str
     reads: tuple[str, ...] = ()
     template: Template | None = None
+    keys: tuple[str, ...] | None = None
+    """The lead path, when this source is one plain lead field."""
 
 
 def _reference(text: str, at: Path, ctx: CompileContext, *, bare: bool) -> _Source | None:
@@ -139,7 +150,7 @@ def _reference(text: str, at: Path, ctx: CompileContext, *, bare: bool) -> _Sour
                 hint=f"name one of them, e.g. {inside[0]}" if inside else None,
             )
             return None
-    return _Source(lead_getter(tuple(parts)), path, path, (path,))
+    return _Source(lead_getter(tuple(parts)), path, path, (path,), keys=tuple(parts))
 
 
 def _source(name: str, spec: FieldSpec, at: Path, ctx: CompileContext) -> _Source | None:
@@ -247,6 +258,7 @@ class _Compiled:
     reads: tuple[str, ...]
     hashed: bool = False
     """A hash step makes the sent value unreadable: it no longer counts as PII."""
+    pipeline: Pipeline | None = None
 
 
 def _errors(ctx: CompileContext) -> int:
@@ -260,8 +272,8 @@ def _field(name: str, spec: FieldSpec | str, at: Path, ctx: CompileContext) -> _
         src = _reference(spec, at, ctx, bare=True)
         if src is None:
             return None
-        pipeline = Pipeline(name, span, src.get, src.label)
-        return _Compiled(build_compute(pipeline), src.description, src.reads)
+        pipeline = Pipeline(name, span, src.get, src.label, lead_keys=src.keys)
+        return _Compiled(build_compute(pipeline), src.description, src.reads, pipeline=pipeline)
     before = _errors(ctx)
     src = _source(name, spec, at, ctx)
     steps = _steps(spec, at, ctx)
@@ -286,6 +298,7 @@ def _field(name: str, spec: FieldSpec | str, at: Path, ctx: CompileContext) -> _
         secret=secret,
         masked=template.masked() if template is not None else "",
         constant=template is not None,
+        lead_keys=src.keys,
     )
     compute: Callable[[RenderContext], Any] | None = build_compute(pipeline)
     if template is not None and not secret and not steps:
@@ -295,7 +308,7 @@ def _field(name: str, spec: FieldSpec | str, at: Path, ctx: CompileContext) -> _
     assert compute is not None
     description = ", ".join([src.description, *(s.description for s in steps), *words])
     hashed = any(s.label == "hash" for s in steps)
-    return _Compiled(compute, description, src.reads, hashed)
+    return _Compiled(compute, description, src.reads, hashed, pipeline)
 
 
 def _steps(spec: FieldSpec, at: Path, ctx: CompileContext) -> tuple[Step, ...] | None:

@@ -159,6 +159,8 @@ class Pipeline:
     masked: str = ""
     constant: bool = False
     """The source is constant text: sent as written even when empty."""
+    lead_keys: tuple[str, ...] | None = None
+    """The lead path when the source is one plain lead field (the fused renderer inlines it)."""
 
 
 def _fail(p: Pipeline, exc: MappingError, label: str, span: Span) -> MappingError:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from engine.compiler.context import CompileContext, Path
 from engine.compiler.encoders import build_encoder
-from engine.compiler.fields import compile_fields
+from engine.compiler.fields import compile_field_pipelines
+from engine.compiler.fused import fuse
 from engine.compiler.response import compile_response, extracted_names
+from engine.compiler.fields_run import Pipeline
 from engine.dsl import models as m
 from engine.plan import FieldPlan, RequestPlan, StagePlan, Template, Timeouts
 
@@ -53,10 +55,13 @@ def compile_stage(
     name: str, spec: m.StageSpec, common_headers: dict[str, str], ctx: CompileContext
 ) -> StagePlan | None:
     at: Path = ("stages", name)
-    fields = compile_fields(spec.fields, (*at, "fields"), ctx)
+    fields, pipelines = compile_field_pipelines(spec.fields, (*at, "fields"), ctx)
     outer: tuple[FieldPlan, ...] = ()
+    outer_pipelines: tuple[Pipeline | None, ...] = ()
     if spec.wrap_in_form is not None:
-        outer = compile_fields(spec.wrap_in_form.fields, (*at, "wrap_in_form", "fields"), ctx)
+        outer, outer_pipelines = compile_field_pipelines(
+            spec.wrap_in_form.fields, (*at, "wrap_in_form", "fields"), ctx
+        )
     encoder = build_encoder(
         spec, [f.path for f in fields], at, ctx, outer_paths=[f.path for f in outer]
     )
@@ -76,6 +81,7 @@ def compile_stage(
         encoder=encoder,  # type: ignore[arg-type]
         in_query=spec.format == "query",
         timeouts=timeouts(spec.timeout, DEFAULT_TIMEOUTS[name], ctx, (*at, "timeout")),
+        render=fuse(fields + outer, pipelines + outer_pipelines),
     )
     ctx.stage_values[name] = extracted_names(spec.response)
     if encoder is None or response is None:

@@ -108,6 +108,11 @@ def _date(args: DateArgs) -> Transform:
     tz = zone(args.timezone) if args.timezone else None
 
     def run(value: Any, ctx: RenderContext) -> Any:
+        if type(value) is str and len(value) == 10:  # the lead schema's ISO date
+            try:
+                return date.fromisoformat(value).strftime(fmt)
+            except (ValueError, OverflowError):
+                pass  # the careful path below says what is wrong
         moment = parse_moment(value)
         if isinstance(moment, datetime):
             try:
@@ -126,6 +131,14 @@ def _datetime(args: DatetimeArgs) -> Transform:
     tz = zone(args.timezone) if args.timezone else None
 
     def run(value: Any, ctx: RenderContext) -> Any:
+        if type(value) is str and len(value) == 20 and value[-1] == "Z":  # normalized UTC time
+            try:
+                fast = datetime.fromisoformat(value)
+                if tz is not None:
+                    fast = fast.astimezone(tz)
+                return fast.strftime(fmt) if fmt is not None else fast.isoformat("T", "seconds")
+            except (ValueError, OverflowError):
+                pass  # the careful path below says what is wrong
         moment = parse_moment(value)
         if not isinstance(moment, datetime):
             raise MappingError(

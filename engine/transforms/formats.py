@@ -35,6 +35,8 @@ class PhoneArgs(Args):
 
 def ten_digits(value: Any) -> str:
     """The 10 digits of a US phone number written any common way (a leading 1 is dropped)."""
+    if type(value) is str and len(value) == 10 and value.isascii() and value.isdigit():
+        return value  # the lead schema's normalized form
     text = as_text(value)
     digits = "".join(c for c in text if "0" <= c <= "9")
     if len(digits) == 11 and digits[0] == "1":
@@ -98,6 +100,9 @@ def _currency(args: CurrencyArgs) -> Transform:
     symbol = args.symbol
 
     def run(value: Any, ctx: RenderContext) -> Any:
+        if type(value) is int and -(10**30) < value < 10**30:  # whole dollars: nothing to round
+            sign = "-" if value < 0 else ""
+            return f"{sign}{symbol}{abs(value):,}" + (".00" if places else "")
         amount = _quantize(as_decimal(value), places)
         sign = "-" if amount < 0 else ""
         return f"{sign}{symbol}{abs(amount):,.{places}f}"
@@ -128,6 +133,12 @@ def _number(args: NumberArgs) -> Transform:
     comma = "," if args.thousands else ""
 
     def run(value: Any, ctx: RenderContext) -> Any:
+        if decimals is not None and type(value) is float and 1e-6 < abs(value) < 1e15:
+            shortest = float.__repr__(value)
+            point = shortest.find(".")
+            # No rounding needed: formatting pads the exact digits with zeros.
+            if "e" not in shortest and point >= 0 and len(shortest) - point - 1 <= decimals:
+                return f"{value:{comma}.{decimals}f}"
         number = as_decimal(value)
         if decimals is not None:
             return f"{_quantize(number, decimals):{comma}.{decimals}f}"
