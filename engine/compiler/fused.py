@@ -50,7 +50,7 @@ def fuse(fields: Sequence[FieldPlan], pipelines: Sequence[Pipeline | None]) -> R
         lines += _inline(i, pipeline, env)
     lines.append("    return [" + ", ".join(f"v{i}" for i in range(len(fields))) + "]")
     namespace: dict[str, Any] = dict(env)
-    exec(compile("\n".join(lines), "<leadpost fused renderer>", "exec"), namespace)  # noqa: S102
+    exec(compile("\n".join(lines), "<leadpost fused renderer>", "exec"), namespace)
     render: Render = namespace["render"]
     return render
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from engine.compiler.context import CompileContext, Path
 from engine.compiler.encoders import build_encoder
 from engine.compiler.fields import compile_field_pipelines
+from engine.compiler.fields_run import Pipeline
 from engine.compiler.fused import fuse
 from engine.compiler.response import compile_response, extracted_names
-from engine.compiler.fields_run import Pipeline
 from engine.dsl import models as m
 from engine.plan import FieldPlan, RequestPlan, StagePlan, Template, Timeouts
 

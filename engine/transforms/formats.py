@@ -100,7 +100,7 @@ def _currency(args: CurrencyArgs) -> Transform:
     symbol = args.symbol
 
     def run(value: Any, ctx: RenderContext) -> Any:
-        if type(value) is int and -(10**30) < value < 10**30:  # whole dollars: nothing to round
+        if type(value) is int and -(10**24) < value < 10**24:  # whole dollars: nothing to round
             sign = "-" if value < 0 else ""
             return f"{sign}{symbol}{abs(value):,}" + (".00" if places else "")
         amount = _quantize(as_decimal(value), places)
