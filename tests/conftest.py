@@ -44,21 +44,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def lead_schema() -> LeadSchema:
+def runtime_schema() -> LeadSchema:
     """The repository's lead schema (integrations/lead-schema.yaml)."""
     return load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
 
 
 @pytest.fixture
-def sample_lead(lead_schema: LeadSchema) -> dict[str, Any]:
+def runtime_lead(runtime_schema: LeadSchema) -> dict[str, Any]:
     """integrations/leads/sample.json, validated and normalized."""
     raw = json.loads((REPO / "integrations" / "leads" / "sample.json").read_text())
-    return validate_lead(lead_schema, raw)
+    return validate_lead(runtime_schema, raw)
 
 
 @pytest.fixture
 def runtime_plan(
-    tmp_path: Path, lead_schema: LeadSchema, buyer_server: BuyerServer
+    tmp_path: Path, runtime_schema: LeadSchema, buyer_server: BuyerServer
 ) -> Callable[..., IntegrationPlan]:
     """Compile tests/fixtures/runtime/<name>.yaml pointed at the test buyer:
     ``runtime_plan("direct", retry=RetryPlan(...))`` (keywords replace plan fields)."""
@@ -67,7 +67,7 @@ def runtime_plan(
         text = (RUNTIME_FIXTURES / f"{name}.yaml").read_text().replace("__URL__", buyer_server.url)
         path = tmp_path / f"{name}.yaml"
         path.write_text(text)
-        plan = load_integration(path, lead_schema)
+        plan = load_integration(path, runtime_schema)
         return dataclasses.replace(plan, **changes) if changes else plan
 
     return load

@@ -109,6 +109,9 @@ class Delivery:
     attempts: tuple[Outcome, ...]
     scheduled_at: float | None = None
     """When the delivery was handed to the scheduler instead of awaited (clock time), if it was."""
+    gave_up: str | None = None
+    """Why no further attempt was made although the last outcome was retryable (attempts used
+    up, the lead too old, the deadline), in plain English."""
 
     @property
     def scheduled(self) -> bool:

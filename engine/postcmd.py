@@ -1,0 +1,60 @@
+"""``leadpost post FILE --lead LEAD.json``: load a buyer file and a lead, then send it for real.
+
+The loading half of the command (authoring side: it compiles the buyer file and validates the
+lead against the nearest lead schema); the sending half is
+:func:`engine.runtime.postcmd.post_plan`, which never sees YAML. Returns text and an exit code;
+the CLI prints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Issue, LeadError, LeadpostError
+from engine.lead import parse_lead_json, validate_lead
+from engine.loading import load_integration, schema_for
+from engine.runtime.postcmd import post_plan
+
+
+def read_lead_file(
+    lead_path: str | Path, buyer_file: str | Path
+) -> tuple[dict[str, Any], datetime]:
+    """The normalized lead (validated against the lead schema governing ``buyer_file``, when
+    there is one) and its timestamp. Raises LeadError, or LeadpostError when unreadable."""
+    try:
+        text = Path(lead_path).read_bytes()
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise LeadpostError(f"cannot read the lead file {lead_path}: {why}") from None
+    raw = parse_lead_json(text)
+    schema = schema_for(buyer_file)
+    lead = validate_lead(schema, raw) if schema is not None else raw
+    try:
+        now = datetime.fromisoformat(str(lead.get("timestamp")))
+    except ValueError:
+        missing = "timestamp: required field missing; write it like 2024-12-15T14:30:00Z"
+        raise LeadError([Issue("LP501", missing)]) from None
+    if now.tzinfo is None:
+        raise LeadError([Issue("LP507", "timestamp: add a time zone, e.g. 2024-12-15T14:30:00Z")])
+    return lead, now
+
+
+async def post_command(
+    path: str | Path,
+    lead_path: str | Path,
+    env: str = "test",
+    stage: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str, int]:
+    """Send the lead in ``lead_path`` to the buyer file ``path`` in environment ``env`` (every
+    stage in order, or only ``stage``); secrets come from ``environ`` (default: the process
+    environment). Returns the report and the exit code: 0 when the last stage sent was
+    accepted, 1 otherwise, 2 for an unknown stage or environment. Raises AuthoringError (the
+    buyer file), LeadError (the lead) or LeadpostError (an unreadable lead file)."""
+    plan = load_integration(path)
+    lead, now = read_lead_file(lead_path, path)
+    return await post_plan(plan, lead, now, env=env, stage=stage, environ=environ)

@@ -1,0 +1,186 @@
+"""One delivery attempt's evidence: timings, the masked exchange, the outcome and its log line.
+
+The executor decides what happened; this module records it the same way every time — reasons
+scrubbed of personal data, secrets hidden, bodies cut — and writes the one log record per
+attempt on the ``leadpost.delivery`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from engine.plan import IntegrationPlan, StagePlan
+from engine.render import RenderedRequest
+from engine.runtime.classify import is_retryable, status_text
+from engine.runtime.masking import (
+    Scrubber,
+    cut,
+    decode,
+    mask_headers,
+    mask_url,
+    masked_body,
+    secret_header_names,
+)
+from engine.runtime.outcome import Exchange, Outcome, OutcomeKind, Timings
+
+#: Kinds logged at INFO (a late ping is routine in an auction); the others at WARNING.
+_QUIET = frozenset({"accepted", "rejected", "duplicate", "invalid", "circuit_open", "late"})
+
+
+class TrackedAuth(httpx.Auth):
+    """Wraps an auth flow to note when the request actually leaves (after any token fetch)."""
+
+    def __init__(self, inner: httpx.Auth) -> None:
+        self.inner = inner
+        self.requires_request_body = inner.requires_request_body
+        self.requires_response_body = inner.requires_response_body
+        self.sent_at: float | None = None
+        """``time.perf_counter()`` when the first request was handed to the connection."""
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.inner.async_auth_flow(request)
+        outgoing = await flow.__anext__()
+        while True:
+            if self.sent_at is None:
+                self.sent_at = time.perf_counter()
+            response = yield outgoing
+            try:
+                outgoing = await flow.asend(response)
+            except StopAsyncIteration:
+                return
+
+
+@dataclass(slots=True)
+class Record:
+    """Everything known about one attempt while it runs; :meth:`outcome` freezes it."""
+
+    plan: IntegrationPlan
+    stage: str
+    lead_id: str
+    attempt: int
+    started: float = field(default_factory=time.perf_counter)
+    scrub: Scrubber = field(default_factory=lambda: Scrubber(()))
+    request: httpx.Request | None = None
+    rendered: RenderedRequest | None = None
+    values: Sequence[Any] | None = None
+    """The stage's computed field values, kept only when some are personal (for masking)."""
+    sent_at: float | None = None
+    head_at: float | None = None
+    done_at: float | None = None
+    response: httpx.Response | None = None
+    body: bytes = b""
+
+    def timings(self) -> Timings:
+        end = time.perf_counter()
+        wait = self.head_at - self.sent_at if self.head_at and self.sent_at else None
+        read = self.done_at - self.head_at if self.done_at and self.head_at else None
+        return Timings(total=end - self.started, connect=None, wait=wait, read=read)
+
+    def exchange(self) -> Exchange | None:
+        rendered = self.rendered
+        if rendered is None:
+            return None
+        stage: StagePlan = self.plan.stages[self.stage]
+        secret = secret_header_names(self.plan, stage)
+        if self.request is not None:
+            url = str(self.request.url)
+            headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in self.request.headers.raw
+            ]
+        else:
+            url, headers = rendered.url, list(rendered.headers)
+        body = rendered.body
+        if self.values is not None and not stage.request.in_query:
+            masked = masked_body(stage, self.values)
+            hidden = f"({len(rendered.body)} bytes hidden: they contain personal data)"
+            body = masked if masked is not None else hidden.encode()
+        exchange = Exchange(
+            method=rendered.method,
+            url=mask_url(url, self.plan, self.scrub),
+            request_headers=mask_headers(headers, secret),
+            request_body=cut(self.scrub(decode(body))),
+        )
+        response = self.response
+        if response is None:
+            return exchange
+        answer = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+        return Exchange(
+            method=exchange.method,
+            url=exchange.url,
+            request_headers=exchange.request_headers,
+            request_body=exchange.request_body,
+            status=response.status_code,
+            response_headers=mask_headers(answer, secret),
+            response_body=cut(self.scrub(decode(self.body))),
+        )
+
+    def _values(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        out = dict(values or {})
+        if isinstance(out.get("reason"), str):
+            out["reason"] = self.scrub(out["reason"])
+        return out
+
+    def outcome(
+        self,
+        kind: OutcomeKind,
+        reason: str | None,
+        *,
+        status: int | None = None,
+        values: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> Outcome:
+        """The frozen outcome of this attempt (reason scrubbed of personal data)."""
+        return Outcome(
+            buyer=self.plan.buyer,
+            stage=self.stage,
+            kind=kind,
+            retryable=is_retryable(kind, self.plan.retry) if retryable is None else retryable,
+            reason=self.scrub(reason) if reason else reason,
+            attempt=self.attempt,
+            timings=self.timings(),
+            status=status,
+            values=self._values(values),
+            retry_after=retry_after,
+            exchange=self.exchange(),
+        )
+
+
+def log_outcome(logger: logging.Logger, lead_id: str, outcome: Outcome) -> None:
+    """One structured record per attempt: the message for people, the fields for machines."""
+    ms = round(outcome.timings.total * 1000, 1)
+    status = f", {status_text(outcome.status)}" if outcome.status is not None else ""
+    reason = f": {outcome.reason}" if outcome.reason else ""
+    level = logging.INFO if outcome.kind in _QUIET else logging.WARNING
+    logger.log(
+        level,
+        "lead %s to %s, %s attempt %d: %s%s in %g ms%s",
+        lead_id,
+        outcome.buyer,
+        outcome.stage,
+        outcome.attempt,
+        outcome.kind,
+        status,
+        ms,
+        reason,
+        extra={
+            "lead_id": lead_id,
+            "buyer": outcome.buyer,
+            "stage": outcome.stage,
+            "attempt": outcome.attempt,
+            "kind": outcome.kind,
+            "status": outcome.status,
+            "ms": ms,
+            "reason": outcome.reason,
+            "retryable": outcome.retryable,
+            "exchange": outcome.exchange,
+        },
+    )

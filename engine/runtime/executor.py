@@ -1,0 +1,423 @@
+"""The delivery executor: send one stage of one lead to one buyer, classify it, retry it.
+
+:class:`Runtime` owns the shared HTTP clients, the OAuth token cache, the per-endpoint circuit
+breakers, a concurrency limit per buyer and the retry :class:`~engine.runtime.scheduler.Scheduler`.
+``send`` makes exactly one attempt and never raises for a buyer's or a lead's problem: it returns
+an :class:`~engine.runtime.outcome.Outcome` whose ``kind`` is one of the guide's classes.
+``deliver`` adds retries per the buyer's retry policy; in real-time mode a long wait is handed to
+the scheduler instead of being awaited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+
+from engine.breaker import BreakerRegistry, CircuitBreaker
+from engine.clock import Clock, SystemClock
+from engine.errors import AuthFailure, MappingError
+from engine.plan import (
+    OMIT,
+    AuthPlan,
+    EnvironmentPlan,
+    IntegrationPlan,
+    RenderContext,
+    SecretRef,
+    StagePlan,
+    Template,
+)
+from engine.render import render_request, render_values
+from engine.retry import decide, parse_retry_after
+from engine.runtime.attempt import Record, TrackedAuth, log_outcome
+from engine.runtime.auth import TokenCache, build_auth
+from engine.runtime.classify import (
+    Verdict,
+    apply_on_timeout,
+    breaker_verdict,
+    classify_answer,
+    classify_exception,
+)
+from engine.runtime.masking import Scrubber
+from engine.runtime.outcome import Delivery, Outcome
+from engine.runtime.scheduler import Job, Scheduler
+from engine.runtime.transport import ClientPool, ClientSettings
+
+log = logging.getLogger("leadpost.delivery")
+
+#: Longest time spent closing a response whose reading was cut short.
+_CLOSE_GRACE = 1.0
+
+
+class _HideHttpxRequestLines(logging.Filter):
+    """httpx logs each request's full URL, which may carry an API key in its query string;
+    leadpost.delivery logs every attempt with secrets masked instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("HTTP Request:"))
+
+
+_HTTPX_FILTER = _HideHttpxRequestLines()
+
+
+def pii_in_ping(stage: StagePlan, ctx: RenderContext) -> list[str]:
+    """Names of personal-data fields that would send a value in this stage (checked for pings).
+
+    A field whose computation fails counts as not sending (rendering reports that failure)."""
+    found = []
+    for f in stage.request.fields:
+        if not f.pii:
+            continue
+        try:
+            value = f.compute(ctx)
+        except Exception:  # the render step reports the failure as "invalid"
+            continue
+        if value is not OMIT:
+            found.append(f.name)
+    return found
+
+
+def missing_secret(auth: AuthPlan, environ: Mapping[str, str]) -> str | None:
+    """The first ``${env:NAME}`` of the auth settings that is not set, if any."""
+    for f in dataclasses.fields(auth):
+        value = getattr(auth, f.name)
+        if isinstance(value, Template):
+            for part in value.parts:
+                if isinstance(part, SecretRef) and part.name not in environ:
+                    return part.name
+    return None
+
+
+class Runtime:
+    """Runs plans for leads. Use as ``async with Runtime(...) as runtime:``."""
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        breakers: BreakerRegistry | None = None,
+        rand: Callable[[], float] = random.random,
+        logger: logging.Logger | None = None,
+        settings: ClientSettings | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.breakers = breakers if breakers is not None else BreakerRegistry(self.clock)
+        self.rand = rand
+        self.log = logger or log
+        self.tokens = TokenCache(self.clock)
+        """OAuth access tokens shared by every lead of the same credentials."""
+        self.scheduler = Scheduler(self.clock, self._run_job)
+        """Deliveries waiting for a retry; set ``scheduler.on_result`` to receive their ends."""
+        self._client = client
+        self._pool = ClientPool(settings) if client is None else None
+        self._auths: dict[tuple[int, object, EnvironmentPlan], httpx.Auth] = {}
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        self._tg: TaskGroup | None = None
+        httpx_log = logging.getLogger("httpx")
+        if _HTTPX_FILTER not in httpx_log.filters:
+            httpx_log.addFilter(_HTTPX_FILTER)
+
+    async def __aenter__(self) -> Runtime:
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self.scheduler.run)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tg, self._tg = self._tg, None
+        try:
+            if tg is not None:
+                tg.cancel_scope.cancel()
+                await tg.__aexit__(None, None, None)
+        finally:
+            if self.scheduler.pending:
+                self.log.warning(
+                    "stopping with %d deliveries still waiting for a retry (kept in"
+                    " runtime.scheduler.pending)",
+                    len(self.scheduler),
+                )
+            if self._pool is not None:
+                await self._pool.aclose()
+
+    # -- per buyer and endpoint -------------------------------------------------------------
+
+    def breaker_for(self, plan: IntegrationPlan, env: str) -> CircuitBreaker:
+        """The circuit breaker of the buyer's endpoint in environment ``env``."""
+        return self.breakers.get(f"{plan.buyer}/{env}", plan.breaker)
+
+    def _limiter(self, plan: IntegrationPlan) -> anyio.CapacityLimiter:
+        limit = max(plan.concurrency, 1)
+        limiter = self._limiters.get(plan.buyer)
+        if limiter is None:
+            limiter = self._limiters[plan.buyer] = anyio.CapacityLimiter(limit)
+        elif limiter.total_tokens != limit:
+            limiter.total_tokens = limit
+        return limiter
+
+    def client_for(self, environment: EnvironmentPlan) -> httpx.AsyncClient:
+        """The HTTP client for an environment (the injected one, or one per network setting)."""
+        if self._client is not None:
+            return self._client
+        assert self._pool is not None
+        return self._pool.for_environment(environment)
+
+    def _auth(
+        self, plan: IntegrationPlan, environment: EnvironmentPlan, client: httpx.AsyncClient
+    ) -> httpx.Auth:
+        key = (id(client), plan.auth, environment)
+        auth = self._auths.get(key)
+        if auth is None:
+            auth = build_auth(
+                plan.auth, self.environ, client=client, cache=self.tokens, environment=environment
+            )
+            self._auths[key] = auth
+        return auth
+
+    # -- one attempt ------------------------------------------------------------------------
+
+    async def send(
+        self,
+        plan: IntegrationPlan,
+        stage: str,
+        ctx: RenderContext,
+        *,
+        env: str,
+        lead_id: str,
+        attempt: int = 1,
+        deadline: float | None = None,
+    ) -> Outcome:
+        """One attempt to send ``stage`` of a lead; ``deadline`` is an absolute ``clock.now()``
+        time. Returns by the deadline (or the stage's total timeout) whatever the buyer does.
+        ``${env:NAME}`` values are read from ``ctx.environ``, or the runtime's when it is empty."""
+        if not ctx.environ:
+            ctx = dataclasses.replace(ctx, environ=self.environ)
+        record = Record(plan, stage, lead_id, attempt)
+        outcome = await self._attempt(record, ctx, env, deadline)
+        log_outcome(self.log, lead_id, outcome)
+        return outcome
+
+    async def _attempt(
+        self, record: Record, ctx: RenderContext, env: str, deadline: float | None
+    ) -> Outcome:
+        plan, stage = record.plan, record.stage
+        stage_plan = plan.stages.get(stage)
+        environment = plan.environments.get(env)
+        if stage_plan is None or environment is None:
+            what = f"stage '{stage}'" if stage_plan is None else f"environment '{env}'"
+            return record.outcome("invalid", f"the buyer file of {plan.buyer} has no {what}")
+        if stage == "ping" and (leaks := pii_in_ping(stage_plan, ctx)):
+            names = ", ".join(leaks)
+            why = f"the ping would send personal data ({names}); remove these fields from the ping"
+            return record.outcome("invalid", f"{why}, nothing was sent")
+        record.scrub = Scrubber.for_stage(stage_plan, ctx)
+        if (name := missing_secret(plan.auth, self.environ)) is not None:
+            why = f"the environment variable {name} is not set; set it to the buyer's credentials"
+            return record.outcome("auth", f"{why} and restart leadpost (nothing was sent)")
+        breaker = self.breaker_for(plan, env)
+        if breaker.state == "open" and (breaker.retry_at or 0.0) > self.clock.now():
+            return record.outcome("circuit_open", self._open_reason(breaker))
+        try:
+            if any(f.pii for f in stage_plan.request.fields):
+                record.values = render_values(plan, stage, ctx)
+            record.rendered = render_request(plan, stage, ctx, env, lead_id=record.lead_id)
+        except MappingError as exc:
+            return record.outcome("invalid", str(exc))
+        except Exception as exc:
+            self.log.exception("building the request for %s failed", plan.buyer)
+            return record.outcome("invalid", f"the request could not be built: {exc}")
+        if record.values is not None:
+            record.scrub = Scrubber.for_stage(stage_plan, ctx, record.values)
+        return await self._exchange(record, stage_plan, environment, breaker, deadline)
+
+    def _open_reason(self, breaker: CircuitBreaker) -> str:
+        left = (breaker.retry_at or self.clock.now()) - self.clock.now()
+        return f"the buyer failed repeatedly; nothing is sent for {max(left, 0):.3g} more seconds"
+
+    async def _exchange(
+        self,
+        record: Record,
+        stage_plan: StagePlan,
+        environment: EnvironmentPlan,
+        breaker: CircuitBreaker,
+        deadline: float | None,
+    ) -> Outcome:
+        timeouts = stage_plan.request.timeouts
+        budget, limit = timeouts.total, f"the stage's total time of {timeouts.total:g} s"
+        if deadline is not None and deadline - self.clock.now() < budget:
+            budget, limit = deadline - self.clock.now(), "the deadline"
+        if budget <= 0:
+            return record.outcome("late", "the deadline had passed before sending; nothing sent")
+        rendered = record.rendered
+        assert rendered is not None
+        client = self.client_for(environment)
+        auth = TrackedAuth(self._auth(record.plan, environment, client))
+        try:
+            record.request = client.build_request(
+                rendered.method,
+                rendered.url,
+                headers=list(rendered.headers),
+                content=rendered.body,
+                timeout=httpx.Timeout(
+                    timeouts.read, connect=timeouts.connect, pool=timeouts.connect
+                ),
+            )
+        except (httpx.InvalidURL, ValueError) as exc:
+            return record.outcome("invalid", f"the request cannot be sent as built: {exc}")
+        verdict: Verdict | None = None
+        token_failed = allowed = False
+        with anyio.move_on_after(budget) as scope:
+            async with self._limiter(record.plan):
+                if not breaker.allow():
+                    return record.outcome("circuit_open", self._open_reason(breaker))
+                allowed = True
+                try:
+                    await self._roundtrip(record, client, auth)
+                except AuthFailure as exc:
+                    verdict, token_failed = Verdict("auth", exc.reason), True
+                except (httpx.HTTPError, OSError) as exc:
+                    verdict = classify_exception(exc)
+                    if auth.sent_at is None and verdict.kind == "unknown":
+                        verdict = Verdict("transport", f"{verdict.reason}; nothing was sent")
+        record.sent_at = auth.sent_at
+        if scope.cancelled_caught:
+            verdict = self._cut_short(record, limit)
+        if verdict is None:
+            return self._answer(record, stage_plan, breaker)
+        if allowed:
+            failed = True if token_failed else breaker_verdict(verdict.kind)
+            self._record(breaker, failed)
+        final = apply_on_timeout(verdict, record.plan.retry)
+        return record.outcome(final.kind, final.reason)
+
+    async def _roundtrip(
+        self, record: Record, client: httpx.AsyncClient, auth: TrackedAuth
+    ) -> None:
+        assert record.request is not None
+        response = await client.send(record.request, auth=auth, stream=True)
+        record.response = response
+        record.head_at = time.perf_counter()
+        try:
+            record.body = await response.aread()
+            record.done_at = time.perf_counter()
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_GRACE):
+                await response.aclose()
+
+    def _cut_short(self, record: Record, limit: str) -> Verdict:
+        record.response = None
+        if record.stage == "ping":
+            return Verdict("late", f"no answer within {limit}; a later answer is discarded")
+        if record.sent_at is None:
+            return Verdict("late", f"{limit} passed before the request was sent; nothing sent")
+        return Verdict("unknown", f"no complete answer within {limit} after the lead was sent")
+
+    def _answer(self, record: Record, stage_plan: StagePlan, breaker: CircuitBreaker) -> Outcome:
+        response = record.response
+        assert response is not None
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        status = response.status_code
+        interpretation = stage_plan.response.interpret(status, headers, record.body)
+        verdict = classify_answer(status, interpretation)
+        self._record(breaker, breaker_verdict(verdict.kind))
+        retry_after = None
+        if verdict.kind in ("rate_limited", "server_error") and "retry-after" in headers:
+            retry_after = parse_retry_after(headers["retry-after"], self.clock.wall())
+        return record.outcome(
+            verdict.kind,
+            verdict.reason,
+            status=status,
+            values=interpretation.values,
+            retry_after=retry_after,
+        )
+
+    @staticmethod
+    def _record(breaker: CircuitBreaker, failed: bool | None) -> None:
+        if failed is True:
+            breaker.record_failure()
+        elif failed is False:
+            breaker.record_success()
+
+    # -- retries ----------------------------------------------------------------------------
+
+    def _next(
+        self, plan: IntegrationPlan, outcome: Outcome, attempt: int, ctx: RenderContext
+    ) -> tuple[float | None, bool, str | None]:
+        """(delay, scheduled, why not) after a failed attempt: delay None means stop."""
+        if not outcome.retryable:
+            return None, False, None
+        age = (self.clock.wall() - ctx.now).total_seconds()
+        decision = decide(plan.retry, outcome.kind, attempt, age, self.rand(), outcome.retry_after)
+        if not decision.retry or decision.delay is None:
+            return None, False, decision.reason
+        return decision.delay.seconds, decision.delay.scheduled, None
+
+    async def deliver(
+        self,
+        plan: IntegrationPlan,
+        stage: str,
+        ctx: RenderContext,
+        *,
+        env: str,
+        lead_id: str,
+        deadline: float | None = None,
+        realtime: bool = True,
+    ) -> Delivery:
+        """Attempts with retries per ``plan.retry``. In real-time mode a wait longer than
+        ``max_wait`` or past the deadline is scheduled and the Delivery returns at once; otherwise
+        waits are spent on the clock and attempts stop at the deadline."""
+        attempts: list[Outcome] = []
+        attempt = 1
+        while True:
+            outcome = await self.send(
+                plan, stage, ctx, env=env, lead_id=lead_id, attempt=attempt, deadline=deadline
+            )
+            attempts.append(outcome)
+            delay, long_wait, why = self._next(plan, outcome, attempt, ctx)
+            if delay is None:
+                return Delivery(outcome, tuple(attempts), gave_up=why)
+            due = self.clock.now() + delay
+            past_deadline = deadline is not None and due >= deadline
+            if realtime and (long_wait or past_deadline):
+                self.scheduler.add(
+                    plan=plan,
+                    stage=stage,
+                    ctx=ctx,
+                    env=env,
+                    lead_id=lead_id,
+                    attempt=attempt + 1,
+                    due=due,
+                    previous=tuple(attempts),
+                )
+                return Delivery(outcome, tuple(attempts), scheduled_at=due)
+            if past_deadline:
+                why = "the deadline would pass before the next attempt"
+                return Delivery(outcome, tuple(attempts), gave_up=why)
+            await self.clock.sleep(delay)
+            attempt += 1
+
+    async def _run_job(self, job: Job) -> Job | Delivery:
+        """One scheduled attempt: the job again (retry later) or the final Delivery."""
+        outcome = await self.send(
+            job.plan, job.stage, job.ctx, env=job.env, lead_id=job.lead_id, attempt=job.attempt
+        )
+        attempts = (*job.previous, outcome)
+        delay, _, why = self._next(job.plan, outcome, job.attempt, job.ctx)
+        if delay is None:
+            return Delivery(outcome, attempts, gave_up=why)
+        return job.later(self.clock.now() + delay, attempts)

@@ -1,0 +1,87 @@
+"""Deadlines: a ping returns at its deadline whatever the buyer does; a post cut short: unknown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from engine.clock import SystemClock
+from engine.plan import IntegrationPlan, RenderContext
+from engine.runtime.executor import Runtime
+from tests.buyer_server import BuyerServer, Reply
+
+pytestmark = pytest.mark.anyio
+
+ENV = {"BEACON_KEY": "key"}
+PlanLoader = Callable[..., IntegrationPlan]
+BID = Reply.json({"status": "bid", "bid": "12.50", "ping_id": 98765})
+
+
+@pytest.fixture
+async def rt() -> AsyncIterator[Runtime]:
+    async with Runtime(clock=SystemClock(), environ=ENV) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+def ctx(runtime_lead: dict[str, Any]) -> RenderContext:
+    return RenderContext(runtime_lead, SystemClock().wall())
+
+
+@pytest.fixture
+def plan(runtime_plan: PlanLoader) -> IntegrationPlan:
+    return runtime_plan("pingpost")
+
+
+async def test_a_sleeping_buyer_cannot_hold_a_ping_past_its_deadline(
+    rt: Runtime, plan: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
+) -> None:
+    """The buyer sleeps 5 s; the ping returns "late" at its 100 ms deadline (well under 1 s)."""
+    buyer_server.script("/ping", Reply.json({"status": "bid", "bid": "9"}, delay=5.0))
+    started = time.perf_counter()
+    outcome = await rt.send(
+        plan, "ping", ctx, env="test", lead_id="L-1", deadline=rt.clock.now() + 0.1
+    )
+    elapsed = time.perf_counter() - started
+    assert outcome.kind == "late" and not outcome.retryable and not outcome.sent
+    assert outcome.values == {} and outcome.status is None
+    assert 0.09 <= elapsed < 1.0
+    assert outcome.reason and "deadline" in outcome.reason
+
+
+async def test_after_a_late_ping_the_next_one_is_answered(
+    rt: Runtime, plan: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
+) -> None:
+    """The abandoned request does not poison the connection pool."""
+    buyer_server.script("/ping", Reply(hang=True), BID)
+    late = await rt.send(
+        plan, "ping", ctx, env="test", lead_id="L-1", deadline=rt.clock.now() + 0.1
+    )
+    bid = await rt.send(plan, "ping", ctx, env="test", lead_id="L-2", deadline=rt.clock.now() + 2)
+    assert (late.kind, bid.kind) == ("late", "accepted")
+    assert str(bid.price) == "12.50" and bid.values["ping_id"] == 98765
+
+
+async def test_a_post_cut_by_the_deadline_is_unknown(
+    rt: Runtime, plan: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
+) -> None:
+    """A post that was sent and not answered by the deadline may have been kept: unknown."""
+    buyer_server.script("/post", Reply(hang=True))
+    prior = RenderContext(ctx.lead, ctx.now, {"ping": {"ping_id": 1}})
+    started = time.perf_counter()
+    outcome = await rt.send(
+        plan, "post", prior, env="test", lead_id="L-1", deadline=rt.clock.now() + 0.1
+    )
+    assert outcome.kind == "unknown" and outcome.sent
+    assert time.perf_counter() - started < 1.0
+
+
+async def test_a_deadline_already_past_sends_nothing(
+    rt: Runtime, plan: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
+) -> None:
+    """No time left: late at once, no request."""
+    outcome = await rt.send(plan, "ping", ctx, env="test", lead_id="L-1", deadline=rt.clock.now())
+    assert outcome.kind == "late" and buyer_server.received() == []
