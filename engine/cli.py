@@ -9,13 +9,17 @@ unexpected failure of leadpost itself.
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from engine import casetest, explain, fmt, lint, schema
+from engine.demo import add_demo_command
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
+from engine.postcmd import post_command
+from engine.route import add_route_command
 from engine.sandbox.command import add_sandbox_command
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_FAILURE = 0, 1, 2
@@ -25,6 +29,7 @@ Handler = Callable[[argparse.Namespace], int]
 #: Functions adding subcommands defined elsewhere: each gets the subparsers object and sets
 #: ``func`` (or ``handler``) on its parser, a function from the parsed arguments to an exit code.
 EXTRA_COMMANDS: list[Callable[[Any], object]] = [add_sandbox_command]
+EXTRA_COMMANDS += [add_route_command, add_demo_command]
 
 
 def _out(text: str, stream: TextIO | None = None) -> None:
@@ -47,6 +52,15 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     _out(explain.render_file(args.file, args.lead, stage=args.stage, env=args.env))
     return EXIT_OK
+
+
+def cmd_post(args: argparse.Namespace) -> int:
+    import anyio
+
+    send = functools.partial(post_command, args.file, args.lead, args.env, args.stage)
+    text, code = anyio.run(send)
+    _out(text)
+    return code
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -90,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=("ping", "post"), default=None)
     p.add_argument("--env", default=None, metavar="NAME", help="environment (default: test)")
     p.set_defaults(handler=cmd_render)
+
+    p = sub.add_parser("post", help="send a lead to the buyer for real and show what happened")
+    p.add_argument("file", help="the buyer file")
+    p.add_argument("--lead", required=True, help="the lead, a JSON file")
+    p.add_argument("--env", default="test", help="environment to send to (default: test)")
+    p.add_argument("--stage", choices=("ping", "post"), help="send only this stage")
+    p.set_defaults(handler=cmd_post)
 
     p = sub.add_parser("explain", help="describe a buyer file in plain English")
     p.add_argument("file", metavar="FILE", help="the buyer file")
