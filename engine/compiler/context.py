@@ -7,9 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import jmespath
-import jmespath.exceptions
-
 from engine.compiler.jmes import CompiledExpression
 from engine.dsl.loader import SourceMap
 from engine.dsl.suggest import hint_for
@@ -65,18 +62,11 @@ class CompileContext:
     # -- checks that compile a piece once ----------------------------------------------------
 
     def jmespath(self, expr: str, at: Path) -> CompiledExpression | None:
-        """Compile a JMESPath expression to closures, or report LP303 and return None."""
-        try:
-            return CompiledExpression(jmespath.compile(expr))
-        except jmespath.exceptions.JMESPathError as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.error(
-                "LP303",
-                f"this condition is not valid JMESPath: {msg}",
-                at,
-                hint="quote text values with single quotes, e.g. lead.address.state == 'CA'",
-            )
-            return None
+        """Compile a JMESPath condition to closures, or report LP303 and return None."""
+        # Imported here: the response compiler builds on this context (a module cycle).
+        from engine.compiler.response_exprs import compile_expression
+
+        return compile_expression(expr, at, self, "this condition")
 
     def regex(self, pattern: str, at: Path) -> re.Pattern[str] | None:
         try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.compiler import settings
 from engine.compiler.context import CompileContext, Path
+from engine.compiler.salvage import salvage
 from engine.compiler.stages import compile_stage
 from engine.dsl import models as m
 from engine.dsl.issues import validate
@@ -25,6 +26,9 @@ def compile_document(
     """Validate and compile one loaded buyer file: the plan (None on errors) and all issues."""
     spec, issues = validate(m.IntegrationSpec, doc)
     if spec is None:
+        ctx = CompileContext(doc.source, lead_schema, list(issues))
+        issues = issues + salvage(doc, ctx)
+        issues.sort(key=lambda i: (i.span.line, i.span.col) if i.span else (0, 0))
         return None, issues
     base = base_dir if base_dir is not None else str(FsPath(doc.source.file).parent)
     ctx = CompileContext(doc.source, lead_schema, issues, base_dir=base)

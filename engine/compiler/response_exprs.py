@@ -193,6 +193,14 @@ def compile_jmespath(
 ) -> Search | None:
     """Compile a JMESPath expression once into a search function (LP303, pointing at the problem,
     when it is invalid)."""
+    compiled = compile_expression(expr, at, ctx, what)
+    return None if compiled is None else compiled.search
+
+
+def compile_expression(
+    expr: str, at: Path, ctx: CompileContext, what: str = "this expression"
+) -> CompiledExpression | None:
+    """The compiled expression (closures plus its syntax tree), or None after LP303."""
     try:
         parsed = jmespath.compile(expr)
     except jmespath.exceptions.JMESPathError as exc:
@@ -202,7 +210,7 @@ def compile_jmespath(
         return None
     if not check_functions(parsed, expr, at, ctx):
         return None
-    return CompiledExpression(parsed).search
+    return CompiledExpression(parsed)
 
 
 def compile_regex(pattern: str, at: Path, ctx: CompileContext) -> re.Pattern[str] | None:
