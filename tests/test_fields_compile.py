@@ -130,11 +130,12 @@ ERRORS = [
         '  X: {when: [{if: "lead.phone ==", then: lead.phone}]}\n',
         (
             "LP303",
-            "this condition is not valid JMESPath: Invalid jmespath expression: "
-            "Incomplete expression:",
-            "quote text values with single quotes, e.g. lead.address.state == 'CA'",
+            "this condition is not valid JMESPath: the expression ends too early (character 14)",
+            "write text in single quotes (status == 'ok'), numbers and true/false in backquotes "
+            "(success == `true`), and wrap a condition that starts with a quote or [ in double "
+            "quotes",
             2,
-            19,
+            33,
         ),
     ),
     (
