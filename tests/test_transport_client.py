@@ -153,26 +153,41 @@ async def test_mock_transport_can_be_injected() -> None:
 
 
 async def test_pool_shares_clients_by_network_settings(caplog: pytest.LogCaptureFixture) -> None:
-    """Environments with the same proxy and source address share one client; HTTP/2 and
-    TLS-off requests are refused with a warning."""
+    """Environments with the same proxy, source address and HTTP version share one client;
+    turning TLS verification off is refused with a warning."""
     pool = ClientPool(FAST)
     a = EnvironmentPlan("production", "https://a.example")
-    b = EnvironmentPlan("staging", "https://b.example", http2=True, tls_verify=False)
+    b = EnvironmentPlan("staging", "https://b.example", tls_verify=False)
     c = EnvironmentPlan("proxied", "https://c.example", proxy="http://127.0.0.1:3128")
+    d = EnvironmentPlan("modern", "https://d.example", http2=True)
     with caplog.at_level(logging.WARNING, logger="leadpost.transport"):
         assert pool.for_environment(a) is pool.default
         assert pool.for_environment(b) is pool.default
         assert pool.for_environment(c) is not pool.default
+        assert pool.for_environment(d) is not pool.default
         pool.for_environment(b)
-    assert len(pool) == 2
+    assert len(pool) == 3
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
-        "environment staging asks for HTTP/2, which is not installed; using HTTP/1.1",
         "environment staging turns TLS verification off; leadpost always verifies certificates,"
         " so the buyer needs a valid certificate",
     ]
     await pool.aclose()
     assert len(pool) == 0
+
+
+async def test_http2_environment_uses_httpx_native_transport(buyer_server: BuyerServer) -> None:
+    """A buyer that asks for HTTP/2 gets httpx's own transport with HTTP/2 offered (ALPN);
+    over plain HTTP on loopback it falls back to HTTP/1.1 and still delivers."""
+    pool = ClientPool(FAST)
+    client = pool.for_environment(EnvironmentPlan("test", buyer_server.url, http2=True))
+    transport = client._transport
+    assert isinstance(transport, httpx.AsyncHTTPTransport)
+    assert transport._pool._http2 is True
+    buyer_server.script("/post", Reply.json({"status": "accepted"}, 201))
+    response = await client.post(buyer_server.url + "/post", content=b"x")
+    assert (response.status_code, response.http_version) == (201, "HTTP/1.1")
+    await pool.aclose()
 
 
 def test_buyer_server_serves_plain_sync_tests(buyer_server: BuyerServer) -> None:

@@ -128,13 +128,28 @@ def make_client(
     *,
     proxy: str | None = None,
     source_address: str | None = None,
+    http2: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """A client over one aiohttp connector (or over ``transport``, e.g. an
-    ``httpx.MockTransport`` in tests). Environment proxy variables are ignored: a proxy is used
-    only when given. Must be closed with ``await client.aclose()``."""
+    ``httpx.MockTransport`` in tests). ``http2`` uses httpx's own transport, which speaks HTTP/2
+    where the buyer offers it (aiohttp does not). Environment proxy variables are ignored: a
+    proxy is used only when given. Must be closed with ``await client.aclose()``."""
     s = settings or ClientSettings()
     context = tls_context()
+    if transport is None and http2:
+        transport = httpx.AsyncHTTPTransport(
+            verify=context,
+            http2=True,
+            trust_env=False,
+            proxy=httpx.Proxy(proxy) if proxy else None,
+            local_address=source_address,
+            limits=httpx.Limits(
+                max_connections=s.limit,
+                max_keepalive_connections=s.limit,
+                keepalive_expiry=s.keepalive,
+            ),
+        )
     if transport is None:
 
         def session() -> aiohttp.ClientSession:
@@ -172,37 +187,36 @@ class ClientPool:
 
     def __init__(self, settings: ClientSettings | None = None) -> None:
         self.settings = settings or ClientSettings()
-        self._clients: dict[tuple[str | None, str | None], httpx.AsyncClient] = {}
+        self._clients: dict[tuple[str | None, str | None, bool], httpx.AsyncClient] = {}
         self._warned: set[str] = set()
 
     @property
     def default(self) -> httpx.AsyncClient:
         """The shared client for environments with no special network settings."""
-        return self._get(None, None)
+        return self._get(None, None, False)
 
     def for_environment(self, env: EnvironmentPlan) -> httpx.AsyncClient:
         """The client to use for ``env`` (shared with every environment of the same settings)."""
         self._warn(env)
-        return self._get(env.proxy, env.source_address)
+        return self._get(env.proxy, env.source_address, env.http2)
 
     def __len__(self) -> int:
         return len(self._clients)
 
-    def _get(self, proxy: str | None, source_address: str | None) -> httpx.AsyncClient:
-        client = self._clients.get((proxy, source_address))
+    def _get(self, proxy: str | None, source_address: str | None, http2: bool) -> httpx.AsyncClient:
+        key = (proxy, source_address, http2)
+        client = self._clients.get(key)
         if client is None:
-            client = make_client(self.settings, proxy=proxy, source_address=source_address)
-            self._clients[(proxy, source_address)] = client
+            client = make_client(
+                self.settings, proxy=proxy, source_address=source_address, http2=http2
+            )
+            self._clients[key] = client
         return client
 
     def _warn(self, env: EnvironmentPlan) -> None:
-        if env.name in self._warned or not (env.http2 or not env.tls_verify):
+        if env.name in self._warned or env.tls_verify:
             return
         self._warned.add(env.name)
-        if env.http2:
-            log.warning(
-                "environment %s asks for HTTP/2, which is not installed; using HTTP/1.1", env.name
-            )
         if not env.tls_verify:
             log.warning(
                 "environment %s turns TLS verification off; leadpost always verifies"
