@@ -1,0 +1,166 @@
+"""The phases before a lead is posted: pre-sale checks, eligibility, and the parallel pings."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import anyio
+
+from engine.auction.record import Recorder
+from engine.auction.result import Step
+from engine.breaker import CircuitBreaker
+from engine.campaigns.plan import CampaignBuyer, CheckPlan
+from engine.clock import Clock
+from engine.eligibility import eligibility
+from engine.plan import IntegrationPlan, RenderContext
+from engine.runtime.outcome import Delivery, Outcome, Timings
+from engine.store.base import Store
+
+#: Seconds a phase may overrun its deadline before it is cut from outside (the runtime itself
+#: returns at the deadline; this only guards against a stuck send).
+GRACE = 0.05
+
+
+class Sender(Protocol):
+    """What the router needs of the runtime (:class:`engine.runtime.executor.Runtime`)."""
+
+    async def send(
+        self,
+        plan: IntegrationPlan,
+        stage: str,
+        ctx: RenderContext,
+        *,
+        env: str,
+        lead_id: str,
+        attempt: int = 1,
+        deadline: float | None = None,
+    ) -> Outcome: ...
+
+    async def deliver(
+        self,
+        plan: IntegrationPlan,
+        stage: str,
+        ctx: RenderContext,
+        *,
+        env: str,
+        lead_id: str,
+        deadline: float | None = None,
+        realtime: bool = True,
+    ) -> Delivery: ...
+
+    def breaker_for(self, plan: IntegrationPlan, env: str) -> CircuitBreaker: ...
+
+
+def late(buyer: str, stage: str, reason: str) -> Outcome:
+    """The outcome recorded for a send that had no answer when its phase ended."""
+    return Outcome(buyer, stage, "late", False, reason, 1, Timings(0.0))
+
+
+async def run_checks(
+    sender: Sender,
+    checks: Sequence[CheckPlan],
+    lead: Mapping[str, Any],
+    ctx: RenderContext,
+    rec: Recorder,
+    *,
+    env: str,
+    deadline: float,
+) -> str | None:
+    """Run every check (services in parallel, by ``deadline``); the first failed critical
+    check's reason, or None when the lead may be offered to buyers."""
+    found: dict[str, str | None] = {}
+
+    async def service(check: CheckPlan, plan: IntegrationPlan) -> None:
+        outcome = await sender.send(
+            plan, "post", ctx, env=env, lead_id=rec.lead_id, deadline=deadline
+        )
+        rec.store.save_attempt(rec.lead_id, outcome)
+        found[check.name] = None if outcome.ok else f"{outcome.kind}: {outcome.reason or ''}"
+
+    with anyio.move_on_after(max(deadline - rec.clock.now(), 0.0) + GRACE):
+        async with anyio.create_task_group() as tg:
+            for check in checks:
+                if check.service is not None:
+                    tg.start_soon(service, check, check.service)
+                elif check.check is not None:
+                    found[check.name] = check.check(lead)
+    failed: str | None = None
+    for check in checks:
+        if check.name not in found:
+            why: str | None = "the verification service did not answer in time"
+        else:
+            why = found[check.name]
+        buyer = check.service.buyer if check.service is not None else None
+        if why is None:
+            rec.note("check", buyer, "passed", reason=f"{check.name} check passed")
+            continue
+        outcome = "failed" if check.level == "critical" else "warning"
+        rec.note("check", buyer, outcome, reason=f"{check.name} check: {why}")
+        if check.level == "critical" and failed is None:
+            failed = f"the lead failed the {check.name} check: {why}"
+    return failed
+
+
+def breaker_open(sender: Sender, plan: IntegrationPlan, env: str, clock: Clock) -> bool:
+    """True while the buyer's breaker keeps every request away (open, or probing)."""
+    breaker = sender.breaker_for(plan, env)
+    return breaker.state != "closed" and (breaker.retry_at or 0.0) > clock.now()
+
+
+def eligible(
+    buyers: Sequence[CampaignBuyer],
+    lead: Mapping[str, Any],
+    sender: Sender,
+    store: Store,
+    rec: Recorder,
+    *,
+    env: str,
+    step: Step = "eligibility",
+) -> list[CampaignBuyer]:
+    """The buyers that may be offered the lead now; each excluded one's reason is recorded."""
+    out = []
+    for b in buyers:
+        is_open = breaker_open(sender, b.integration, env, rec.clock)
+        why = eligibility(b, lead, store=store, clock=rec.clock, breaker_open=is_open)
+        if why is None:
+            rec.note(step, b.buyer, "eligible")
+            out.append(b)
+        else:
+            rec.note(step, b.buyer, "excluded", reason=why)
+            rec.why(b.buyer, f"excluded: {why}")
+    return out
+
+
+async def ping_all(
+    sender: Sender,
+    buyers: Sequence[CampaignBuyer],
+    ctx: RenderContext,
+    rec: Recorder,
+    *,
+    env: str,
+    deadline: float,
+) -> dict[str, Outcome]:
+    """Ping every buyer at once; the phase ends at ``deadline``. Exactly one outcome per buyer:
+    an answer that comes later is discarded and recorded as ``late``."""
+    got: dict[str, Outcome] = {}
+    clock = rec.clock
+
+    async def one(b: CampaignBuyer) -> None:
+        outcome = await sender.send(
+            b.integration, "ping", ctx, env=env, lead_id=rec.lead_id, deadline=deadline
+        )
+        if clock.now() > deadline and outcome.kind != "late":
+            why = "answered after the ping deadline; the answer is discarded"
+            outcome = dataclasses.replace(outcome, kind="late", retryable=False, reason=why)
+        got[b.buyer] = outcome
+
+    with anyio.move_on_after(max(deadline - clock.now(), 0.0) + GRACE):
+        async with anyio.create_task_group() as tg:
+            for b in buyers:
+                tg.start_soon(one, b)
+    for b in buyers:
+        if b.buyer not in got:
+            got[b.buyer] = late(b.buyer, "ping", "no answer by the ping deadline; discarded")
+    return {b.buyer: got[b.buyer] for b in buyers}

@@ -1,0 +1,307 @@
+"""The router: one lead through one campaign — checks, eligibility, auction or waterfall, posts.
+
+``Router.route`` saves the lead before anything is sent, runs the pre-sale checks, offers the
+lead to the eligible buyers by the campaign's mode, falls back to the fallback waterfall when
+nobody bought it, records sales (caps) and post answers (acceptance rates), and saves the
+:class:`RouteResult`. A post whose result is unknown is never offered to a second buyer. The
+caller never waits past the campaign's deadlines and no task outlives ``route``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import anyio
+
+from engine.auction.phases import GRACE, Sender, eligible, ping_all, run_checks
+from engine.auction.record import Recorder, money, post_failed, said
+from engine.auction.result import RouteResult, Step
+from engine.auction.select import Bid, PostStep, Turns, post_step, rank, read_bid, take_turns
+from engine.campaigns.plan import CampaignBuyer, CampaignPlan
+from engine.clock import Clock
+from engine.plan import RenderContext
+from engine.runtime.outcome import Delivery, Outcome
+from engine.runtime.scheduler import Job
+from engine.store.base import Store
+
+#: How far back a buyer's acceptance rate is counted for the auction's tie-break.
+ACCEPTANCE_WINDOW = 24 * 3600.0
+
+
+def new_lead_id() -> str:
+    return "ld-" + uuid.uuid4().hex[:20]
+
+
+def lead_time(lead: Mapping[str, Any], clock: Clock) -> datetime:
+    """The lead's timestamp (the "as of" time of its fields), or now when it has none."""
+    try:
+        at = datetime.fromisoformat(str(lead.get("timestamp")))
+    except ValueError:
+        return clock.wall()
+    return at if at.tzinfo is not None else clock.wall()
+
+
+class Router:
+    """Sells leads through campaigns with one runtime and one store."""
+
+    def __init__(self, runtime: Sender, store: Store, clock: Clock, *, env: str) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.clock = clock
+        self.env = env
+        self._waiting: dict[tuple[str, str], tuple[Decimal | None, int]] = {}
+        scheduler = getattr(runtime, "scheduler", None)
+        if scheduler is not None and scheduler.on_result is None:
+            scheduler.on_result = self.settle
+
+    async def route(
+        self, campaign: CampaignPlan, lead: Mapping[str, Any], *, lead_id: str | None = None
+    ) -> RouteResult:
+        """Route one normalized lead through ``campaign``; the result is also saved."""
+        lead_id = lead_id or new_lead_id()
+        rec = Recorder(self.store, self.clock, lead_id, campaign.campaign)
+        self.store.save_lead(lead_id, campaign.campaign, lead)
+        result = await _Sale(self, campaign, lead, rec).run()
+        self.store.save_result(lead_id, result.to_dict())
+        return result
+
+    def settle(self, job: Job, delivery: Delivery) -> None:
+        """Record how a post handed to the retry queue ended (the scheduler's ``on_result``)."""
+        waiting = self._waiting.pop((job.lead_id, job.buyer), None)
+        if waiting is None or job.stage != "post":
+            return
+        price, saved = waiting
+        for outcome in delivery.attempts[saved:]:
+            self.store.save_attempt(job.lead_id, outcome)
+        last = delivery.outcome
+        if last.kind in ("accepted", "rejected", "duplicate"):
+            self.store.record_post(job.buyer, last.ok, self.clock.wall())
+        before = dict(self.store.get_result(job.lead_id) or {"lead_id": job.lead_id})
+        if last.ok:
+            price = price if price is not None else last.price
+            self.store.record_sale(job.buyer, price, self.clock.wall())
+            update = {"disposition": "sold", "price": None if price is None else str(price)}
+            update["buyer_lead_id"] = last.buyer_lead_id
+            update["reason"] = f"sold to {job.buyer} for {money(price)} after retries"
+        elif last.sent:
+            why = f"the retried post to {job.buyer} ended {said(last)}: it may have the lead"
+            update = {"disposition": "unknown", "reason": why}
+        else:
+            why = f"nobody bought the lead: the retried post to {job.buyer} ended {said(last)}"
+            update = {"disposition": "unsold", "reason": why}
+        self.store.save_result(job.lead_id, {**before, **update})
+
+
+def _untried(turns: Turns[Any], sold: str) -> str:
+    """Why a candidate was never posted to."""
+    if turns.end == "sold":
+        return sold
+    if turns.end is not None:
+        return "not posted to: an earlier buyer may already have the lead"
+    return f"not posted to: {turns.stopped or 'the sale ended'}"
+
+
+class _Sale:
+    """The state of selling one lead (internal to :meth:`Router.route`)."""
+
+    def __init__(
+        self, router: Router, campaign: CampaignPlan, lead: Mapping[str, Any], rec: Recorder
+    ) -> None:
+        self.r = router
+        self.campaign = campaign
+        self.lead = lead
+        self.rec = rec
+        self.now = lead_time(lead, router.clock)
+        start = rec.start
+        self.ping_deadline = start + campaign.ping_deadline
+        self.deadline = start + campaign.total_deadline
+        self.posting: str | None = None
+        self.posted: list[str] = []
+        self.sale: tuple[str, Decimal | None, str | None] | None = None
+        self.pending: Outcome | None = None
+
+    def ctx(self, prior: Mapping[str, Mapping[str, Any]] | None = None) -> RenderContext:
+        return RenderContext(self.lead, self.now, dict(prior or {}))
+
+    def expired(self) -> bool:
+        return self.r.clock.now() >= self.deadline
+
+    async def run(self) -> RouteResult:
+        c, rec = self.campaign, self.rec
+        failed = await run_checks(
+            self.r.runtime, c.checks, self.lead, self.ctx(), rec, env=self.r.env,
+            deadline=self.deadline,
+        )  # fmt: skip
+        if failed is not None:
+            for b in (*c.buyers, *c.fallback):
+                rec.why(b.buyer, "not offered: the lead failed a pre-sale check")
+            return rec.result("rejected", failed)
+        turns: Turns[Any] | None = None
+        with anyio.move_on_after(max(self.deadline - self.r.clock.now(), 0.0) + GRACE) as scope:
+            turns = await (self.auction() if c.mode == "auction" else self.waterfall(c.buyers))
+            if turns.end is None and c.fallback:
+                turns = await self.waterfall(c.fallback, step="fallback")
+        if scope.cancelled_caught and self.sale is None:
+            return self.cut_short()
+        return self.finish(turns)
+
+    # -- modes --------------------------------------------------------------------------------
+
+    async def auction(self) -> Turns[Bid]:
+        c, rec, env = self.campaign, self.rec, self.r.env
+        buyers = eligible(c.buyers, self.lead, self.r.runtime, self.r.store, rec, env=env)
+        by_id = {b.buyer: b for b in buyers}
+        pings = await ping_all(
+            self.r.runtime, buyers, self.ctx(), rec, env=env, deadline=self.ping_deadline
+        )
+        since = self.r.clock.wall() - timedelta(seconds=ACCEPTANCE_WINDOW)
+        bids: list[Bid] = []
+        for b in buyers:
+            outcome = pings[b.buyer]
+            price = outcome.price if outcome.price is not None else b.price
+            amount, why = read_bid(price, c.floor) if outcome.ok else (None, None)
+            shown = amount if amount is not None else price if outcome.ok else None
+            rec.attempt("ping", outcome, bid=shown)
+            if amount is None:
+                rec.why(b.buyer, why or f"no bid ({said(outcome)})")
+                continue
+            rate = self.r.store.acceptance_rate(b.buyer, since)
+            bids.append(Bid(b.buyer, amount, rate, b.priority))
+            rec.why(b.buyer, f"bid {money(amount)}")
+
+        async def post(bid: Bid) -> PostStep:
+            ping = pings[bid.buyer]
+            return await self.post(by_id[bid.buyer], "post", bid.amount, {"ping": ping.values})
+
+        ranked = rank(bids)
+        turns = await take_turns(ranked, post, limit=c.max_post_attempts, expired=self.expired)
+        for bid in turns.untried:
+            rec.why(bid.buyer, f"{_untried(turns, 'outbid')} (bid {money(bid.amount)})")
+        return turns
+
+    async def waterfall(
+        self, buyers: Sequence[CampaignBuyer], step: Step = "post"
+    ) -> Turns[CampaignBuyer]:
+        rec = self.rec
+        offered = eligible(buyers, self.lead, self.r.runtime, self.r.store, rec, env=self.r.env)
+
+        async def post(b: CampaignBuyer) -> PostStep:
+            prior: dict[str, Mapping[str, Any]] = {}
+            if b.integration.is_ping_post:
+                deadline = min(self.r.clock.now() + self.campaign.ping_deadline, self.deadline)
+                ping = (
+                    await ping_all(
+                        self.r.runtime, [b], self.ctx(), rec, env=self.r.env, deadline=deadline
+                    )
+                )[b.buyer]
+                rec.attempt("ping", ping, bid=ping.price)
+                if not ping.ok:
+                    rec.why(b.buyer, f"ping not accepted ({said(ping)})")
+                    return "next"
+                prior["ping"] = ping.values
+            return await self.post(b, step, b.price, prior)
+
+        turns = await take_turns(offered, post, expired=self.expired)
+        for b in turns.untried:
+            rec.why(b.buyer, _untried(turns, "not needed: an earlier buyer bought the lead"))
+        return turns
+
+    # -- one post -----------------------------------------------------------------------------
+
+    async def post(
+        self,
+        b: CampaignBuyer,
+        step: Step,
+        price: Decimal | None,
+        prior: Mapping[str, Mapping[str, Any]],
+    ) -> PostStep:
+        """Deliver the full lead to ``b`` (with retries per its file) by the total deadline."""
+        rec, r = self.rec, self.r
+        self.posting = b.buyer
+        self.posted.append(b.buyer)
+        delivery = await r.runtime.deliver(
+            b.integration, "post", self.ctx(prior), env=r.env, lead_id=rec.lead_id,
+            deadline=self.deadline,
+        )  # fmt: skip
+        self.posting = None
+        for attempt in delivery.attempts:
+            rec.attempt(step, attempt, bid=price)
+        last = delivery.outcome
+        rec.post_answered(last)
+        result = post_step(last.kind, scheduled=delivery.scheduled)
+        if result == "sold":
+            paid = price if price is not None else last.price
+            r.store.record_sale(b.buyer, paid, r.clock.wall())
+            self.sale = (b.buyer, paid, last.buyer_lead_id)
+            rec.why(b.buyer, f"sold for {money(paid)}")
+        elif result == "scheduled":
+            r._waiting[(rec.lead_id, b.buyer)] = (price, len(delivery.attempts))
+            self.pending = last
+            rec.why(b.buyer, f"post waits for a retry ({said(last)})")
+        else:
+            self.pending = last
+            rec.why(b.buyer, post_failed(last))
+        return result
+
+    # -- the end ------------------------------------------------------------------------------
+
+    def cut_short(self) -> RouteResult:
+        """The result when the total deadline cut the sale short from outside."""
+        rec, buyer = self.rec, self.posting
+        for b in (*self.campaign.buyers, *self.campaign.fallback):
+            rec.why(b.buyer, "not reached before the total deadline", replace=False)
+        if buyer is None:
+            return rec.result("unsold", "nobody bought the lead before the total deadline")
+        rec.why(buyer, "post cut short by the total deadline: the buyer may have the lead")
+        why = (
+            f"the total deadline passed while the post to {buyer} was on its way: it may have"
+            " the lead, so it is not offered to another buyer"
+        )
+        return rec.result("unknown", why, buyer=buyer)
+
+    def finish(self, turns: Turns[Any] | None) -> RouteResult:
+        rec = self.rec
+        unreached = "not needed: the lead was sold" if self.sale is not None else "not reached"
+        for b in (*self.campaign.buyers, *self.campaign.fallback):
+            rec.why(b.buyer, unreached, replace=False)
+        if turns is not None and turns.end == "sold" and self.sale is not None:
+            buyer, price, blid = self.sale
+            why = f"sold to {buyer} for {money(price)}"
+            return rec.result("sold", why, buyer=buyer, price=price, buyer_lead_id=blid)
+        last = self.pending
+        if turns is not None and turns.end in ("unknown", "scheduled") and last is not None:
+            if turns.end == "unknown":
+                why = (
+                    f"the post to {last.buyer} ended {said(last)}: it may have the lead,"
+                    " so it is not offered to another buyer"
+                )
+                return rec.result("unknown", why, buyer=last.buyer)
+            why = f"the post to {last.buyer} failed ({last.kind}) and waits in the retry queue"
+            return rec.result("scheduled", why, buyer=last.buyer)
+        return rec.result("unsold", self.unsold_reason(turns))
+
+    def unsold_reason(self, turns: Turns[Any] | None) -> str:
+        if not any(e.outcome == "eligible" for e in self.rec.trace):
+            return "nobody bought the lead: no buyer was eligible"
+        if turns is not None and turns.stopped:
+            return f"nobody bought the lead: {turns.stopped}"
+        posted = self.posted
+        if not posted and self.campaign.mode == "auction":
+            floor = self.campaign.floor
+            above = f" at or above the floor of {money(floor)}" if floor is not None else ""
+            return f"nobody bought the lead: no bid{above}"
+        if not posted:
+            return "nobody bought the lead: no buyer accepted the ping"
+        turned = sum(1 for b in posted if self.rec.reasons.get(b, "").startswith("turned"))
+        if turned == len(posted):
+            return "nobody bought the lead: every buyer it was posted to turned it down"
+        if turned == 0:
+            return f"nobody bought the lead: the post reached none of the {len(posted)} buyers"
+        return (
+            f"nobody bought the lead: {turned} of the {len(posted)} buyers it was posted to"
+            " turned it down; the post did not reach the others"
+        )

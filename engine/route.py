@@ -1,0 +1,215 @@
+"""``leadpost route CAMPAIGN --lead LEAD.json``: sell one lead through a campaign and show how.
+
+The loading half (campaign file, lead file) lives here, outside the run side; the selling is
+:class:`engine.auction.Router`. The report is a table of every step — checks, each buyer's
+eligibility, ping, bid and post with its latency and outcome — and the final disposition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+from rich.console import Console
+from rich.table import Table
+
+from engine.auction import Router, RouteResult
+from engine.campaigns.compile import load_campaign
+from engine.campaigns.plan import CampaignBuyer, CampaignPlan
+from engine.clock import SystemClock
+from engine.plan import IntegrationPlan, OAuth2Auth
+from engine.postcmd import read_lead_file
+from engine.runtime.executor import Runtime
+from engine.runtime.transport import prewarm
+from engine.sandbox import load_config, sandbox_environ, start_in_thread
+from engine.store import MemoryStore, SqliteStore, Store
+
+EXIT_SOLD, EXIT_NOT_SOLD, EXIT_USAGE = 0, 1, 2
+WIDTH = 120
+
+
+def _moved(url: str | None, old: str, new: str) -> str | None:
+    return new + url[len(old) :] if url is not None and url.startswith(old) else url
+
+
+def point_plan(plan: IntegrationPlan, old: str, new: str, env: str) -> IntegrationPlan:
+    """``plan`` with its ``env`` addresses under origin ``old`` moved to origin ``new``."""
+    environment = plan.environments.get(env)
+    if environment is None:
+        return plan
+    moved = dataclasses.replace(
+        environment,
+        url=_moved(environment.url, old, new) or environment.url,
+        token_url=_moved(environment.token_url, old, new),
+    )
+    auth = plan.auth
+    if isinstance(auth, OAuth2Auth):
+        auth = dataclasses.replace(auth, token_url=_moved(auth.token_url, old, new) or "")
+    return dataclasses.replace(plan, environments={**plan.environments, env: moved}, auth=auth)
+
+
+def point_campaign(campaign: CampaignPlan, old: str, new: str, env: str) -> CampaignPlan:
+    """Every buyer and service of ``campaign`` pointed from origin ``old`` to ``new`` (a
+    sandbox started on another port than the one written in the buyer files)."""
+
+    def buyer(b: CampaignBuyer) -> CampaignBuyer:
+        return dataclasses.replace(b, integration=point_plan(b.integration, old, new, env))
+
+    checks = tuple(
+        c
+        if c.service is None
+        else dataclasses.replace(c, service=point_plan(c.service, old, new, env))
+        for c in campaign.checks
+    )
+    return dataclasses.replace(
+        campaign,
+        buyers=tuple(buyer(b) for b in campaign.buyers),
+        fallback=tuple(buyer(b) for b in campaign.fallback),
+        checks=checks,
+    )
+
+
+def missing_environment(campaign: CampaignPlan, env: str) -> list[str]:
+    """Buyers of the campaign whose file has no environment ``env``."""
+    plans = [b.integration for b in (*campaign.buyers, *campaign.fallback)]
+    plans += [c.service for c in campaign.checks if c.service is not None]
+    return [p.buyer for p in plans if env not in p.environments]
+
+
+async def warm_up(runtime: Runtime, campaign: CampaignPlan, env: str) -> None:
+    """Open a connection to every bidder first, as a running server has them open already, so
+    that the pings are not slowed down by connecting."""
+    bidders = [b.integration for b in campaign.buyers if b.integration.is_ping_post]
+    environments = [plan.environments[env] for plan in bidders if campaign.mode == "auction"]
+    for environment in environments:
+        await prewarm(runtime.client_for(environment), [environment.url], timeout=1.0)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def format_result(result: RouteResult, campaign: CampaignPlan, env: str, width: int = WIDTH) -> str:
+    """The trace as a table, what happened with each buyer, and the disposition (plain text)."""
+    console = Console(file=io.StringIO(), width=width, record=True, color_system=None)
+    console.print(
+        f"campaign {campaign.campaign} ({campaign.mode}), environment {env}, "
+        f"lead id {result.lead_id}"
+    )
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("ms", justify="right", no_wrap=True)
+    table.add_column("buyer", no_wrap=True)
+    table.add_column("step", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("bid", justify="right", no_wrap=True)
+    table.add_column("latency", justify="right", no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for e in result.trace:
+        bid = None if e.bid is None else f"${e.bid:.2f}"
+        latency = None if e.latency is None else f"{e.latency:.0f} ms"
+        row = (f"{e.at:.0f}", e.buyer or "-", e.step, e.outcome, bid, latency, e.reason)
+        table.add_row(*(_cell(v) for v in row))
+    console.print(table)
+    if result.reasons:
+        console.print("\nbuyers:")
+        name_width = max(len(b) for b in result.reasons)
+        for buyer, why in result.reasons.items():
+            console.print(f"  {buyer:<{name_width}}  {why}", highlight=False)
+    head = result.disposition.upper()
+    extra = f" (buyer's lead id {result.buyer_lead_id})" if result.buyer_lead_id else ""
+    console.print(f"\n{head}: {result.reason}{extra}, in {result.elapsed:.0f} ms", highlight=False)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
+
+
+async def route_command(
+    campaign_path: str | Path,
+    lead_path: str | Path,
+    env: str = "test",
+    *,
+    environ: Mapping[str, str] | None = None,
+    store: Store | None = None,
+    origins: tuple[str, str] | None = None,
+) -> tuple[str, int]:
+    """Sell the lead in ``lead_path`` through the campaign file ``campaign_path`` for real, in
+    environment ``env``; secrets from ``environ`` (default: the process environment); results
+    kept in ``store`` (default: in memory); ``origins`` = (written, actual) moves buyer
+    addresses (a sandbox on another port). Returns the report and the exit code: 0 sold, 1 not
+    sold, 2 when a buyer has no such environment. Raises AuthoringError, LeadError or
+    LeadpostError for problems in the files."""
+    campaign = load_campaign(campaign_path)
+    if origins is not None:
+        campaign = point_campaign(campaign, origins[0], origins[1], env)
+    missing = missing_environment(campaign, env)
+    if missing:
+        names = ", ".join(missing)
+        return f"these buyers have no environment '{env}': {names}; choose another --env", 2
+    lead, _ = read_lead_file(lead_path, campaign_path)
+    store = store if store is not None else MemoryStore()
+    async with Runtime(environ=os.environ if environ is None else environ) as runtime:
+        await warm_up(runtime, campaign, env)
+        router = Router(runtime, store, SystemClock(), env=env)
+        result = await router.route(campaign, lead)
+    code = EXIT_SOLD if result.sold else EXIT_NOT_SOLD
+    return format_result(result, campaign, env), code
+
+
+def _run(args: argparse.Namespace) -> int:
+    store: Store | None = SqliteStore(args.store) if args.store else None
+    delivery_log = logging.getLogger("leadpost.delivery")  # the table shows every attempt
+    level = delivery_log.level
+    delivery_log.setLevel(logging.ERROR)
+    sandbox = None
+    kwargs: dict[str, Any] = {}
+    try:
+        if args.sandbox:
+            config = load_config(args.sandbox)
+            sandbox = start_in_thread(config, port=0)
+            kwargs = {
+                "environ": {**os.environ, **sandbox_environ(config)},
+                "origins": (f"http://127.0.0.1:{config.port}", sandbox.url),
+            }
+        text, code = anyio.run(
+            lambda: route_command(args.campaign, args.lead, args.env, store=store, **kwargs)
+        )
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        if store is not None:
+            store.close()
+        delivery_log.setLevel(level)
+    print(text, end="")
+    return code
+
+
+def add_route_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``route CAMPAIGN --lead LEAD.json [--env NAME] [--store FILE] [--sandbox [FILE]]``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "route",
+        help="sell one lead through a campaign for real and show every step",
+        description="Sends the lead through the campaign (checks, pings, bids, posts) in the "
+        "chosen environment and shows what each buyer did. Exit code 0 when it was sold.",
+    )
+    parser.add_argument("campaign", metavar="CAMPAIGN", help="the campaign file")
+    parser.add_argument("--lead", required=True, metavar="LEAD.json", help="a lead as JSON")
+    parser.add_argument("--env", default="test", metavar="NAME", help="environment (default: test)")
+    parser.add_argument(
+        "--store", default=None, metavar="FILE", help="keep results in this SQLite file"
+    )
+    parser.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="integrations/sandbox.yaml",
+        default=None,
+        metavar="FILE",
+        help="serve the simulated buyers of this sandbox file meanwhile (default file: "
+        "integrations/sandbox.yaml) and use its credentials",
+    )
+    parser.set_defaults(handler=_run)
+    return parser

@@ -1,0 +1,278 @@
+"""The router over real loopback buyers: bids, deadlines, fall-through, exclusions, PII, store."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from engine.auction import Router, RouteResult
+from engine.campaigns.plan import CampaignPlan, CheckPlan
+from engine.clock import FakeClock
+from engine.plan import CapsPlan, FilterPlan, RetryPlan, SchedulePlan
+from engine.runtime.executor import Runtime
+from engine.store import MemoryStore
+from tests.auction_kit import (
+    ENVIRON,
+    PII_VALUES,
+    accept,
+    bid,
+    campaign,
+    fake_clock,
+    plan,
+    refuse,
+    sample_lead,
+)
+from tests.buyer_server import BuyerServer, Reply
+
+pytestmark = pytest.mark.anyio
+
+
+async def route(
+    camp: CampaignPlan, store: MemoryStore | None = None, clock: FakeClock | None = None
+) -> RouteResult:
+    clock = clock or fake_clock()
+    async with Runtime(environ=ENVIRON, clock=clock) as runtime:
+        router = Router(runtime, store or MemoryStore(), clock, env="test")
+        return await router.route(camp, sample_lead(), lead_id="lead-1")
+
+
+def paths(server: BuyerServer, suffix: str) -> list[str]:
+    return [r.path for r in server.received() if r.path.endswith(suffix)]
+
+
+async def test_twenty_buyers_sell_at_the_highest_bid_whose_post_succeeds(
+    buyer_server: BuyerServer,
+) -> None:
+    """Twenty bidders with bids, no-bids, zero and low bids, late and failing pings: the two
+    highest bidders' posts fail (rejected, then a 500), so the lead goes to the third-highest
+    bid; lower bidders are never posted to; each bidder has exactly one recorded ping."""
+    s = buyer_server
+    names = [f"b{i:02d}" for i in range(20)]
+    bids = {
+        "b00": "30.00", "b01": "55.00", "b02": "12.00", "b03": None, "b04": "0.00",
+        "b05": "3.00", "b06": "48.00", "b07": "41.00", "b08": "41.00", "b09": None,
+        "b10": "22.50", "b11": "19.99", "b12": "35.10", "b13": "7.25", "b14": "60.00",
+        "b15": "9.00", "b16": "44.00", "b17": "28.00", "b18": "15.00", "b19": "50.00",
+    }  # fmt: skip
+    for name in names:
+        bid(s, name, bids[name])
+        accept(s, name)
+    bid(s, "b14", "99.00", delay=2.0)  # the best bid comes too late
+    s.default("/b09/ping", Reply(500, b"down"))
+    refuse(s, "b01", "too many leads today")
+    s.default("/b19/post", Reply(500, b"oops"))
+    store = MemoryStore()
+    buyers = [plan("bidder", n, s.url) for n in names]
+    result = await route(campaign(buyers, ping=0.5, floor="5.00", max_posts=3), store)
+    assert result.disposition == "sold"
+    assert (result.buyer, result.price, result.buyer_lead_id) == ("b06", Decimal("48.00"), "b06-L1")
+    assert paths(s, "/post") == ["/b01/post", "/b19/post", "/b06/post"]
+    pings = Counter(a["buyer"] for a in store.attempts("lead-1") if a["stage"] == "ping")
+    assert pings == Counter(names)
+    assert result.reasons["b14"].startswith("no bid (late")
+    assert result.reasons["b04"] == "a bid of 0 means no bid"
+    assert result.reasons["b05"] == "the bid of $3.00 is below the floor of $5.00"
+    assert result.reasons["b16"] == "outbid (bid $44.00)"
+
+
+async def test_a_buyer_sleeping_5s_does_not_hold_the_auction(buyer_server: BuyerServer) -> None:
+    """A bidder that answers after 5 s is cut at the 0.3 s ping deadline: the lead is sold to
+    the other bidder well before the sleeper would have answered."""
+    bid(buyer_server, "sleepy", "80.00", delay=5.0)
+    bid(buyer_server, "quick", "20.00")
+    accept(buyer_server, "quick")
+    accept(buyer_server, "sleepy")
+    buyers = [plan("bidder", "sleepy", buyer_server.url), plan("bidder", "quick", buyer_server.url)]
+    started = time.monotonic()
+    result = await route(campaign(buyers, ping=0.3, total=1.0))
+    elapsed = time.monotonic() - started
+    assert result.buyer == "quick"
+    assert elapsed < 2.5, elapsed  # the ping deadline is 0.3 s, the sleeper 5 s
+    late = [e for e in result.trace if e.buyer == "sleepy" and e.step == "ping"]
+    assert [e.outcome for e in late] == ["late"]
+
+
+async def test_post_rejection_falls_through_to_the_next_bidder(buyer_server: BuyerServer) -> None:
+    """The highest bidder rejects the post; the lead is posted to the next and sold at its bid."""
+    for name, amount in (("first", "40.00"), ("second", "30.00"), ("third", "20.00")):
+        bid(buyer_server, name, amount)
+        accept(buyer_server, name)
+    refuse(buyer_server, "first", "outside our area")
+    buyers = [plan("bidder", n, buyer_server.url) for n in ("third", "first", "second")]
+    result = await route(campaign(buyers))
+    assert (result.disposition, result.buyer, result.price) == ("sold", "second", Decimal("30"))
+    assert paths(buyer_server, "/post") == ["/first/post", "/second/post"]
+    assert "outside our area" in result.reasons["first"]
+
+
+async def test_caps_filters_and_schedules_exclude_before_anything_is_sent(
+    buyer_server: BuyerServer,
+) -> None:
+    """Filtered, capped and closed buyers are never pinged; their reasons are in the trace."""
+    url = buyer_server.url
+    for name in ("open", "filtered", "capped", "closed"):
+        bid(buyer_server, name, "25.00")
+        accept(buyer_server, name)
+    buyers = [
+        plan("bidder", "open", url),
+        plan("bidder", "filtered", url, filters=FilterPlan(lambda lead: "only leads from NY")),
+        plan("bidder", "capped", url, caps=CapsPlan(per_day=0)),
+        plan("bidder", "closed", url, schedule=SchedulePlan("UTC", frozenset({6}), ((0, 60),))),
+    ]
+    result = await route(campaign(buyers))
+    assert result.buyer == "open"
+    assert {r.path.split("/")[1] for r in buyer_server.received()} == {"open"}
+    excluded = {e.buyer: e.reason for e in result.trace if e.outcome == "excluded"}
+    assert excluded["filtered"] == "only leads from NY"
+    assert excluded["capped"] == "daily cap reached: 0 of 0 leads sold today (UTC)"
+    assert str(excluded["closed"]).startswith("outside the buyer's schedule")
+
+
+async def test_a_reached_cap_excludes_the_buyer_from_the_next_lead(
+    buyer_server: BuyerServer,
+) -> None:
+    """Each sale is counted in the store, so a buyer with a cap of one lead an hour gets the
+    first lead and is not pinged for the second."""
+    for name, amount in (("capped", "50.00"), ("other", "10.00")):
+        bid(buyer_server, name, amount)
+        accept(buyer_server, name)
+    buyers = [plan("bidder", "capped", buyer_server.url, caps=CapsPlan(per_hour=1))]
+    buyers.append(plan("bidder", "other", buyer_server.url))
+    store, clock = MemoryStore(), fake_clock()
+    first = await route(campaign(buyers), store, clock)
+    second = await route(campaign(buyers), store, clock)
+    assert (first.buyer, second.buyer) == ("capped", "other")
+    assert paths(buyer_server, "/ping").count("/capped/ping") == 1
+    assert store.sales("capped", clock.wall().replace(minute=0)) == (1, Decimal("50.00"))
+
+
+async def test_no_ping_carries_personal_data(buyer_server: BuyerServer) -> None:
+    """Pings hold only the area and profile; the winner's post holds the personal data."""
+    for i in range(5):
+        bid(buyer_server, f"p{i}", f"{10 + i}.00")
+        accept(buyer_server, f"p{i}")
+    result = await route(campaign([plan("bidder", f"p{i}", buyer_server.url) for i in range(5)]))
+    assert result.sold
+    pings = [r for r in buyer_server.received() if r.path.endswith("/ping")]
+    assert len(pings) == 5
+    for ping in pings:
+        assert set(ping.json()) == {"state", "zip", "credit"}
+        assert not any(value.encode() in ping.body for value in PII_VALUES)
+    (post,) = [r for r in buyer_server.received() if r.path.endswith("/post")]
+    assert post.json()["email"] == "john.smith@gmail.com"
+    assert post.json()["ping_id"] == "p4-p"
+
+
+async def test_an_unknown_post_is_never_sold_to_a_second_buyer(buyer_server: BuyerServer) -> None:
+    """The winner's post gets no answer before the total deadline: the lead may be with it, so
+    the next bidder is not posted to and the result is unknown."""
+    for name, amount in (("hangs", "40.00"), ("next", "30.00")):
+        bid(buyer_server, name, amount)
+        accept(buyer_server, name)
+    buyer_server.default("/hangs/post", Reply(hang=True))
+    buyers = [plan("bidder", "hangs", buyer_server.url), plan("bidder", "next", buyer_server.url)]
+    result = await route(campaign(buyers, ping=0.3, total=1.0))
+    assert (result.disposition, result.buyer) == ("unknown", "hangs")
+    assert "/next/post" not in paths(buyer_server, "/post")
+    assert "not offered to another buyer" in result.reason
+
+
+async def test_a_failed_critical_check_rejects_the_lead_before_any_ping(
+    buyer_server: BuyerServer,
+) -> None:
+    """A failed critical check ends the lead as rejected and nobody is contacted; a failed
+    warn-level check is only noted in the trace."""
+    bid(buyer_server, "b", "25.00")
+    accept(buyer_server, "b")
+    warn = CheckPlan("email", "warn", lambda lead: "looks odd")
+    critical = CheckPlan("phone", "critical", lambda lead: "the phone number is not valid")
+    buyers = [plan("bidder", "b", buyer_server.url)]
+    rejected = await route(campaign(buyers, checks=[warn, critical]))
+    assert rejected.disposition == "rejected"
+    assert rejected.reason == "the lead failed the phone check: the phone number is not valid"
+    assert buyer_server.received() == []
+    sold = await route(campaign(buyers, checks=[warn]))
+    assert sold.sold
+    assert (sold.trace[0].step, sold.trace[0].outcome) == ("check", "warning")
+
+
+async def test_no_bid_goes_down_the_fallback_waterfall(buyer_server: BuyerServer) -> None:
+    """Nobody bids at or above the floor: the fallback buyers get direct posts in order, the
+    first rejects, the second buys at its fixed price."""
+    bid(buyer_server, "cheap", "2.00")
+    for name in ("fb1", "fb2", "fb3"):
+        accept(buyer_server, name)
+    refuse(buyer_server, "fb1")
+    back = [plan("poster", n, buyer_server.url) for n in ("fb1", "fb2", "fb3")]
+    camp = campaign([plan("bidder", "cheap", buyer_server.url)], fallback=back, floor="5.00")
+    result = await route(camp)
+    assert (result.buyer, result.price) == ("fb2", Decimal("20.00"))
+    assert paths(buyer_server, "/post") == ["/fb1/post", "/fb2/post"]
+    assert [e.step for e in result.trace if e.buyer == "fb2"][-1] == "fallback"
+
+
+async def test_waterfall_and_direct_modes(buyer_server: BuyerServer) -> None:
+    """A waterfall posts in order and moves on when a buyer rejects; direct posts to its one
+    buyer and reports unsold when it rejects."""
+    for name in ("w1", "w2", "w3"):
+        accept(buyer_server, name)
+    refuse(buyer_server, "w1")
+    posters = [plan("poster", n, buyer_server.url) for n in ("w1", "w2", "w3")]
+    sold = await route(campaign(posters, mode="waterfall"))
+    assert (sold.disposition, sold.buyer) == ("sold", "w2")
+    unsold = await route(campaign(posters[:1], mode="direct"))
+    assert unsold.disposition == "unsold"
+    assert unsold.reason == "nobody bought the lead: every buyer it was posted to turned it down"
+
+
+async def test_the_result_is_saved_after_the_lead(buyer_server: BuyerServer) -> None:
+    """The lead is saved before the first attempt; the result is saved as JSON afterwards."""
+    calls: list[str] = []
+
+    class Watching(MemoryStore):
+        def save_lead(self, *args: object) -> None:
+            calls.append("lead")
+            super().save_lead(*args)  # type: ignore[arg-type]
+
+        def save_attempt(self, *args: object) -> None:
+            calls.append("attempt")
+            super().save_attempt(*args)  # type: ignore[arg-type]
+
+    bid(buyer_server, "b", "25.00")
+    accept(buyer_server, "b")
+    store = Watching()
+    result = await route(campaign([plan("bidder", "b", buyer_server.url)]), store)
+    assert calls[0] == "lead" and calls.count("attempt") == 2
+    saved = store.get_result("lead-1")
+    assert saved == json.loads(json.dumps(result.to_dict()))
+    assert saved is not None and saved["price"] == "25.00" and saved["disposition"] == "sold"
+    assert store.acceptance_rate("b", fake_clock().wall().replace(hour=0)) == 1.0
+
+
+async def test_a_post_waiting_for_a_retry_is_scheduled_then_settled(
+    buyer_server: BuyerServer,
+) -> None:
+    """A 503 with Retry-After: 30 hands the post to the retry queue (the lead is not offered
+    to anyone else); when the retry is accepted the saved result becomes sold."""
+    for name, amount in (("busy", "40.00"), ("next", "30.00")):
+        bid(buyer_server, name, amount)
+        accept(buyer_server, name)
+    buyer_server.script("/busy/post", Reply(503, b"busy", {"Retry-After": "30"}))
+    retry = RetryPlan(max_attempts=3, interval=1.0, max_delay=60.0, max_wait=5.0)
+    busy = dataclasses.replace(plan("bidder", "busy", buyer_server.url), retry=retry)
+    store, clock = MemoryStore(), fake_clock()
+    camp = campaign([busy, plan("bidder", "next", buyer_server.url)])
+    async with Runtime(environ=ENVIRON, clock=clock) as runtime:
+        router = Router(runtime, store, clock, env="test")
+        result = await router.route(camp, sample_lead(), lead_id="lead-1")
+        assert (result.disposition, result.buyer) == ("scheduled", "busy")
+        await runtime.scheduler.drain()
+    assert paths(buyer_server, "/post") == ["/busy/post", "/busy/post"]
+    saved = store.get_result("lead-1")
+    assert saved is not None
+    assert (saved["disposition"], saved["price"]) == ("sold", "40.00")
