@@ -40,21 +40,6 @@ from engine.runtime.executor import Runtime
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
 from engine.store import SqliteStore
 
-#: An auction over the sandbox's generic ping buyers, written next to the demo's store.
-OPEN_AUCTION = """\
-campaign: open-auction
-name: Open home and auto auction (demo)
-mode: auction
-buyers: [apex-ping, citadel-ping, dune-ping, ember-ping, falcon-ping, granite-ping, helix-ping,
-  ironwood-ping]
-ping_deadline: 150ms
-total_deadline: 3s
-floor: "6.00"
-max_post_attempts: 3
-fallback: [harbor-mutual, bluewater-agents]
-validation:
-  suppression: {file: SUPPRESSION}
-"""
 TABLE_WIDTH = 124
 #: Share of the leads each campaign gets.
 WEIGHTS = {"open-auction": 5, "home-auction": 3, "auto-waterfall": 2, "harbor-direct": 1}
@@ -64,19 +49,11 @@ ERRORS = frozenset(
 )
 
 
-def load_campaigns(root: Path, work: Path) -> dict[str, CampaignPlan]:
-    """The example campaigns, plus the open auction over the generic ping buyers."""
-    found = {
+def load_campaigns(root: Path) -> dict[str, CampaignPlan]:
+    """Every campaign in integrations/campaigns, by file name."""
+    return {
         p.stem: load_campaign(p) for p in sorted((root / "integrations/campaigns").glob("*.yaml"))
     }
-    text = OPEN_AUCTION.replace(
-        "SUPPRESSION", str((root / "integrations/suppression.txt").resolve())
-    )
-    (work / "open-auction.yaml").write_text(text, encoding="utf-8")
-    found["open-auction"] = load_campaign(
-        work / "open-auction.yaml", buyers_dir=root / "integrations/buyers"
-    )
-    return found
 
 
 def check_files(console: Console, root: Path) -> bool:
@@ -237,12 +214,12 @@ def run_demo(argv: Sequence[str] | None = None, console: Console | None = None) 
 
 
 def prepare(
-    root: Path, work: Path, sandbox: SandboxThread, port: int, count: int, seed: int
+    root: Path, sandbox: SandboxThread, port: int, count: int, seed: int
 ) -> tuple[dict[str, CampaignPlan], list[tuple[str, dict[str, Any]]]]:
     """The campaigns pointed at the running sandbox, and each generated lead (validated against
     the lead schema) with the campaign it goes to."""
     origin = f"http://127.0.0.1:{port}"
-    loaded = load_campaigns(root, work)
+    loaded = load_campaigns(root)
     campaigns = {k: point_campaign(c, origin, sandbox.url, "test") for k, c in loaded.items()}
     rng = random.Random(seed)
     names, weights = list(WEIGHTS), list(WEIGHTS.values())
@@ -272,7 +249,7 @@ def demo(root: Path, count: int, seed: int, concurrency: int, console: Console) 
             if not check_files(console, root):
                 return 1
             work = Path(tmp)
-            campaigns, leads = prepare(root, work, sandbox, config.port, count, seed)
+            campaigns, leads = prepare(root, sandbox, config.port, count, seed)
             console.print(f"3. selling {count} leads through {', '.join(campaigns)}")
             store = SqliteStore(work / "demo.sqlite3")
             try:
