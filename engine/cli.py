@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _lead_report(exc: LeadError) -> str:
-    lines = [f"  {i.code} {i.message}" for i in exc.issues]
+    lines = [f"  {i.render()}" for i in exc.issues]
     return "\n".join(["the lead is not valid:", *lines])
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,9 @@ from rich.table import Table
 from engine.casetest import placeholder_environ
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml
-from engine.errors import AuthoringError, Issue, LeadError, LeadpostError, MappingError
-from engine.lead import LeadSchema, parse_lead_json, validate_lead
+from engine.errors import AuthoringError, LeadpostError, MappingError
+from engine.lead import LeadSchema
+from engine.leadfile import lead_from_text
 from engine.loading import display_name, schema_for
 from engine.plan import (
     OMIT,
@@ -46,16 +46,15 @@ WIDTH = 120
 
 
 def lead_context(
-    lead_text: str | bytes, schema: LeadSchema | None, plan: IntegrationPlan, *, trace: bool
+    lead_text: str | bytes,
+    schema: LeadSchema | None,
+    plan: IntegrationPlan,
+    *,
+    trace: bool,
+    lead_file: str = "the lead",
 ) -> RenderContext:
-    """Parse and validate a lead file's text. Raises LeadError."""
-    raw = parse_lead_json(lead_text)
-    lead = validate_lead(schema, raw) if schema is not None else raw
-    try:
-        now = datetime.fromisoformat(str(lead.get("timestamp")))
-    except ValueError:
-        missing = "timestamp: required field missing; write it like 2024-12-15T14:30:00Z"
-        raise LeadError([Issue("LP501", missing)]) from None
+    """Parse and validate a lead file's text. Raises LeadError (positions in ``lead_file``)."""
+    lead, now = lead_from_text(lead_text, schema, lead_file)
     return RenderContext(lead, now, {}, placeholder_environ(plan.source), [] if trace else None)
 
 
@@ -244,12 +243,13 @@ def explain(
     lead_text: str | bytes | None = None,
     schema: LeadSchema | None = None,
     width: int = WIDTH,
+    lead_file: str = "the lead",
 ) -> str:
     """The summary, plus a trace table per stage when a lead is given. Raises LeadError."""
     out = explain_plan(plan, description)
     if lead_text is None:
         return out
-    ctx = lead_context(lead_text, schema, plan, trace=True)
+    ctx = lead_context(lead_text, schema, plan, trace=True, lead_file=lead_file)
     for name in plan.stages:
         out += f"\n\n{name} fields for this lead:\n" + trace_table(plan, name, ctx, width)
     return out.rstrip("\n")
@@ -266,11 +266,12 @@ def render_preview(
     stage: str | None = None,
     env: str | None = None,
     prior: Mapping[str, Mapping[str, Any]] | None = None,
+    lead_file: str = "the lead",
 ) -> RenderedRequest:
     """The exact request for a lead, secrets masked. Raises LeadError or MappingError."""
     stage = pick("stage", stage, plan.stages, "post")
     chosen = pick("environment", env, plan.environments, "test")
-    ctx = lead_context(lead_text, schema, plan, trace=False)
+    ctx = lead_context(lead_text, schema, plan, trace=False, lead_file=lead_file)
     if prior:
         ctx.prior = prior
     return render_request(plan, stage, ctx, chosen, mask=True, with_auth=True)
@@ -318,7 +319,14 @@ def explain_file(path: str | Path, lead: str | Path | None = None, *, width: int
     """``leadpost explain``: the summary of a buyer file, with a lead's trace when given."""
     plan, description, schema = _load(path)
     lead_text = read_lead(lead) if lead is not None else None
-    return explain(plan, description=description, lead_text=lead_text, schema=schema, width=width)
+    return explain(
+        plan,
+        description=description,
+        lead_text=lead_text,
+        schema=schema,
+        width=width,
+        lead_file=str(lead),
+    )
 
 
 def render_file(
@@ -326,4 +334,7 @@ def render_file(
 ) -> str:
     """``leadpost render``: the exact HTTP request for a lead, secrets masked."""
     plan, _, schema = _load(path)
-    return request_text(render_preview(plan, read_lead(lead), schema, stage=stage, env=env))
+    preview = render_preview(
+        plan, read_lead(lead), schema, stage=stage, env=env, lead_file=str(lead)
+    )
+    return request_text(preview)

@@ -13,8 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Issue, LeadError, LeadpostError
-from engine.lead import parse_lead_json, validate_lead
+from engine import leadfile
 from engine.loading import load_integration, schema_for
 from engine.runtime.postcmd import post_plan
 
@@ -24,22 +23,7 @@ def read_lead_file(
 ) -> tuple[dict[str, Any], datetime]:
     """The normalized lead (validated against the lead schema governing ``buyer_file``, when
     there is one) and its timestamp. Raises LeadError, or LeadpostError when unreadable."""
-    try:
-        text = Path(lead_path).read_bytes()
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-        raise LeadpostError(f"cannot read the lead file {lead_path}: {why}") from None
-    raw = parse_lead_json(text)
-    schema = schema_for(buyer_file)
-    lead = validate_lead(schema, raw) if schema is not None else raw
-    try:
-        now = datetime.fromisoformat(str(lead.get("timestamp")))
-    except ValueError:
-        missing = "timestamp: required field missing; write it like 2024-12-15T14:30:00Z"
-        raise LeadError([Issue("LP501", missing)]) from None
-    if now.tzinfo is None:
-        raise LeadError([Issue("LP507", "timestamp: add a time zone, e.g. 2024-12-15T14:30:00Z")])
-    return lead, now
+    return leadfile.read_lead_file(lead_path, schema_for(buyer_file))
 
 
 async def post_command(

@@ -122,7 +122,9 @@ def test_render_lead_not_json(ws: Path, capsys: pytest.CaptureFixture[str]) -> N
     (ws / "bad.json").write_text('{"source_id": ')
     code, _, err = run(capsys, "render", "acme.yaml", "--lead", "bad.json")
     assert code == 1
-    assert err.startswith("the lead is not valid:\n  LP512 the lead is not valid JSON: ")
+    assert err.startswith(
+        "the lead is not valid:\n  bad.json:1:15: LP512 the lead is not valid JSON: "
+    )
 
 
 def test_render_broken_buyer_file(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

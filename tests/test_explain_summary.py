@@ -122,8 +122,8 @@ def test_invalid_lead(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (ws / "bad.json").write_text('{"source_id": "x", "timestamp": "yesterday"}')
     code, out, err = run(capsys, "acme.yaml", "--lead", "bad.json")
     assert code == 1 and out == ""
-    assert err.startswith("the lead is not valid:\n  LP507 timestamp: ")
-    assert "  LP501 lead.first_name: " in err
+    assert err.startswith("the lead is not valid:\n  bad.json:1:33: LP507 timestamp: ")
+    assert "  bad.json:1:1: LP501 lead.first_name: " in err
 
 
 @pytest.mark.parametrize(
