@@ -220,9 +220,10 @@ def _check_request(
                 f"expected the lead to be refused ('{case.expect_reject}'), but it was rendered",
             )
         )
-    if case.expect_body is not None and not same_body(case.expect_body, rendered.body):
-        diff = body_diff(case.expect_body, rendered.body)
-        problems.append(Issue("LP601", "the request body differs from expect_body:\n" + diff))
+    if case.expect_body is not None and not same_body(case.expect_body, rendered.payload):
+        diff = body_diff(case.expect_body, rendered.payload)
+        what = "query string" if plan.stages[case.stage].request.in_query else "request body"
+        problems.append(Issue("LP601", f"the {what} differs from expect_body:\n" + diff))
 
 
 def _check_response(plan: IntegrationPlan, case: TestCasePlan, problems: list[Issue]) -> None:

@@ -27,6 +27,8 @@ class RenderedRequest:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     content_type: str | None
+    payload: bytes = b""
+    """The encoded fields: the body, or the query string of a ``format: query`` stage."""
 
 
 class MaskedEnviron(Mapping[str, str]):
@@ -82,7 +84,7 @@ def render_request(
     request = plan.stages[stage].request
     if mask:
         ctx = dataclasses.replace(ctx, environ=MaskedEnviron())
-    body = request.encoder.encode(render_values(plan, stage, ctx))
+    body = payload = request.encoder.encode(render_values(plan, stage, ctx))
     headers: list[tuple[str, str]] = [
         (name, _text(t, ctx.environ, mask)) for name, t in request.headers
     ]
@@ -104,7 +106,7 @@ def render_request(
     extra = "&".join(p for p in (query_text, urlencode(query)) if p)
     full_query = "&".join(p for p in (parts.query, extra) if p)
     url = urlunsplit(parts._replace(query=full_query))
-    return RenderedRequest(request.method, url, tuple(headers), body, content_type)
+    return RenderedRequest(request.method, url, tuple(headers), body, content_type, payload)
 
 
 def _auth_preview(

@@ -53,14 +53,18 @@ def compile_fields(fields: Fields, at: Path, ctx: CompileContext) -> tuple[Field
 
 
 def compile_field_pipelines(
-    fields: Fields, at: Path, ctx: CompileContext
+    fields: Fields, at: Path, ctx: CompileContext, *, literal_names: bool = False
 ) -> tuple[tuple[FieldPlan, ...], tuple[Pipeline | None, ...]]:
-    """The field plans and, aligned with them, their pipelines (for the fused renderer)."""
+    """The field plans and, aligned with them, their pipelines (for the fused renderer).
+
+    With ``literal_names`` (form and query formats, which have no nesting) a field's name is
+    sent exactly as written: ``lead[first_name]`` and ``contact.email`` are plain names there.
+    """
     plans: list[FieldPlan] = []
     pipelines: list[Pipeline | None] = []
     for name, spec in fields.items():
         field_at = (*at, name)
-        path = parse_output_path(name)
+        path = (name,) if literal_names and name else parse_output_path(name)
         if isinstance(path, str):
             ctx.error(
                 "LP308",

@@ -55,12 +55,15 @@ def compile_stage(
     name: str, spec: m.StageSpec, common_headers: dict[str, str], ctx: CompileContext
 ) -> StagePlan | None:
     at: Path = ("stages", name)
-    fields, pipelines = compile_field_pipelines(spec.fields, (*at, "fields"), ctx)
+    flat = spec.format in ("form", "query")
+    fields, pipelines = compile_field_pipelines(
+        spec.fields, (*at, "fields"), ctx, literal_names=flat
+    )
     outer: tuple[FieldPlan, ...] = ()
     outer_pipelines: tuple[Pipeline | None, ...] = ()
     if spec.wrap_in_form is not None:
         outer, outer_pipelines = compile_field_pipelines(
-            spec.wrap_in_form.fields, (*at, "wrap_in_form", "fields"), ctx
+            spec.wrap_in_form.fields, (*at, "wrap_in_form", "fields"), ctx, literal_names=True
         )
     encoder = build_encoder(
         spec, [f.path for f in fields], at, ctx, outer_paths=[f.path for f in outer]
