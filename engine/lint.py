@@ -18,6 +18,7 @@ from engine.compiler.integration import compile_document
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
+from engine.dsl.partial import partial_spec
 from engine.errors import AuthoringError, Issue
 from engine.lint_rules import BUYER_RULES, BuyerFile
 from engine.loading import LEAD_SCHEMA, display_name, schema_for, yaml_files
@@ -42,11 +43,13 @@ def lint_buyer(doc: Document, path: Path) -> list[Issue]:
     plan, compiled = compile_document(doc, schema, base_dir=str(path.resolve().parent))
     issues += compiled
     spec, _ = validate(m.IntegrationSpec, doc)
+    if spec is None:  # still check the sections that are valid on their own
+        spec = partial_spec(doc.data)
     if spec is not None:
         target = BuyerFile(spec, doc.source, plan, schema)
         for rule in BUYER_RULES:
             issues += rule(target)
-    unique = list(dict.fromkeys(issues))
+    unique = list({(i.code, i.span, i.message): i for i in issues}.values())
     return sorted(unique, key=_position)
 
 

@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from engine.compiler.context import CompileContext
+from engine.compiler.fields import compile_fields
 from engine.compiler.response_lint import rule_problems
 from engine.dsl import models as m
 from engine.dsl.loader import SourceMap
 from engine.errors import Issue
 from engine.lead import LeadSchema
-from engine.plan import IntegrationPlan
+from engine.plan import FieldPlan, IntegrationPlan
 from engine.positions import Span
 from engine.transforms.values import TranslateArgs
 
@@ -164,12 +166,26 @@ def internal_hosts(f: BuyerFile) -> Iterator[Issue]:
 # -- LP405 PII in pings, LP406 translate coverage -----------------------------------------------
 
 
+def _ping_fields(f: BuyerFile) -> tuple[FieldPlan, ...]:
+    """The ping's compiled fields: from the plan, or compiled alone when the file has errors."""
+    if f.plan is not None:
+        stage = f.plan.stages.get("ping")
+        return stage.request.fields if stage is not None else ()
+    if f.spec.stages.ping is None:
+        return ()
+    scratch = CompileContext(f.source, f.schema)  # its issues are the compiler's to report
+    return compile_fields(f.spec.stages.ping.fields, ("stages", "ping", "fields"), scratch)
+
+
 def pii_in_ping(f: BuyerFile) -> Iterator[Issue]:
-    """LP405: a ping goes to buyers before they win the lead; it must not identify the person."""
-    if f.plan is None or f.schema is None or "ping" not in f.plan.stages:
+    """LP405: a ping goes to buyers before they win the lead; it must not identify the person.
+
+    Uses the same flag the runtime enforces: a field reading a PII lead field, unless hashed.
+    """
+    if f.schema is None:
         return
-    for field in f.plan.stages["ping"].request.fields:
-        pii = [r for r in field.reads if f.schema.is_pii(r)]
+    for field in _ping_fields(f):
+        pii = [r for r in field.reads if f.schema.is_pii(r)] if field.pii else []
         if pii:
             yield Issue(
                 "LP405",
