@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,8 +29,13 @@ from engine.runtime.masking import (
 )
 from engine.runtime.outcome import Exchange, Outcome, OutcomeKind, Timings
 
+if TYPE_CHECKING:
+    from engine.runtime.target import Target
+
 #: Kinds logged at INFO (a late ping is routine in an auction); the others at WARNING.
 _QUIET = frozenset({"accepted", "rejected", "duplicate", "invalid", "circuit_open", "late"})
+#: The scrubber of an attempt that knows no personal values (it changes nothing).
+_NO_SCRUB = Scrubber(())
 
 
 class TrackedAuth(httpx.Auth):
@@ -67,7 +72,9 @@ class Record:
     lead_id: str
     attempt: int
     started: float = field(default_factory=time.perf_counter)
-    scrub: Scrubber = field(default_factory=lambda: Scrubber(()))
+    scrub: Scrubber = _NO_SCRUB
+    target: Target | None = None
+    """The prepared stage, once the plan is known to have it."""
     request: httpx.Request | None = None
     rendered: RenderedRequest | None = None
     values: Sequence[Any] | None = None
@@ -89,7 +96,8 @@ class Record:
         if rendered is None:
             return None
         stage: StagePlan = self.plan.stages[self.stage]
-        secret = secret_header_names(self.plan, stage)
+        target = self.target
+        secret = target.secret_headers if target else secret_header_names(self.plan, stage)
         if self.request is not None:
             url = str(self.request.url)
             headers = [
@@ -155,11 +163,14 @@ class Record:
 
 
 def log_outcome(logger: logging.Logger, lead_id: str, outcome: Outcome) -> None:
-    """One structured record per attempt: the message for people, the fields for machines."""
+    """One structured record per attempt: the message for people, the fields for machines
+    (nothing is built when the logger would drop the record)."""
+    level = logging.INFO if outcome.kind in _QUIET else logging.WARNING
+    if not logger.isEnabledFor(level):
+        return
     ms = round(outcome.timings.total * 1000, 1)
     status = f", {status_text(outcome.status)}" if outcome.status is not None else ""
     reason = f": {outcome.reason}" if outcome.reason else ""
-    level = logging.INFO if outcome.kind in _QUIET else logging.WARNING
     logger.log(
         level,
         "lead %s to %s, %s attempt %d: %s%s in %g ms%s",

@@ -81,12 +81,18 @@ class StaticAuth(httpx.Auth):
             return {"Authorization": f"Basic {pair}"}
         return {"Authorization": "Bearer " + _resolve(plan.token, env, "bearer token")}
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def apply(self, request: httpx.Request) -> None:
+        """Add the credentials to ``request`` (the executor calls this directly, sparing httpx
+        a flow per request; raises AuthFailure when a secret is not set)."""
         if self._headers is None:
             self._headers = self._build()
-        request.headers.update(self._headers)
+        if self._headers:
+            request.headers.update(self._headers)
         if self._params:
             request.url = request.url.copy_merge_params(self._params)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self.apply(request)
         yield request
 
 

@@ -15,7 +15,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 
 import anyio
@@ -27,13 +27,11 @@ from engine.clock import Clock, SystemClock
 from engine.errors import AuthFailure, MappingError
 from engine.plan import (
     OMIT,
-    AuthPlan,
     EnvironmentPlan,
+    FieldPlan,
     IntegrationPlan,
     RenderContext,
-    SecretRef,
     StagePlan,
-    Template,
 )
 from engine.render import render_request, render_values
 from engine.retry import decide, parse_retry_after
@@ -49,12 +47,15 @@ from engine.runtime.classify import (
 from engine.runtime.masking import Scrubber
 from engine.runtime.outcome import Delivery, Outcome
 from engine.runtime.scheduler import Job, Scheduler
+from engine.runtime.target import Target
 from engine.runtime.transport import ClientPool, ClientSettings
 
 log = logging.getLogger("leadpost.delivery")
 
 #: Longest time spent closing a response whose reading was cut short.
 _CLOSE_GRACE = 1.0
+#: Prepared targets kept before the cache starts over (plans reloaded many times).
+_MAX_TARGETS = 4096
 
 
 class _HideHttpxRequestLines(logging.Filter):
@@ -68,12 +69,12 @@ class _HideHttpxRequestLines(logging.Filter):
 _HTTPX_FILTER = _HideHttpxRequestLines()
 
 
-def pii_in_ping(stage: StagePlan, ctx: RenderContext) -> list[str]:
-    """Names of personal-data fields that would send a value in this stage (checked for pings).
+def pii_in_ping(fields: Sequence[FieldPlan], ctx: RenderContext) -> list[str]:
+    """Names of the personal-data ``fields`` that would send a value (checked for pings).
 
     A field whose computation fails counts as not sending (rendering reports that failure)."""
     found = []
-    for f in stage.request.fields:
+    for f in fields:
         if not f.pii:
             continue
         try:
@@ -83,17 +84,6 @@ def pii_in_ping(stage: StagePlan, ctx: RenderContext) -> list[str]:
         if value is not OMIT:
             found.append(f.name)
     return found
-
-
-def missing_secret(auth: AuthPlan, environ: Mapping[str, str]) -> str | None:
-    """The first ``${env:NAME}`` of the auth settings that is not set, if any."""
-    for f in dataclasses.fields(auth):
-        value = getattr(auth, f.name)
-        if isinstance(value, Template):
-            for part in value.parts:
-                if isinstance(part, SecretRef) and part.name not in environ:
-                    return part.name
-    return None
 
 
 class Runtime:
@@ -123,6 +113,7 @@ class Runtime:
         self._pool = ClientPool(settings) if client is None else None
         self._auths: dict[tuple[int, object, EnvironmentPlan], httpx.Auth] = {}
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        self._targets: dict[tuple[int, str, str], Target] = {}
         self._tg: TaskGroup | None = None
         httpx_log = logging.getLogger("httpx")
         if _HTTPX_FILTER not in httpx_log.filters:
@@ -189,6 +180,25 @@ class Runtime:
             self._auths[key] = auth
         return auth
 
+    def _target(self, plan: IntegrationPlan, stage: str, env: str) -> Target | None:
+        """The prepared stage of ``plan`` in ``env`` (None when the plan has no such stage or
+        environment), built at first use."""
+        key = (id(plan), stage, env)
+        target = self._targets.get(key)
+        if target is not None and target.plan is plan:
+            return target
+        stage_plan = plan.stages.get(stage)
+        environment = plan.environments.get(env)
+        if stage_plan is None or environment is None:
+            return None
+        client = self.client_for(environment)
+        auth = self._auth(plan, environment, client)
+        target = Target.build(plan, stage_plan, environment, client, auth)
+        if len(self._targets) >= _MAX_TARGETS:
+            self._targets.clear()
+        self._targets[key] = target
+        return target
+
     # -- one attempt ------------------------------------------------------------------------
 
     async def send(
@@ -216,24 +226,26 @@ class Runtime:
         self, record: Record, ctx: RenderContext, env: str, deadline: float | None
     ) -> Outcome:
         plan, stage = record.plan, record.stage
-        stage_plan = plan.stages.get(stage)
-        environment = plan.environments.get(env)
-        if stage_plan is None or environment is None:
-            what = f"stage '{stage}'" if stage_plan is None else f"environment '{env}'"
+        target = self._target(plan, stage, env)
+        if target is None:
+            what = f"stage '{stage}'" if stage not in plan.stages else f"environment '{env}'"
             return record.outcome("invalid", f"the buyer file of {plan.buyer} has no {what}")
-        if stage == "ping" and (leaks := pii_in_ping(stage_plan, ctx)):
+        record.target = target
+        stage_plan = target.stage
+        if stage == "ping" and (leaks := pii_in_ping(target.pii_fields, ctx)):
             names = ", ".join(leaks)
             why = f"the ping would send personal data ({names}); remove these fields from the ping"
             return record.outcome("invalid", f"{why}, nothing was sent")
-        record.scrub = Scrubber.for_stage(stage_plan, ctx)
-        if (name := missing_secret(plan.auth, self.environ)) is not None:
+        if target.pii_fields:
+            record.scrub = Scrubber.for_stage(stage_plan, ctx)
+        if (name := target.missing_secret(self.environ)) is not None:
             why = f"the environment variable {name} is not set; set it to the buyer's credentials"
             return record.outcome("auth", f"{why} and restart leadpost (nothing was sent)")
-        breaker = self.breaker_for(plan, env)
+        breaker = self.breakers.get(target.breaker_name, plan.breaker)
         if breaker.state == "open" and (breaker.retry_at or 0.0) > self.clock.now():
             return record.outcome("circuit_open", self._open_reason(breaker))
         try:
-            if any(f.pii for f in stage_plan.request.fields):
+            if target.pii_fields:
                 record.values = render_values(plan, stage, ctx)
             record.rendered = render_request(plan, stage, ctx, env, lead_id=record.lead_id)
         except MappingError as exc:
@@ -243,21 +255,16 @@ class Runtime:
             return record.outcome("invalid", f"the request could not be built: {exc}")
         if record.values is not None:
             record.scrub = Scrubber.for_stage(stage_plan, ctx, record.values)
-        return await self._exchange(record, stage_plan, environment, breaker, deadline)
+        return await self._exchange(record, target, breaker, deadline)
 
     def _open_reason(self, breaker: CircuitBreaker) -> str:
         left = (breaker.retry_at or self.clock.now()) - self.clock.now()
         return f"the buyer failed repeatedly; nothing is sent for {max(left, 0):.3g} more seconds"
 
     async def _exchange(
-        self,
-        record: Record,
-        stage_plan: StagePlan,
-        environment: EnvironmentPlan,
-        breaker: CircuitBreaker,
-        deadline: float | None,
+        self, record: Record, target: Target, breaker: CircuitBreaker, deadline: float | None
     ) -> Outcome:
-        timeouts = stage_plan.request.timeouts
+        timeouts = target.stage.request.timeouts
         budget, limit = timeouts.total, f"the stage's total time of {timeouts.total:g} s"
         if deadline is not None and deadline - self.clock.now() < budget:
             budget, limit = deadline - self.clock.now(), "the deadline"
@@ -265,59 +272,74 @@ class Runtime:
             return record.outcome("late", "the deadline had passed before sending; nothing sent")
         rendered = record.rendered
         assert rendered is not None
-        client = self.client_for(environment)
-        auth = TrackedAuth(self._auth(record.plan, environment, client))
         try:
-            record.request = client.build_request(
+            record.request = target.client.build_request(
                 rendered.method,
-                rendered.url,
-                headers=list(rendered.headers),
+                target.url(rendered.url),
+                headers=rendered.headers,
                 content=rendered.body,
-                timeout=httpx.Timeout(
-                    timeouts.read, connect=timeouts.connect, pool=timeouts.connect
-                ),
+                extensions=target.extensions,
             )
         except (httpx.InvalidURL, ValueError) as exc:
             return record.outcome("invalid", f"the request cannot be sent as built: {exc}")
         verdict: Verdict | None = None
         token_failed = allowed = False
+        limiter = self._limiter(record.plan)
         with anyio.move_on_after(budget) as scope:
-            async with self._limiter(record.plan):
+            try:  # an uncontended limiter is taken without a trip through the event loop
+                limiter.acquire_nowait()
+            except anyio.WouldBlock:
+                await limiter.acquire()
+            try:
                 if not breaker.allow():
                     return record.outcome("circuit_open", self._open_reason(breaker))
                 allowed = True
                 try:
-                    await self._roundtrip(record, client, auth)
+                    await self._roundtrip(record, target)
                 except AuthFailure as exc:
                     verdict, token_failed = Verdict("auth", exc.reason), True
                 except (httpx.HTTPError, OSError) as exc:
                     verdict = classify_exception(exc)
-                    if auth.sent_at is None and verdict.kind == "unknown":
+                    if record.sent_at is None and verdict.kind == "unknown":
                         verdict = Verdict("transport", f"{verdict.reason}; nothing was sent")
-        record.sent_at = auth.sent_at
+            finally:
+                limiter.release()
         if scope.cancelled_caught:
             verdict = self._cut_short(record, limit)
         if verdict is None:
-            return self._answer(record, stage_plan, breaker)
+            return self._answer(record, target.stage, breaker)
         if allowed:
             failed = True if token_failed else breaker_verdict(verdict.kind)
             self._record(breaker, failed)
         final = apply_on_timeout(verdict, record.plan.retry)
         return record.outcome(final.kind, final.reason)
 
-    async def _roundtrip(
-        self, record: Record, client: httpx.AsyncClient, auth: TrackedAuth
-    ) -> None:
-        assert record.request is not None
-        response = await client.send(record.request, auth=auth, stream=True)
+    @staticmethod
+    async def _roundtrip(record: Record, target: Target) -> None:
+        """Send the request and read the whole answer; ``record.sent_at`` is set once the
+        request is handed to the connection (after any OAuth token fetch)."""
+        request = record.request
+        assert request is not None
+        if target.tracked:
+            auth = TrackedAuth(target.auth)
+            try:
+                response = await target.client.send(request, auth=auth, stream=True)
+            finally:
+                record.sent_at = auth.sent_at
+        else:
+            if target.static is not None:
+                target.static.apply(request)
+            record.sent_at = time.perf_counter()
+            response = await target.client.send(request, auth=target.auth, stream=True)
         record.response = response
         record.head_at = time.perf_counter()
         try:
             record.body = await response.aread()
             record.done_at = time.perf_counter()
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_GRACE):
-                await response.aclose()
+            if not response.is_closed:  # reading was cut short; a complete read closes it
+                with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_GRACE):
+                    await response.aclose()
 
     def _cut_short(self, record: Record, limit: str) -> Verdict:
         record.response = None

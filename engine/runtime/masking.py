@@ -163,6 +163,8 @@ def mask_headers(
 
 def mask_url(url: str, plan: IntegrationPlan, scrub: Scrubber) -> str:
     """The URL with an API key sent as a query parameter hidden and personal values masked."""
+    if "?" not in url:  # no query: nothing to hide (the common case, without parsing)
+        return url
     auth = plan.auth
     parts = urlsplit(url)
     if not parts.query:

@@ -1,0 +1,93 @@
+"""The prepared target: worked out once per plan, stage and environment, never keeping lead data."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from engine.clock import FakeClock
+from engine.plan import IntegrationPlan, RenderContext
+from engine.runtime.auth import StaticAuth
+from engine.runtime.executor import Runtime
+from engine.runtime.target import NO_AUTH, Target, secret_names
+from tests.buyer_server import BuyerServer
+
+pytestmark = pytest.mark.anyio
+
+ENV = {"ACME_TOKEN": "t-123", "OAUTH_ID": "client", "OAUTH_SECRET": "s3cret"}
+PlanLoader = Callable[..., IntegrationPlan]
+
+
+async def test_one_target_per_plan_stage_and_environment(
+    runtime_plan: PlanLoader, fake_clock: FakeClock
+) -> None:
+    """The same plan reuses its target; a reloaded plan (a new object) gets a fresh one."""
+    plan = runtime_plan("direct")
+    async with Runtime(clock=fake_clock, environ=ENV) as rt:
+        first = rt._target(plan, "post", "test")
+        assert first is not None and rt._target(plan, "post", "test") is first
+        reloaded = dataclasses.replace(plan)
+        again = rt._target(reloaded, "post", "test")
+        assert again is not None and again is not first and again.plan is reloaded
+        assert rt._target(plan, "nope", "test") is None
+        assert rt._target(plan, "post", "nope") is None
+
+
+async def test_static_credentials_are_applied_by_the_executor(
+    runtime_plan: PlanLoader, fake_clock: FakeClock
+) -> None:
+    """A bearer plan's flow is applied directly (httpx gets the empty flow); OAuth keeps its own
+    flow; the needed secrets are known without reading the environment."""
+    async with Runtime(clock=fake_clock, environ=ENV) as rt:
+        static = rt._target(runtime_plan("direct"), "post", "test")
+        oauth = rt._target(runtime_plan("oauth"), "post", "test")
+    assert static is not None and isinstance(static.static, StaticAuth)
+    assert static.auth is NO_AUTH and not static.tracked
+    assert oauth is not None and oauth.static is None and oauth.tracked
+    assert secret_names(runtime_plan("direct")) == ("ACME_TOKEN",)
+    assert static.missing_secret({}) == "ACME_TOKEN"
+    assert static.missing_secret(ENV) is None
+
+
+def test_only_urls_without_a_query_are_kept(runtime_plan: PlanLoader) -> None:
+    """A URL without a query is parsed once; one with a query (it may carry lead data) is parsed
+    every time and never kept."""
+    plan = runtime_plan("direct")
+    target = Target.build(
+        plan,
+        plan.stages["post"],
+        plan.environments["test"],
+        httpx.AsyncClient(),
+        httpx.Auth(),
+    )
+    plain = target.url("http://127.0.0.1:9/post")
+    assert target.url("http://127.0.0.1:9/post") is plain
+    with_query = target.url("http://127.0.0.1:9/post?email=a%40b.com")
+    assert with_query.query == b"email=a%40b.com"
+    assert target.url("http://127.0.0.1:9/post?email=a%40b.com") is not with_query
+    assert target.url("http://127.0.0.1:9/post") is plain
+    with pytest.raises(httpx.InvalidURL):
+        target.url("http://[::1/post")
+
+
+async def test_bearer_header_is_sent_and_masked(
+    runtime_plan: PlanLoader,
+    buyer_server: BuyerServer,
+    runtime_lead: dict[str, Any],
+    fake_clock: FakeClock,
+) -> None:
+    """Applying the credentials in the executor still sends them, and the logged exchange
+    still hides them."""
+    plan = runtime_plan("direct")
+    ctx = RenderContext(runtime_lead, fake_clock.wall())
+    async with Runtime(clock=fake_clock, environ=ENV) as rt:
+        outcome = await rt.send(plan, "post", ctx, env="test", lead_id="L-1")
+    assert buyer_server.received()[0].headers["authorization"] == "Bearer t-123"
+    assert outcome.exchange is not None
+    shown = dict(outcome.exchange.request_headers)
+    assert "t-123" not in str(outcome.exchange)
+    assert shown["Authorization"].startswith("Bearer ")
