@@ -37,6 +37,7 @@ from engine.lint import lint_paths, summary
 from engine.loading import schema_for
 from engine.route import point_campaign
 from engine.runtime.executor import Runtime
+from engine.runtime.tuning import tune_gc
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
 from engine.store import SqliteStore
 
@@ -251,6 +252,7 @@ def demo(root: Path, count: int, seed: int, concurrency: int, console: Console) 
             work = Path(tmp)
             campaigns, leads = prepare(root, sandbox, config.port, count, seed)
             console.print(f"3. selling {count} leads through {', '.join(campaigns)}")
+            tune_gc()  # as a long-running engine would: no collector pauses inside auctions
             store = SqliteStore(work / "demo.sqlite3")
             try:
                 started = time.perf_counter()

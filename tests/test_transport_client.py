@@ -199,3 +199,19 @@ def test_buyer_server_serves_plain_sync_tests(buyer_server: BuyerServer) -> None
     assert (first.status_code, first.headers["retry-after"], first.text) == (503, "7", "busy")
     assert (second.status_code, second.text) == (200, "ok")
     assert [r.form() for r in buyer_server.received("/post")] == [{"a": "1"}, {"a": "2"}]
+
+
+async def test_cookies_from_one_lead_never_reach_the_next(
+    client: httpx.AsyncClient, buyer_server: BuyerServer
+) -> None:
+    """A buyer's Set-Cookie is not stored: the next lead's request carries no Cookie header."""
+    buyer_server.script(
+        "/post",
+        Reply(200, "ok", {"Set-Cookie": "session=consumer-1; Path=/"}),
+        Reply(200, "ok"),
+    )
+    await client.post(buyer_server.url + "/post", content=b"lead 1")
+    await client.post(buyer_server.url + "/post", content=b"lead 2")
+    first, second = buyer_server.received("/post")
+    assert "cookie" not in first.headers and "cookie" not in second.headers
+    assert len(client.cookies) == 0

@@ -21,6 +21,7 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import NoReturn
 
 import aiohttp
@@ -123,6 +124,13 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         return response
 
 
+def no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing. Buyer APIs are stateless: a cookie set while posting one
+    lead must not be sent back with the next lead (it could carry the last consumer's session).
+    Passed to httpx as a CookieJar: httpx would copy an httpx.Cookies into a default jar."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 def make_client(
     settings: ClientSettings | None = None,
     *,
@@ -161,7 +169,10 @@ def make_client(
                 ssl=context,
                 local_addr=(source_address, 0) if source_address else None,
             )
-            return aiohttp.ClientSession(connector=connector, trust_env=False)
+            # No cookie jar: a buyer's Set-Cookie must never ride along with another lead.
+            return aiohttp.ClientSession(
+                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+            )
 
         transport = AiohttpTransport(
             verify=context,
@@ -171,6 +182,7 @@ def make_client(
         )
     return httpx.AsyncClient(
         transport=transport,
+        cookies=no_cookies(),
         trust_env=False,
         follow_redirects=False,
         timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),

@@ -58,6 +58,7 @@ from engine.lead.schema import load_lead_schema  # noqa: E402
 from engine.loading import load_integration  # noqa: E402
 from engine.plan import BreakerPlan, EnvironmentPlan, IntegrationPlan  # noqa: E402
 from engine.runtime.executor import Runtime  # noqa: E402
+from engine.runtime.tuning import tune_gc  # noqa: E402
 from engine.store import MemoryStore  # noqa: E402
 
 BUYER_FILE = """\
@@ -436,7 +437,15 @@ def main() -> int:
         "--inflight", type=int, default=20, help="auctions in flight in scenario 2 (default 20)"
     )
     parser.add_argument("--scenario", choices=("1", "2", "both"), default="both")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's default garbage collector settings (leadpost tunes them, and the "
+        "hand-written baseline runs in the same process under the same settings)",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_gc()
     args.auctions = args.auctions or (40 if args.quick else 400)
     args.warmup = 10 if args.quick else 40
     logging.getLogger("leadpost").setLevel(logging.ERROR)  # failing buyers are the point here
