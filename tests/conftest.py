@@ -17,6 +17,8 @@ from engine.loading import load_integration
 from engine.plan import IntegrationPlan
 from tests.buyer_server import BuyerServer
 
+pytest_plugins = ("tests.cli_kit",)  # the `ws` fixture of the command-line tests
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from engine import casetest
 from engine.cli import main
-
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
-
-
-@pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the fixture folder (buyer, lead schema, lead) as the working folder."""
-    for f in FIXTURES.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def edit(ws: Path, old: str, new: str) -> None:
-    path = ws / "acme.yaml"
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
+from tests.cli_kit import edit
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,6 @@ import pytest
 from engine import explain
 from engine.cli import main
 from engine.plan import OMIT
-
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
-
-
-@pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the fixture folder (buyer, lead schema, lead) as the working folder."""
-    for f in FIXTURES.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json.encoder
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from engine.compiler.encoders.paths import Node, show
-from engine.compiler.encoders.values import SURROGATES, number_text, unsupported
+from engine.compiler.encoders.values import SURROGATES, scalar_text
 from engine.plan import OMIT, OutputPath
 
 _quote: Callable[[str], str] = json.encoder.encode_basestring
@@ -99,12 +98,6 @@ class JsonEncoder:
 def _value(value: Any, name: str) -> str:
     if value is None:
         return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int | float | Decimal):
-        return number_text(value, name)
     if isinstance(value, str):
         return _quote(str.__str__(value))
-    raise unsupported(value, name)
+    return scalar_text(value, name)  # true/false and exact numbers, as every format writes them
