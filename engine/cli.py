@@ -13,6 +13,7 @@ import functools
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from engine import casetest, explain, fmt, lint, schema
@@ -63,6 +64,25 @@ def cmd_post(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_suppress(args: argparse.Namespace) -> int:
+    from engine.campaigns.checks import parse_suppression
+    from engine.store import SqliteStore
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _out(f"cannot read {args.file}: {exc}", sys.stderr)
+        return EXIT_PROBLEMS
+    listed, bad = parse_suppression(args.file, text)
+    for line in bad:
+        _out(f"{args.file}:{line.line}: not a phone number or email, skipped: {line.text}")
+    with SqliteStore(args.store) as store:
+        added = store.add_suppressed([*listed.phones, *listed.emails])
+    read = f"{len(listed.phones)} phone numbers and {len(listed.emails)} emails read"
+    _out(f"{read}; {added} new on the suppression list in {args.store}")
+    return EXIT_PROBLEMS if bad else EXIT_OK
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     width = shutil.get_terminal_size((explain.WIDTH, 24)).columns if sys.stdout.isatty() else 0
     _out(explain.explain_file(args.file, args.lead, width=max(width, explain.WIDTH)))
@@ -111,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default="test", help="environment to send to (default: test)")
     p.add_argument("--stage", choices=("ping", "post"), help="send only this stage")
     p.set_defaults(handler=cmd_post)
+
+    p = sub.add_parser(
+        "suppress",
+        help="add a do-not-contact list (phones, emails) to the store's suppression list",
+    )
+    p.add_argument("file", help="text file: one phone number or email per line, # comments")
+    p.add_argument(
+        "--store", default="leadpost.sqlite3", help="the SQLite store (default: %(default)s)"
+    )
+    p.set_defaults(handler=cmd_suppress)
 
     p = sub.add_parser("explain", help="describe a buyer file in plain English")
     p.add_argument("file", metavar="FILE", help="the buyer file")

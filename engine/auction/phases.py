@@ -11,6 +11,7 @@ import anyio
 from engine.auction.record import Recorder
 from engine.auction.result import Step
 from engine.breaker import CircuitBreaker
+from engine.campaigns.checks import stored_suppression
 from engine.campaigns.plan import CampaignBuyer, CheckPlan
 from engine.clock import Clock
 from engine.eligibility import eligibility
@@ -84,6 +85,8 @@ async def run_checks(
             for check in checks:
                 if check.service is not None:
                     tg.start_soon(service, check, check.service)
+                elif check.in_store:
+                    found[check.name] = stored_suppression(lead, rec.store.suppressed)
                 elif check.check is not None:
                     found[check.name] = check.check(lead)
     failed: str | None = None

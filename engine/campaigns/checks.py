@@ -229,6 +229,29 @@ def suppression_check(listed: SuppressionList) -> Check:
     return check_suppression
 
 
+def contact_keys(lead: Mapping[str, Any]) -> tuple[str, ...]:
+    """The lead's phone (10 digits) and email (lower case), spelled as suppression lists are."""
+    keys = []
+    phone = phone_digits(_get(lead, "lead.phone"))
+    if phone is not None:
+        keys.append(phone)
+    email = _get(lead, "lead.email")
+    if isinstance(email, str) and email.strip():
+        keys.append(email.strip().lower())
+    return tuple(keys)
+
+
+def stored_suppression(
+    lead: Mapping[str, Any], lookup: Callable[[Iterable[str]], str | None]
+) -> str | None:
+    """The store's suppression list (``lookup`` is Store.suppressed) as a check's reason."""
+    found = lookup(contact_keys(lead))
+    if found is None:
+        return None
+    what = "email address" if "@" in found else "phone number"
+    return f"the {what} is on the suppression list kept in the store"
+
+
 #: The built-in checks a campaign's ``validation:`` switches on by name, in running order.
 CHECKS: dict[str, Check] = {
     "phone": check_phone,

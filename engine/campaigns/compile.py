@@ -182,11 +182,15 @@ def _checks(
         level = getattr(spec, name)
         if level != "off":
             out.append(CheckPlan(name, level, check))
-    if spec.suppression is not None:
-        listed = _suppression(spec.suppression.file, ctx)
-        if listed is not None and spec.suppression.level != "off":
-            level = spec.suppression.level
-            out.append(CheckPlan("suppression", level, c.suppression_check(listed)))
+    suppression = spec.suppression
+    if suppression is not None and suppression.level != "off":
+        level = suppression.level
+        if suppression.file is not None:
+            listed = _suppression(suppression.file, ctx)
+            if listed is not None:
+                out.append(CheckPlan("suppression", level, c.suppression_check(listed)))
+        if suppression.store:
+            out.append(CheckPlan("suppression:store", level, None, in_store=True))
     for i, service in enumerate(spec.services):
         plan = resolver.get(service.integration, ("validation", "services", i, "integration"))
         if plan is not None and service.level != "off":

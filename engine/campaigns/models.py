@@ -27,8 +27,15 @@ Check = Literal["critical", "warn", "off"]
 
 
 class SuppressionSpec(Model):
-    file: str = Field(description="text file of phone numbers and emails, one per line")
+    file: str | None = Field(None, description="text file of phone numbers and emails")
+    store: bool = Field(False, description="also the list kept in leadpost's store")
     level: Check = "critical"
+
+    @model_validator(mode="after")
+    def _some_list(self) -> SuppressionSpec:
+        if self.file is None and not self.store:
+            raise ValueError("name a suppression 'file', or write 'store: true' (or both)")
+        return self
 
 
 class ServiceCheck(Model):

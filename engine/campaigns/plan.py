@@ -37,6 +37,8 @@ class CheckPlan:
     """Pure check over the normalized lead: None passes, else the reason it fails."""
     service: IntegrationPlan | None = None
     """An external verification service: sent with the runtime; accepted passes."""
+    in_store: bool = False
+    """The store's suppression list: the router looks the lead's phone and email up there."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -61,6 +61,15 @@ class Store(Protocol):
 
     def acceptance_rate(self, buyer: str, since: datetime) -> float | None:
         """Accepted posts / posts since ``since`` (0.0–1.0), or None when there were none."""
+        ...
+
+    def add_suppressed(self, values: Iterable[str]) -> int:
+        """Put phone numbers (10 digits) and emails (lower case) on the do-not-contact list;
+        returns how many were new."""
+        ...
+
+    def suppressed(self, values: Iterable[str]) -> str | None:
+        """The first of ``values`` that is on the do-not-contact list, or None."""
         ...
 
     def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ class MemoryStore:
         self._attempts: dict[str, list[str]] = {}
         self._results: dict[str, str] = {}
         self._ledger = Ledger()
+        self._suppressed: set[str] = set()
 
     def save_lead(self, lead_id: str, campaign: str, lead: Mapping[str, Any]) -> None:
         text = to_json(lead)
@@ -52,6 +53,16 @@ class MemoryStore:
         with self._lock:
             texts = list(self._attempts.get(lead_id, ()))
         return [json.loads(t) for t in texts]
+
+    def add_suppressed(self, values: Iterable[str]) -> int:
+        with self._lock:
+            before = len(self._suppressed)
+            self._suppressed.update(values)
+            return len(self._suppressed) - before
+
+    def suppressed(self, values: Iterable[str]) -> str | None:
+        with self._lock:
+            return next((v for v in values if v and v in self._suppressed), None)
 
     def record_sale(self, buyer: str, price: Decimal | None, at: datetime) -> None:
         self._ledger.add_sale(buyer, price, epoch(at))

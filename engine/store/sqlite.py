@@ -19,7 +19,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
@@ -52,6 +52,7 @@ CREATE INDEX IF NOT EXISTS sales_buyer_at ON sales (buyer, at);
 CREATE TABLE IF NOT EXISTS posts (
     id INTEGER PRIMARY KEY, buyer TEXT NOT NULL, accepted INTEGER NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS posts_buyer_at ON posts (buyer, at);
+CREATE TABLE IF NOT EXISTS suppressed (value TEXT PRIMARY KEY, added_at REAL NOT NULL);
 """
 _LEAD = (
     "INSERT INTO leads (lead_id, campaign, lead, saved_at) VALUES (?, ?, ?, ?) "
@@ -226,6 +227,29 @@ class SqliteStore:
             _, ledger = self._open()
             ledger.add_post(buyer, accepted, moment)
             self._queue(_POST, (buyer, int(accepted), moment))
+
+    def add_suppressed(self, values: Iterable[str]) -> int:
+        rows = [(v, self._now()) for v in dict.fromkeys(values)]
+        with self._lock:
+            conn, _ = self._open()
+            self._flush()
+            before = conn.total_changes
+            with conn:  # committed before returning: a number added now is refused from now on
+                conn.executemany(
+                    "INSERT INTO suppressed (value, added_at) VALUES (?, ?) "
+                    "ON CONFLICT (value) DO NOTHING",
+                    rows,
+                )
+            return conn.total_changes - before
+
+    def suppressed(self, values: Iterable[str]) -> str | None:
+        wanted = [v for v in values if v]
+        if not wanted:
+            return None
+        marks = ", ".join("?" * len(wanted))
+        rows = self._read(f"SELECT value FROM suppressed WHERE value IN ({marks})", tuple(wanted))
+        found = {r[0] for r in rows}
+        return next((v for v in wanted if v in found), None)
 
     # -- reading ---------------------------------------------------------------------------------
 
