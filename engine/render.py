@@ -102,10 +102,11 @@ def render_request(
     if content_type is not None and not any(h.lower() == "content-type" for h, _ in headers):
         headers.append(("Content-Type", content_type))
     url = environment.url.rstrip("/") + request.path if request.path else environment.url
-    parts = urlsplit(url)
-    extra = "&".join(p for p in (query_text, urlencode(query)) if p)
-    full_query = "&".join(p for p in (parts.query, extra) if p)
-    url = urlunsplit(parts._replace(query=full_query))
+    if query_text or query:  # most requests add nothing to the address: leave it as written
+        parts = urlsplit(url)
+        extra = "&".join(p for p in (query_text, urlencode(query)) if p)
+        full_query = "&".join(p for p in (parts.query, extra) if p)
+        url = urlunsplit(parts._replace(query=full_query))
     return RenderedRequest(request.method, url, tuple(headers), body, content_type, payload)
 
 
