@@ -2,7 +2,7 @@
 # the project (with the extras named in $1) whenever pyproject.toml changed since the last install.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-extras=${1:-}
+extras=${1:-}  # callers pass it explicitly: a bare `source` would hand over their own arguments
 pick_python() {
   for candidate in "${PYTHON:-}" python3 python3.13 python3.12 python3.11 python; do
     [ -n "$candidate" ] || continue
