@@ -104,7 +104,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadpost",
-        description="Check, test, explain and format leadpost buyer files.",
+        description="Write, check and run leadpost integrations: buyer files, campaigns and the lead runtime.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
