@@ -104,7 +104,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadpost",
-        description="Write, check and run leadpost integrations: buyer files, campaigns and the lead runtime.",
+        description="Write, check and run leadpost integrations: buyers, campaigns, delivery.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

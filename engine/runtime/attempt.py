@@ -28,6 +28,7 @@ from engine.runtime.masking import (
     secret_header_names,
 )
 from engine.runtime.outcome import Exchange, Outcome, OutcomeKind, Timings
+from engine.runtime.timing import Phases
 
 if TYPE_CHECKING:
     from engine.runtime.target import Target
@@ -84,12 +85,29 @@ class Record:
     done_at: float | None = None
     response: httpx.Response | None = None
     body: bytes = b""
+    phases: Phases = field(default_factory=Phases)
+    """Filled by the transport's trace hooks while this attempt's request is sent."""
 
     def timings(self) -> Timings:
         end = time.perf_counter()
-        wait = self.head_at - self.sent_at if self.head_at and self.sent_at else None
+        p = self.phases
+        written = p.headers_sent
+        # With trace hooks: wait runs from the request being written; without, from hand-off.
+        start_wait = written or self.sent_at
+        wait = self.head_at - start_wait if self.head_at and start_wait else None
         read = self.done_at - self.head_at if self.done_at and self.head_at else None
-        return Timings(total=end - self.started, connect=None, wait=wait, read=read)
+        send = None
+        if written is not None and self.sent_at is not None:
+            opened = p.connect_end if p.connect_end is not None and not p.reused else self.sent_at
+            send = max(written - max(opened, self.sent_at), 0.0)
+        return Timings(
+            total=end - self.started,
+            connect=p.connect,
+            wait=wait,
+            read=read,
+            dns=p.dns,
+            send=send,
+        )
 
     def exchange(self) -> Exchange | None:
         rendered = self.rendered

@@ -48,6 +48,7 @@ from engine.runtime.masking import Scrubber
 from engine.runtime.outcome import Delivery, Outcome
 from engine.runtime.scheduler import Job, Scheduler
 from engine.runtime.target import Target
+from engine.runtime.timing import CURRENT
 from engine.runtime.transport import ClientPool, ClientSettings
 
 log = logging.getLogger("leadpost.delivery")
@@ -320,6 +321,14 @@ class Runtime:
         request is handed to the connection (after any OAuth token fetch)."""
         request = record.request
         assert request is not None
+        token = CURRENT.set(record.phases)
+        try:
+            await Runtime._send_and_read(record, target, request)
+        finally:
+            CURRENT.reset(token)
+
+    @staticmethod
+    async def _send_and_read(record: Record, target: Target, request: httpx.Request) -> None:
         if target.tracked:
             auth = TrackedAuth(target.auth)
             try:

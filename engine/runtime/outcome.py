@@ -43,12 +43,20 @@ NOT_DELIVERED: frozenset[str] = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Timings:
-    """Seconds. Phases are None where the transport does not expose them."""
+    """Seconds, in the guide's phases. Phases are None where the transport does not expose them.
+
+    ``total`` covers the whole attempt (rendering and auth included); ``dns`` resolving the host
+    (0 on a pooled connection), ``connect`` opening TCP and TLS (0 on a pooled connection),
+    ``send`` until the request was written, ``wait`` until the answer's head arrived (the buyer's
+    processing), ``read`` reading the answer's body.
+    """
 
     total: float
     connect: float | None = None
     wait: float | None = None
     read: float | None = None
+    dns: float | None = None
+    send: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

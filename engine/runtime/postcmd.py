@@ -57,7 +57,17 @@ def format_outcome(outcome: Outcome) -> str:
     """One attempt for people: the class, timings, values, reason, request and response."""
     t = outcome.timings
     status = f" ({status_text(outcome.status)})" if outcome.status is not None else ""
-    phases = f"wait {_ms(t.wait)}, read {_ms(t.read)}"
+    phases = ", ".join(
+        f"{name} {_ms(value)}"
+        for name, value in (
+            ("dns", t.dns),
+            ("connect", t.connect),
+            ("send", t.send),
+            ("wait", t.wait),
+            ("read", t.read),
+        )
+        if value is not None or name in ("wait", "read")
+    )
     lines = [f"{outcome.stage}: {outcome.kind}{status} in {_ms(t.total)} ({phases})"]
     if outcome.reason:
         lines.append(f"  reason: {outcome.reason}")

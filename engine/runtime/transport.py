@@ -30,6 +30,7 @@ import httpx
 import httpx_aiohttp
 
 from engine.plan import EnvironmentPlan
+from engine.runtime.timing import trace_config
 
 log = logging.getLogger("leadpost.transport")
 
@@ -171,7 +172,10 @@ def make_client(
             )
             # No cookie jar: a buyer's Set-Cookie must never ride along with another lead.
             return aiohttp.ClientSession(
-                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+                connector=connector,
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trace_configs=[trace_config()],
             )
 
         transport = AiohttpTransport(
