@@ -35,7 +35,7 @@ from engine.demo_leads import make_leads
 from engine.lead import validate_lead
 from engine.lint import lint_paths, summary
 from engine.loading import schema_for
-from engine.route import point_campaign
+from engine.route import bidders, point_campaign
 from engine.runtime.executor import Runtime
 from engine.runtime.tuning import tune_gc
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
@@ -291,6 +291,7 @@ async def _sell_all(
         console=console,
     )
     async with Runtime(environ=environ) as runtime:
+        await runtime.prewarm([p for c in campaigns.values() for p in bidders(c)], "test")
         router = Router(runtime, store, SystemClock(), env="test")
         with progress:
             return await sell(campaigns, leads, router, runtime, progress, concurrency)

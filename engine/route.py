@@ -27,7 +27,6 @@ from engine.clock import SystemClock
 from engine.plan import IntegrationPlan, OAuth2Auth
 from engine.postcmd import read_lead_file
 from engine.runtime.executor import Runtime
-from engine.runtime.transport import prewarm
 from engine.sandbox import load_config, sandbox_environ, start_in_thread
 from engine.store import MemoryStore, SqliteStore, Store
 
@@ -83,13 +82,17 @@ def missing_environment(campaign: CampaignPlan, env: str) -> list[str]:
     return [p.buyer for p in plans if env not in p.environments]
 
 
+def bidders(campaign: CampaignPlan) -> list[IntegrationPlan]:
+    """The buyers an auction pings: the connections worth opening before the first lead."""
+    if campaign.mode != "auction":
+        return []
+    return [b.integration for b in campaign.buyers if b.integration.is_ping_post]
+
+
 async def warm_up(runtime: Runtime, campaign: CampaignPlan, env: str) -> None:
     """Open a connection to every bidder first, as a running server has them open already, so
     that the pings are not slowed down by connecting."""
-    bidders = [b.integration for b in campaign.buyers if b.integration.is_ping_post]
-    environments = [plan.environments[env] for plan in bidders if campaign.mode == "auction"]
-    for environment in environments:
-        await prewarm(runtime.client_for(environment), [environment.url], timeout=1.0)
+    await runtime.prewarm(bidders(campaign), env)
 
 
 def _cell(value: Any) -> str:

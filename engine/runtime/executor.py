@@ -15,7 +15,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 
 import anyio
@@ -49,7 +49,7 @@ from engine.runtime.outcome import Delivery, Outcome
 from engine.runtime.scheduler import Job, Scheduler
 from engine.runtime.target import Target
 from engine.runtime.timing import CURRENT
-from engine.runtime.transport import ClientPool, ClientSettings
+from engine.runtime.transport import ClientPool, ClientSettings, prewarm
 
 log = logging.getLogger("leadpost.delivery")
 
@@ -168,6 +168,29 @@ class Runtime:
             return self._client
         assert self._pool is not None
         return self._pool.for_environment(environment)
+
+    async def prewarm(
+        self, plans: Iterable[IntegrationPlan], env: str, *, timeout: float = 1.0
+    ) -> int:
+        """Open a connection to each buyer's host before the first lead, as a running engine
+        should for its ping buyers (a 100 ms ping has no time to connect). Returns how many
+        hosts answered; failures are ignored (the first real request will report them)."""
+        groups: dict[int, tuple[httpx.AsyncClient, list[str]]] = {}
+        for plan in plans:
+            environment = plan.environments.get(env)
+            if environment is not None:
+                client = self.client_for(environment)
+                groups.setdefault(id(client), (client, []))[1].append(environment.url)
+        answered = 0
+
+        async def warm(client: httpx.AsyncClient, urls: list[str]) -> None:
+            nonlocal answered
+            answered += await prewarm(client, urls, timeout=timeout)
+
+        async with anyio.create_task_group() as tg:
+            for client, urls in groups.values():
+                tg.start_soon(warm, client, urls)
+        return answered
 
     def _auth(
         self, plan: IntegrationPlan, environment: EnvironmentPlan, client: httpx.AsyncClient
