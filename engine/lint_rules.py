@@ -103,10 +103,15 @@ def inline_secrets(f: BuyerFile) -> Iterator[Issue]:
 
 def _production_urls(f: BuyerFile) -> Iterator[tuple[str, str, str, tuple[str | int, ...]]]:
     """(environment, what, url, position) of every address a production environment uses."""
+    for env, what, url, at in _urls(f):
+        if _PRODUCTION.match(env):
+            yield env, what, url, at
+
+
+def _urls(f: BuyerFile) -> Iterator[tuple[str, str, str, tuple[str | int, ...]]]:
+    """(environment, what, url, position) of every address any environment uses."""
     oauth = f.spec.auth if isinstance(f.spec.auth, m.OAuth2Spec) else None
     for name, env in f.spec.environments.items():
-        if not _PRODUCTION.match(name):
-            continue
         yield name, "sends leads", env.url, ("environments", name, "url")
         if env.token_url is not None:
             yield name, "fetches tokens", env.token_url, ("environments", name, "token_url")
@@ -115,15 +120,28 @@ def _production_urls(f: BuyerFile) -> Iterator[tuple[str, str, str, tuple[str | 
 
 
 def plain_http(f: BuyerFile) -> Iterator[Issue]:
-    """LP402: production traffic must be encrypted."""
-    for env, what, url, at in _production_urls(f):
-        if url.strip().lower().startswith("http://"):
-            yield Issue(
-                "LP402",
-                f"environment '{env}' {what} over plain http://, unencrypted",
-                f.at(*at),
-                "use https:// in production; http:// is only for local testing",
-            )
+    """LP402: traffic must be encrypted; http:// only to a buyer simulated on this machine (any
+    environment but production). The runtime refuses the same addresses."""
+    for env, what, url, at in _urls(f):
+        if not url.strip().lower().startswith("http://"):
+            continue
+        host = urlsplit(url.strip()).hostname or ""
+        if _PRODUCTION.match(env):
+            hint = "use https:// in production; http:// is only for local testing"
+        elif host == "localhost" or _is_loopback(host):
+            continue
+        else:
+            hint = "use https://, or http://127.0.0.1 for a buyer simulated on this machine"
+        yield Issue(
+            "LP402", f"environment '{env}' {what} over plain http://, unencrypted", f.at(*at), hint
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def tls_off(f: BuyerFile) -> Iterator[Issue]:

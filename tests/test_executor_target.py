@@ -13,7 +13,7 @@ from engine.clock import FakeClock
 from engine.plan import IntegrationPlan, RenderContext
 from engine.runtime.auth import StaticAuth
 from engine.runtime.executor import Runtime
-from engine.runtime.target import NO_AUTH, Target, secret_names
+from engine.runtime.target import NO_AUTH, Target, plain_http_problem, secret_names
 from tests.buyer_server import BuyerServer
 
 pytestmark = pytest.mark.anyio
@@ -91,3 +91,42 @@ async def test_bearer_header_is_sent_and_masked(
     shown = dict(outcome.exchange.request_headers)
     assert "t-123" not in str(outcome.exchange)
     assert shown["Authorization"].startswith("Bearer ")
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("http://127.0.0.1:8701/leads", False),
+        ("http://localhost:8701/leads", False),
+        ("http://[::1]:8701/leads", False),
+        ("https://api.buyer.example/leads", False),
+        ("http://api.buyer.example/leads", True),
+        ("http://10.0.0.5/leads", True),
+    ],
+)
+def test_plain_http_only_to_this_machine(
+    runtime_plan: Callable[..., IntegrationPlan], url: str, refused: bool
+) -> None:
+    """TLS always, except to a buyer simulated on loopback: any environment, production or not."""
+    plan = runtime_plan("direct")
+    environment = dataclasses.replace(plan.environments["test"], url=url)
+    problem = plain_http_problem(plan, environment)
+    assert (problem is not None) == refused
+    if refused:
+        assert problem is not None and problem.startswith(f"{url} is plain http:// to another")
+
+
+async def test_plain_http_to_another_machine_is_refused_unsent(
+    runtime_plan: Callable[..., IntegrationPlan],
+    runtime_lead: dict[str, Any],
+    fake_clock: FakeClock,
+) -> None:
+    """The runtime itself refuses it (lint may have been skipped): kind invalid, no request."""
+    plan = runtime_plan("direct")
+    remote = dataclasses.replace(plan.environments["test"], url="http://192.0.2.10/leads")
+    plan = dataclasses.replace(plan, environments={"test": remote})
+    async with Runtime(clock=fake_clock, environ={"ACME_TOKEN": "t"}) as runtime:
+        ctx = RenderContext(runtime_lead, fake_clock.wall())
+        outcome = await runtime.send(plan, "post", ctx, env="test", lead_id="L-1")
+    assert (outcome.kind, outcome.retryable, outcome.exchange) == ("invalid", False, None)
+    assert outcome.reason is not None and outcome.reason.endswith("nothing was sent")

@@ -101,6 +101,19 @@ def test_plain_http_in_production(ws: Path, capsys: pytest.CaptureFixture[str]) 
     ) in out
 
 
+def test_plain_http_off_this_machine_in_a_test_environment(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LP402: a test environment may use http:// only to 127.0.0.1 (the runtime refuses more)."""
+    edit(ws, "http://127.0.0.1:9/acme", "http://sandbox.acme.example/acme")
+    code, out = run(capsys, "acme.yaml")
+    assert code == 1
+    assert (
+        "acme.yaml:7:15: LP402 environment 'test' sends leads over plain http://, unencrypted\n"
+        "  hint: use https://, or http://127.0.0.1 for a buyer simulated on this machine"
+    ) in out
+
+
 def test_oauth_token_url_over_http_in_production(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -260,6 +260,8 @@ class Runtime:
             names = ", ".join(leaks)
             why = f"the ping would send personal data ({names}); remove these fields from the ping"
             return record.outcome("invalid", f"{why}, nothing was sent")
+        if target.insecure is not None:
+            return record.outcome("invalid", f"{target.insecure}; nothing was sent")
         if target.pii_fields:
             record.scrub = Scrubber.for_stage(stage_plan, ctx)
         if (name := target.missing_secret(self.environ)) is not None:

@@ -9,6 +9,7 @@ in a :class:`Target`. Nothing here depends on a lead, so nothing personal is kep
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,31 @@ def secret_names(plan: IntegrationPlan) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_problem(plan: IntegrationPlan, environment: EnvironmentPlan) -> str | None:
+    """Why this environment may not be used: plain http:// to a host other than this machine
+    (leads and credentials would cross the network unencrypted). None when it is fine."""
+    urls = [environment.url]
+    if isinstance(plan.auth, OAuth2Auth):
+        urls.append(environment.token_url or plan.auth.token_url)
+    for text in urls:
+        url = httpx.URL(text)
+        if url.scheme == "http" and not _loopback(url.host):
+            return (
+                f"{text} is plain http:// to another machine; leads and credentials would travel "
+                "unencrypted. Use https:// (http:// is only for a buyer simulated on 127.0.0.1)"
+            )
+    return None
+
+
 @dataclass(slots=True, eq=False)
 class Target:
     """One buyer's stage in one environment, ready to send (one per plan, stage, environment)."""
@@ -61,6 +87,8 @@ class Target:
     pii_fields: tuple[FieldPlan, ...]
     secrets: tuple[str, ...]
     """Environment variables the auth settings need."""
+    insecure: str | None
+    """Why the environment may not be sent to (plain http:// off this machine), or None."""
     _url_text: str | None = None
     _url: httpx.URL | None = None
 
@@ -88,6 +116,7 @@ class Target:
             secret_headers=secret_header_names(plan, stage),
             pii_fields=tuple(f for f in stage.request.fields if f.pii),
             secrets=secret_names(plan),
+            insecure=plain_http_problem(plan, environment),
         )
 
     @property
