@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,10 +27,9 @@ from engine.errors import AuthoringError, Issue, LeadError, MappingError
 from engine.lead import LeadSchema, validate_lead
 from engine.loading import check_integration, display_name, schema_for, yaml_files
 from engine.plan import IntegrationPlan, Interpretation, RenderContext, TestCasePlan
-from engine.render import render_request
+from engine.render import MaskedEnviron, render_request
 
 _FORM = re.compile(rb"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
-_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +93,10 @@ class TestReport:
         return self.failed == 0 and self.broken_files == 0
 
 
-def placeholder_environ(text: str) -> dict[str, str]:
-    """``{NAME: "${env:NAME}"}`` for every ``${env:NAME}`` written in ``text``."""
-    return {name: f"${{env:{name}}}" for name in _ENV_REF.findall(text)}
-
-
-def test_environ(plan: IntegrationPlan, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The process environment overlaid with the fake value of every secret the file uses."""
-    return {**(os.environ if base is None else base), **placeholder_environ(plan.source)}
+def test_environ() -> Mapping[str, str]:
+    """Every ``${env:NAME}`` reads as its own reference: cases need no real secrets, and an
+    expected body shows ``${env:NAME}`` exactly as ``leadpost render`` does."""
+    return MaskedEnviron()
 
 
 # -- comparing -----------------------------------------------------------------------------------
@@ -249,7 +243,7 @@ def run_case(
     environ: Mapping[str, str] | None = None,
 ) -> CaseResult:
     """Run one embedded test case; never raises."""
-    env = test_environ(plan) if environ is None else environ
+    env = test_environ() if environ is None else environ
     problems: list[Issue] = []
     try:
         if case.lead is not None and (case.expect_body is not None or case.expect_reject):
@@ -269,7 +263,7 @@ def run_plan_tests(
     plan: IntegrationPlan, schema: LeadSchema | None, environ: Mapping[str, str] | None = None
 ) -> list[CaseResult]:
     """Every embedded case of one compiled file, in file order."""
-    env = test_environ(plan) if environ is None else environ
+    env = test_environ() if environ is None else environ
     return [run_case(plan, case, schema, env) for case in plan.tests]
 
 

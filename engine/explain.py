@@ -19,7 +19,6 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from engine.casetest import placeholder_environ
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, LeadpostError, MappingError
@@ -39,7 +38,7 @@ from engine.plan import (
     StagePlan,
     TraceStep,
 )
-from engine.render import RenderedRequest, render_request
+from engine.render import MaskedEnviron, RenderedRequest, render_request
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WIDTH = 120
@@ -55,7 +54,7 @@ def lead_context(
 ) -> RenderContext:
     """Parse and validate a lead file's text. Raises LeadError (positions in ``lead_file``)."""
     lead, now = lead_from_text(lead_text, schema, lead_file)
-    return RenderContext(lead, now, {}, placeholder_environ(plan.source), [] if trace else None)
+    return RenderContext(lead, now, {}, MaskedEnviron(), [] if trace else None)
 
 
 class CommandError(LeadpostError):

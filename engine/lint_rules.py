@@ -19,7 +19,7 @@ from engine.dsl import models as m
 from engine.dsl.loader import SourceMap
 from engine.errors import Issue
 from engine.lead import LeadSchema
-from engine.plan import FieldPlan, IntegrationPlan
+from engine.plan import ENV_REFERENCE, FieldPlan, IntegrationPlan
 from engine.positions import Span
 from engine.transforms.values import TranslateArgs
 
@@ -48,7 +48,6 @@ class BuyerFile:
 Rule = Callable[[BuyerFile], Iterator[Issue]]
 
 _SECRET_NAME = re.compile(r"authorization|key|token|secret|password|passwd", re.IGNORECASE)
-_ENV_REF = re.compile(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}")
 _PRODUCTION = re.compile(r"^(?:production|prod|live)(?:[-_ .].*)?$", re.IGNORECASE)
 _CASE_ONLY = frozenset({"trim", "upper", "lower", "title"})
 
@@ -58,7 +57,7 @@ def _env_name(buyer: str, what: str) -> str:
 
 
 def _inline(text: str) -> bool:
-    return bool(text.strip()) and _ENV_REF.search(text) is None
+    return bool(text.strip()) and ENV_REFERENCE.search(text) is None
 
 
 # -- LP401 inline secrets ------------------------------------------------------------------------

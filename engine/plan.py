@@ -7,6 +7,7 @@ Everything per-lead is a plain callable captured here at compile time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,10 @@ OMIT: Any = _Omit()
 # ----------------------------------------------------------------------------------------------
 # Values resolved at run time: secrets and environment references
 # ----------------------------------------------------------------------------------------------
+
+
+#: How a reference to an environment variable is written in a file: ``${env:NAME}``.
+ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from engine.compiler.jmes import CompiledExpression
 from engine.dsl.loader import SourceMap
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue, Severity
-from engine.plan import SecretRef, Template
+from engine.plan import ENV_REFERENCE, SecretRef, Template
 
 if TYPE_CHECKING:
     from engine.lead import LeadSchema
@@ -20,7 +20,6 @@ Path = tuple[str | int, ...]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-_SECRET = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANY_REF = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -130,7 +129,7 @@ class CompileContext:
         parts: list[str | SecretRef] = []
         pos = 0
         for m in _ANY_REF.finditer(text):
-            inner = _SECRET.fullmatch(m.group(0))
+            inner = ENV_REFERENCE.fullmatch(m.group(0))
             if inner is None:
                 self.error(
                     "LP309",
