@@ -14,7 +14,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from lxml import etree
 
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, Issue, LeadError, MappingError
-from engine.lead import LeadSchema, validate_lead
+from engine.lead import LeadSchema, lead_timestamp, validate_lead
 from engine.loading import check_integration, display_name, schema_for, yaml_files
 from engine.plan import IntegrationPlan, Interpretation, RenderContext, TestCasePlan
 from engine.render import MaskedEnviron, render_request
@@ -181,13 +180,9 @@ def _lead_context(
         return "no lead-schema.yaml was found in this file's folder or above it"
     try:
         lead = validate_lead(schema, case.lead)
+        now = lead_timestamp(lead)
     except LeadError as exc:
         return "the test lead does not match the lead schema: " + "; ".join(exc.reasons)
-    stamp = lead.get("timestamp")
-    try:
-        now = datetime.fromisoformat(str(stamp))
-    except ValueError:
-        return "the test lead needs a 'timestamp' such as 2024-12-15T14:30:00Z"
     return RenderContext(lead, now, dict(case.prior), environ)
 
 

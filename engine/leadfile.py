@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.dsl.loader import SourceMap, load_yaml_text
 from engine.errors import AuthoringError, Issue, LeadError, LeadpostError
-from engine.lead import LeadSchema, parse_lead_json, validate_lead
+from engine.lead import LeadSchema, lead_timestamp, parse_lead_json, validate_lead
 from engine.positions import Span
 
 _FIELD = re.compile(r"^([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*): ")
@@ -29,7 +29,7 @@ def lead_from_text(
     try:
         raw = parse_lead_json(text)
         lead = validate_lead(schema, raw) if schema is not None else raw
-        return lead, _timestamp(lead)
+        return lead, lead_timestamp(lead)
     except LeadError as exc:
         raise LeadError(locate(exc.issues, text, file)) from None
 
@@ -42,17 +42,6 @@ def read_lead_file(path: str | Path, schema: LeadSchema | None) -> tuple[dict[st
         why = exc.strerror or str(exc)
         raise LeadpostError(f"cannot read the lead file {path}: {why}") from None
     return lead_from_text(text, schema, str(path))
-
-
-def _timestamp(lead: dict[str, Any]) -> datetime:
-    try:
-        now = datetime.fromisoformat(str(lead.get("timestamp")))
-    except ValueError:
-        missing = "timestamp: required field missing; write it like 2024-12-15T14:30:00Z"
-        raise LeadError([Issue("LP501", missing)]) from None
-    if now.tzinfo is None:
-        raise LeadError([Issue("LP507", "timestamp: add a time zone, e.g. 2024-12-15T14:30:00Z")])
-    return now
 
 
 def locate(issues: list[Issue], text: str | bytes, file: str) -> list[Issue]:

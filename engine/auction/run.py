@@ -23,6 +23,8 @@ from engine.auction.result import RouteResult, Step
 from engine.auction.select import Bid, PostStep, Turns, post_step, rank, read_bid, take_turns
 from engine.campaigns.plan import CampaignBuyer, CampaignPlan
 from engine.clock import Clock
+from engine.errors import LeadError
+from engine.lead import lead_timestamp
 from engine.plan import RenderContext
 from engine.runtime.outcome import Delivery, Outcome
 from engine.runtime.scheduler import Job
@@ -39,10 +41,9 @@ def new_lead_id() -> str:
 def lead_time(lead: Mapping[str, Any], clock: Clock) -> datetime:
     """The lead's timestamp (the "as of" time of its fields), or now when it has none."""
     try:
-        at = datetime.fromisoformat(str(lead.get("timestamp")))
-    except ValueError:
+        return lead_timestamp(lead)
+    except LeadError:
         return clock.wall()
-    return at if at.tzinfo is not None else clock.wall()
 
 
 class Router:

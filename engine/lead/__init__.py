@@ -13,7 +13,13 @@ from engine.lead.normalize import (
     enum_normalizer,
     normalize_value,
 )
-from engine.lead.validate import FieldSpec, LeadSchema, parse_lead_json, validate_lead
+from engine.lead.validate import (
+    FieldSpec,
+    LeadSchema,
+    lead_timestamp,
+    parse_lead_json,
+    validate_lead,
+)
 
 __all__ = [
     "KINDS",
@@ -24,6 +30,7 @@ __all__ = [
     "LeadSchema",
     "Normalizer",
     "enum_normalizer",
+    "lead_timestamp",
     "normalize_value",
     "parse_lead_json",
     "validate_lead",

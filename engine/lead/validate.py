@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -192,6 +193,19 @@ def validate_lead(schema: LeadSchema, doc: Any) -> dict[str, Any]:
 
 class _Refused(ValueError):
     """Raised by the parse hooks for JSON that Python would accept but a lead must not have."""
+
+
+def lead_timestamp(lead: Mapping[str, Any]) -> datetime:
+    """When the consumer submitted the lead (timezone-aware): the "as of" time of its fields.
+    Raises LeadError when the lead has none or it has no time zone."""
+    try:
+        moment = datetime.fromisoformat(str(lead.get("timestamp")))
+    except ValueError:
+        missing = "timestamp: required field missing; write it like 2024-12-15T14:30:00Z"
+        raise LeadError([Issue("LP501", missing)]) from None
+    if moment.tzinfo is None:
+        raise LeadError([Issue("LP507", "timestamp: add a time zone, e.g. 2024-12-15T14:30:00Z")])
+    return moment
 
 
 def _reject_constant(name: str) -> Any:
