@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from engine.plan import (
     ApiKeyAuth,
     BasicAuth,
     BearerAuth,
+    EnvironmentPlan,
     IntegrationPlan,
     OAuth2Auth,
     RenderContext,
@@ -98,7 +100,7 @@ def render_request(
     if lead_id is not None and plan.idempotency_header:
         headers.append((plan.idempotency_header, f"{lead_id}:{plan.buyer}:{stage}"))
     if with_auth:
-        _auth_preview(plan, headers, query, ctx.environ, mask)
+        _auth_preview(plan, environment, headers, query, ctx.environ, mask)
     if content_type is not None and not any(h.lower() == "content-type" for h, _ in headers):
         headers.append(("Content-Type", content_type))
     url = environment.url.rstrip("/") + request.path if request.path else environment.url
@@ -112,6 +114,7 @@ def render_request(
 
 def _auth_preview(
     plan: IntegrationPlan,
+    environment: EnvironmentPlan,
     headers: list[tuple[str, str]],
     query: list[tuple[str, str]],
     environ: Mapping[str, str],
@@ -127,14 +130,13 @@ def _auth_preview(
         if mask:
             headers.append(("Authorization", f"Basic base64({user}:{password})"))
         else:
-            import base64
-
             token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
             headers.append(("Authorization", f"Basic {token}"))
     elif isinstance(auth, BearerAuth):
         headers.append(("Authorization", "Bearer " + _text(auth.token, environ, mask)))
     elif isinstance(auth, OAuth2Auth):
-        headers.append(("Authorization", f"Bearer <access token from {auth.token_url}>"))
+        token_url = environment.token_url or auth.token_url
+        headers.append(("Authorization", f"Bearer <access token from {token_url}>"))
 
 
 __all__ = ["OMIT", "RenderedRequest", "render_request", "render_values"]
