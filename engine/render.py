@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -75,18 +75,23 @@ def render_request(
     lead_id: str | None = None,
     mask: bool = False,
     with_auth: bool = False,
+    values: Sequence[object] | None = None,
 ) -> RenderedRequest:
     """The request for ``stage`` in environment ``env``.
 
-    ``mask`` shows secrets as ``${env:NAME}``; ``with_auth`` adds the static auth headers (for
-    display: the runtime applies auth through an httpx.Auth flow instead). Raises MappingError
-    when the lead cannot be rendered for this buyer.
+    ``values`` are the stage's field values when the caller computed them already (from
+    :func:`render_values` with the same context). ``mask`` shows secrets as ``${env:NAME}``;
+    ``with_auth`` adds the static auth headers (for display: the runtime applies auth through
+    an httpx.Auth flow instead). Raises MappingError when the lead cannot be rendered for this
+    buyer.
     """
     environment = plan.environments[env]
     request = plan.stages[stage].request
     if mask:
         ctx = dataclasses.replace(ctx, environ=MaskedEnviron())
-    body = payload = request.encoder.encode(render_values(plan, stage, ctx))
+    if values is None or mask:  # masking changes constants that read ${env:...}
+        values = render_values(plan, stage, ctx)
+    body = payload = request.encoder.encode(values)
     headers: list[tuple[str, str]] = [
         (name, _text(t, ctx.environ, mask)) for name, t in request.headers
     ]

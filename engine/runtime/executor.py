@@ -273,7 +273,9 @@ class Runtime:
         try:
             if target.pii_fields:
                 record.values = render_values(plan, stage, ctx)
-            record.rendered = render_request(plan, stage, ctx, env, lead_id=record.lead_id)
+            record.rendered = render_request(
+                plan, stage, ctx, env, lead_id=record.lead_id, values=record.values
+            )
         except MappingError as exc:
             return record.outcome("invalid", str(exc))
         except Exception as exc:
