@@ -65,7 +65,9 @@ class Router:
         """Route one normalized lead through ``campaign``; the result is also saved."""
         lead_id = lead_id or new_lead_id()
         rec = Recorder(self.store, self.clock, lead_id, campaign.campaign)
-        self.store.save_lead(lead_id, campaign.campaign, lead)
+        # Persisted before the first attempt, in a worker thread: a commit that waits on the disk
+        # must not hold up the pings of the other auctions in flight.
+        await anyio.to_thread.run_sync(self.store.save_lead, lead_id, campaign.campaign, lead)
         result = await _Sale(self, campaign, lead, rec).run()
         self.store.save_result(lead_id, result.to_dict())
         return result
