@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.compiler.jmes import CompiledExpression
 from engine.dsl.loader import SourceMap
 from engine.dsl.suggest import hint_for
-from engine.errors import Issue, Severity
+from engine.errors import Issue
 from engine.plan import ENV_REFERENCE, SecretRef, Template
 
 if TYPE_CHECKING:
@@ -49,11 +49,6 @@ class CompileContext:
         span = self.source.key_at(at) if key else self.source.at(at)
         self.issues.append(Issue(code, message, span, hint, severity="warning"))
 
-    def report(
-        self, code: str, severity: Severity, message: str, at: Path, hint: str | None
-    ) -> None:
-        self.issues.append(Issue(code, message, self.source.at(at), hint, severity))
-
     @property
     def failed(self) -> bool:
         return any(i.severity == "error" for i in self.issues)
@@ -66,13 +61,6 @@ class CompileContext:
         from engine.compiler.response_exprs import compile_expression
 
         return compile_expression(expr, at, self, "this condition")
-
-    def regex(self, pattern: str, at: Path) -> re.Pattern[str] | None:
-        try:
-            return re.compile(pattern)
-        except re.error as exc:
-            self.error("LP305", f"invalid regular expression: {exc}", at)
-            return None
 
     def duration(self, text: str | None, at: Path, default: float) -> float:
         """Read '100ms', '2s', '5m', '1h' or a plain number of seconds; LP310 on anything else."""
@@ -157,7 +145,3 @@ class CompileContext:
             hint=hint_for(value, options),
         )
         return False
-
-
-def as_path(*parts: Any) -> Path:
-    return tuple(parts)
