@@ -58,10 +58,6 @@ class Template:
 
     parts: tuple[str | SecretRef, ...]
 
-    @classmethod
-    def literal(cls, text: str) -> Template:
-        return cls((text,))
-
     @property
     def is_secret(self) -> bool:
         return any(isinstance(p, SecretRef) for p in self.parts)
