@@ -145,6 +145,30 @@ class ResponseSpec(Model):
 # ----------------------------------------------------------------------------------------------
 
 
+class ContractSpec(Model):
+    """The buyer's published spec for one stage's payload: exactly one of json_schema, openapi
+    (with ``operation``) or xsd. Paths are relative to the buyer file's folder."""
+
+    json_schema: str | None = Field(None, description="a JSON Schema file (draft 2020-12)")
+    openapi: str | None = Field(None, description="an OpenAPI 3 document (JSON or YAML)")
+    operation: str | None = Field(None, description="the OpenAPI operationId of this stage")
+    xsd: str | None = Field(None, description="an XML Schema (XSD) file")
+    element: str | None = Field(None, description="XSD: the global element of the payload")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ContractSpec:
+        kinds = [k for k in ("json_schema", "openapi", "xsd") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("name exactly one spec file: 'json_schema', 'openapi' or 'xsd'")
+        if (self.openapi is None) != (self.operation is None):
+            raise ValueError(
+                "'openapi' and 'operation' go together: the document and its operationId"
+            )
+        if self.element is not None and self.xsd is None:
+            raise ValueError("'element' only applies to an 'xsd' spec")
+        return self
+
+
 class StageSpec(Model):
     method: Literal["POST", "GET", "PUT", "PATCH"] = "POST"
     path: str = ""
@@ -155,6 +179,7 @@ class StageSpec(Model):
     timeout: Timeouts = Field(default_factory=Timeouts)
     fields: Fields
     response: ResponseSpec = Field(default_factory=ResponseSpec)
+    spec: ContractSpec | None = Field(None, description="the buyer's published spec of the payload")
 
     @field_validator("method", mode="before")
     @classmethod
