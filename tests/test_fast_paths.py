@@ -118,3 +118,9 @@ def test_fused_render_equals_field_by_field(path: Path, data: Any) -> None:
         except MappingError as exc:
             got = ("refused", str(exc))
         assert got == expected
+
+
+def test_number_fast_path_rounds_the_written_value_not_the_binary_one() -> None:
+    """562949953421312.8 is stored as ...312.75: two decimals give .80, as the lead wrote it."""
+    fn = build("number", {"decimals": 2})
+    assert outcome(fn, 562949953421312.8) == ("ok", "562949953421312.80")

@@ -136,9 +136,12 @@ def _number(args: NumberArgs) -> Transform:
         if decimals is not None and type(value) is float and 1e-6 < abs(value) < 1e15:
             shortest = float.__repr__(value)
             point = shortest.find(".")
-            # No rounding needed: formatting pads the exact digits with zeros.
+            # No rounding needed: formatting pads the exact digits with zeros, as long as the
+            # result has at most 15 significant digits (beyond that the binary value shows).
+            whole = point - (value < 0)
             if "e" not in shortest and point >= 0 and len(shortest) - point - 1 <= decimals:
-                return f"{value:{comma}.{decimals}f}"
+                if whole + decimals <= 15:
+                    return f"{value:{comma}.{decimals}f}"
         number = as_decimal(value)
         if decimals is not None:
             return f"{_quantize(number, decimals):{comma}.{decimals}f}"
