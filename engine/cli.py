@@ -20,6 +20,7 @@ from engine import casetest, explain, fmt, lint, schema
 from engine.demo import add_demo_command
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
 from engine.postcmd import post_command
+from engine.preflight.command import add_preflight_command
 from engine.route import add_route_command
 from engine.sandbox.command import add_sandbox_command
 
@@ -31,6 +32,7 @@ Handler = Callable[[argparse.Namespace], int]
 #: ``func`` (or ``handler``) on its parser, a function from the parsed arguments to an exit code.
 EXTRA_COMMANDS: list[Callable[[Any], object]] = [add_sandbox_command]
 EXTRA_COMMANDS += [add_route_command, add_demo_command]
+EXTRA_COMMANDS += [add_preflight_command]
 
 
 def _out(text: str, stream: TextIO | None = None) -> None:

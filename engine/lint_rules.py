@@ -52,6 +52,11 @@ _PRODUCTION = re.compile(r"^(?:production|prod|live)(?:[-_ .].*)?$", re.IGNORECA
 _CASE_ONLY = frozenset({"trim", "upper", "lower", "title"})
 
 
+def is_production_env(name: str) -> bool:
+    """True for an environment named like production: ``production``, ``prod``, ``live`` …"""
+    return _PRODUCTION.match(name) is not None
+
+
 def _env_name(buyer: str, what: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", f"{buyer}_{what}".upper()).strip("_")
 

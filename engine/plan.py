@@ -261,6 +261,20 @@ AuthPlan = NoAuth | ApiKeyAuth | BasicAuth | BearerAuth | OAuth2Auth
 
 
 @dataclass(frozen=True, slots=True)
+class ForcedFailure:
+    """A failure the buyer's test environment makes on request, checked by ``leadpost
+    preflight``: send these headers / query parameters and expect this outcome class."""
+
+    headers: tuple[tuple[str, str], ...]
+    query: tuple[tuple[str, str], ...]
+    stage: str | None
+    """The stage to send it to (None: the post)."""
+    expect: str
+    """An outcome class (``server_error`` …), or ``timeout``: the buyer does not answer in time."""
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EnvironmentPlan:
     name: str
     url: str
@@ -270,6 +284,8 @@ class EnvironmentPlan:
     source_address: str | None = None
     token_url: str | None = None
     """Overrides the OAuth token URL in this environment (e.g. a sandbox identity provider)."""
+    force_failure: tuple[ForcedFailure, ...] = ()
+    """Failures this environment makes on request (test environments that offer them)."""
 
 
 ErrorClass = Literal[

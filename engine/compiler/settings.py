@@ -21,6 +21,7 @@ from engine.plan import (
     CapsPlan,
     EnvironmentPlan,
     FilterPlan,
+    ForcedFailure,
     NoAuth,
     OAuth2Auth,
     RetryPlan,
@@ -50,8 +51,32 @@ def environments(spec: m.IntegrationSpec, ctx: CompileContext) -> dict[str, Envi
             proxy=env.proxy,
             source_address=env.source_address,
             token_url=url(ctx, env.token_url, (*at, "token_url")) if env.token_url else None,
+            force_failure=tuple(
+                forced_failure(spec, f, ctx, (*at, "force_failure", i))
+                for i, f in enumerate(env.force_failure)
+            ),
         )
     return out
+
+
+def forced_failure(
+    spec: m.IntegrationSpec, f: m.ForceFailureSpec, ctx: CompileContext, at: Path
+) -> ForcedFailure:
+    """One ``force_failure`` entry; its stage must be one the file has."""
+    if f.stage is not None and getattr(spec.stages, f.stage) is None:
+        ctx.error(
+            "LP205",
+            f"this buyer has no {f.stage} stage to force a failure on",
+            (*at, "stage"),
+            hint="leave 'stage' out to use the post",
+        )
+    return ForcedFailure(
+        headers=tuple(f.headers.items()),
+        query=tuple(f.query.items()),
+        stage=f.stage,
+        expect=f.expect,
+        span=ctx.source.at(at),
+    )
 
 
 def auth(spec: m.IntegrationSpec, ctx: CompileContext) -> AuthPlan:

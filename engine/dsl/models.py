@@ -250,6 +250,35 @@ AuthSpec = Annotated[
 ]
 
 
+ForcedOutcome = Literal[
+    "transport",
+    "unknown",
+    "client_error",
+    "auth",
+    "rate_limited",
+    "server_error",
+    "bad_response",
+    "rejected",
+    "duplicate",
+    "timeout",
+]
+
+
+class ForceFailureSpec(Model):
+    """A failure the buyer's test environment produces on request (``leadpost preflight``)."""
+
+    headers: dict[str, str] = Field(default_factory=dict, description="headers asking for it")
+    query: dict[str, str] = Field(default_factory=dict, description="query parameters asking")
+    stage: Literal["ping", "post"] | None = Field(None, description="default: the post")
+    expect: ForcedOutcome = Field(description="the outcome class expected, or timeout")
+
+    @model_validator(mode="after")
+    def _asks(self) -> ForceFailureSpec:
+        if not self.headers and not self.query:
+            raise ValueError("a forced failure needs 'headers' or 'query' saying how to ask for it")
+        return self
+
+
 class EnvironmentSpec(Model):
     url: str
     tls_verify: bool = True
@@ -257,6 +286,9 @@ class EnvironmentSpec(Model):
     proxy: str | None = None
     source_address: str | None = None
     token_url: str | None = None
+    force_failure: list[ForceFailureSpec] = Field(
+        default_factory=list, description="failures the test environment makes on request"
+    )
 
 
 # ----------------------------------------------------------------------------------------------

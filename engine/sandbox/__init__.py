@@ -20,6 +20,9 @@ unknown or used ping id: ``"reason": "unknown or expired ping_id"``).
 
 Errors: ``{"status": "error", "reason": "…"}`` with 400 (not a JSON object, missing fields,
 personal data in a ping), 401 (wrong key), 404, 405, 429 (with ``Retry-After``) or 5xx.
+
+Every buyer fails on request: ``X-Sandbox-Force: 500`` (any status 400–599), ``timeout``,
+``reset``, ``malformed``, ``reject`` or ``duplicate`` (see :mod:`engine.sandbox.force`).
 """
 
 from engine.sandbox.base import Answer, Buyer, BuyerStats, Dialect, Incoming

@@ -19,6 +19,7 @@ from engine.sandbox.base import Answer, Buyer, BuyerStats, Event, Incoming, Kind
 from engine.sandbox.config import SandboxConfig, load_config
 from engine.sandbox.dialects import DIALECTS
 from engine.sandbox.dice import Roll
+from engine.sandbox.force import FORCE_HEADER, FORCE_QUERY, FORCED_HANG, parse_force
 
 #: Seconds the server waits for answers in flight when it stops (hung answers are released).
 SHUTDOWN_GRACE = 2.0
@@ -91,7 +92,17 @@ class Sandbox:
             return self._respond(buyer, dialect.error(405, "only POST is accepted here"))
         roll = buyer.roll()  # only here: HEADs (connection prewarming) and typos keep the dice
         buyer.count(_KIND_EVENTS[route.kind])
+        force = parse_force(request.headers.get(FORCE_HEADER) or request.query.get(FORCE_QUERY))
+        if isinstance(force, str):
+            buyer.count("bad_requests")
+            return self._respond(buyer, dialect.error(400, force))
         await self._pause(roll.latency)
+        hang = buyer.sim.faults.hang
+        if force is not None and route.kind != "token":
+            if force.status is not None:
+                return self._respond(buyer, self._forced(buyer, force.status))
+            roll = force.apply(roll)
+            hang = max(hang, FORCED_HANG)
         faulty = route.kind != "token" and roll.fault is not None
         if faulty and roll.fault in _REFUSING:
             return self._respond(buyer, self._refusal(buyer, roll))
@@ -103,7 +114,7 @@ class Sandbox:
             body=body,
             base_url=f"{request.scheme}://{request.host}/{buyer_id}",
         )
-        return await self._answer(request, buyer, route, call, roll, faulty)
+        return await self._answer(request, buyer, route, call, roll, faulty, hang)
 
     async def _answer(
         self,
@@ -113,13 +124,14 @@ class Sandbox:
         call: Incoming,
         roll: Roll,
         faulty: bool,
+        hang: float,
     ) -> web.StreamResponse:
         answer = route.handler(buyer, call, roll)
         if not faulty:
             return self._respond(buyer, answer)
         if roll.fault == "timeout":
             buyer.count("timeouts")
-            await self._pause(buyer.sim.faults.hang)
+            await self._pause(hang)
         elif roll.fault == "reset":
             buyer.count("resets")
             return await self._reset(request, buyer, answer)
@@ -142,6 +154,21 @@ class Sandbox:
             else faults.server_error_status
         )
         return dialect.error(status, "the service is temporarily unavailable")
+
+    @staticmethod
+    def _forced(buyer: Buyer, status: int) -> Answer:
+        """The buyer's error answer with ``status``, asked for with X-Sandbox-Force."""
+        event: Event = "bad_requests"
+        if status >= 500:
+            event = "server_errors"
+        elif status in (401, 429):
+            event = "auth_failures" if status == 401 else "rate_limited"
+        buyer.count(event)
+        answer = buyer.dialect.error(status, f"failure forced with {FORCE_HEADER}")
+        if status != 429:
+            return answer
+        retry = (("Retry-After", str(buyer.sim.faults.retry_after)),)
+        return Answer(answer.status, answer.body, answer.content_type, answer.headers + retry)
 
     @staticmethod
     def _headers(buyer: Buyer, answer: Answer) -> dict[str, str]:
