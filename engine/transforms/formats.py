@@ -139,9 +139,9 @@ def _number(args: NumberArgs) -> Transform:
             # No rounding needed: formatting pads the exact digits with zeros, as long as the
             # result has at most 15 significant digits (beyond that the binary value shows).
             whole = point - (value < 0)
-            if "e" not in shortest and point >= 0 and len(shortest) - point - 1 <= decimals:
-                if whole + decimals <= 15:
-                    return f"{value:{comma}.{decimals}f}"
+            short = "e" not in shortest and point >= 0 and len(shortest) - point - 1 <= decimals
+            if short and whole + decimals <= 15:
+                return f"{value:{comma}.{decimals}f}"
         number = as_decimal(value)
         if decimals is not None:
             return f"{_quantize(number, decimals):{comma}.{decimals}f}"
