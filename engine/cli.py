@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from engine import casetest, explain, fmt, lint, schema
 from engine.demo import add_demo_command
+from engine.diff.command import add_diff_command
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
 from engine.postcmd import post_command
 from engine.preflight.command import add_preflight_command
@@ -33,6 +34,7 @@ Handler = Callable[[argparse.Namespace], int]
 EXTRA_COMMANDS: list[Callable[[Any], object]] = [add_sandbox_command]
 EXTRA_COMMANDS += [add_route_command, add_demo_command]
 EXTRA_COMMANDS += [add_preflight_command]
+EXTRA_COMMANDS += [add_diff_command]
 
 
 def _out(text: str, stream: TextIO | None = None) -> None:
