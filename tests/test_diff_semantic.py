@@ -245,3 +245,15 @@ def test_broken_file_in_github_format_is_an_error_annotation(trees: Path) -> Non
     first = format_report(report, "github").splitlines()[0]
     assert first.startswith("::error file=head/integrations/buyers/harbor-mutual.yaml,line=25,")
     assert report.exit_code == 1
+
+
+def test_entries_added_to_a_list_of_settings_are_shown_whole_without_unset_keys() -> None:
+    """A new force_failure entry reads as one line, not one line per key with 'none → {}'."""
+    from engine.diff.wording import dump_changes
+
+    old: list[dict[str, object]] = [{"headers": {"X": "500"}, "query": {}, "expect": "auth"}]
+    new = [*old, {"headers": {"X": "timeout"}, "query": {}, "stage": None, "expect": "timeout"}]
+    assert dump_changes(old, new) == ["added: {headers: {X: timeout}, expect: timeout}"]
+    assert dump_changes(new, old) == ["removed: {headers: {X: timeout}, expect: timeout}"]
+    reordered = dump_changes({"tests": new}, {"tests": new[::-1]})
+    assert reordered == ["tests same entries in a new order"]

@@ -76,26 +76,53 @@ def description_change(old: str, new: str) -> str:
 
 
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Dotted keys and leaf values of a dumped model (lists of scalars stay whole)."""
+    """Dotted keys and leaf values of a dumped model (lists stay whole)."""
     if isinstance(value, Mapping):
         if not value and prefix:
             yield prefix, {}
         for key, item in value.items():
             yield from flatten(item, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
-        for i, item in enumerate(value):
-            yield from flatten(item, f"{prefix}[{i + 1}]")
     else:
         yield prefix, value
 
 
+def compact(value: Any) -> str:
+    """A dumped entry in one line, leaving out what is unset: ``{expect: timeout}``."""
+    if isinstance(value, Mapping):
+        kept = {k: v for k, v in value.items() if v not in (None, {}, [])}
+        return "{" + ", ".join(f"{k}: {compact(v)}" for k, v in kept.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(compact(v) for v in value) + "]"
+    return shown(value)
+
+
+def _entries(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _list_changes(key: str, old: Any, new: Any) -> list[str]:
+    """Entries added to and removed from a list of settings, each shown whole."""
+    olds, news = _entries(old), _entries(new)
+    lead = f"{key} " if key else ""
+    out = [f"{lead}added: {compact(v)}" for v in news if v not in olds]
+    out += [f"{lead}removed: {compact(v)}" for v in olds if v not in news]
+    return out or [f"{lead}same entries in a new order"]
+
+
 def dump_changes(old: Any, new: Any) -> list[str]:
-    """``key: old → new`` for every leaf that differs between two dumped models."""
+    """``key: old → new`` for every leaf that differs between two dumped models; entries added
+    to or removed from a list of settings are shown whole."""
     a, b = dict(flatten(old)), dict(flatten(new))
     out = []
     for key in [*a, *(k for k in b if k not in a)]:
-        if a.get(key) != b.get(key):
-            out.append(f"{key or 'value'} {arrow(a.get(key), b.get(key))}")
+        x, y = a.get(key), b.get(key)
+        if x == y:
+            continue
+        entries = [*_entries(x), *_entries(y)]
+        if any(isinstance(v, Mapping | list) for v in entries):
+            out += _list_changes(key, x, y)
+        else:
+            out.append(f"{key or 'value'} {arrow(x, y)}")
     return out
 
 
