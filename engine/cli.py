@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import casetest, explain, fmt, lint, schema
+from engine.contract.drift import add_spec_command
 from engine.demo import add_demo_command
 from engine.diff.command import add_diff_command
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
@@ -35,6 +36,7 @@ EXTRA_COMMANDS: list[Callable[[Any], object]] = [add_sandbox_command]
 EXTRA_COMMANDS += [add_route_command, add_demo_command]
 EXTRA_COMMANDS += [add_preflight_command]
 EXTRA_COMMANDS += [add_diff_command]
+EXTRA_COMMANDS += [add_spec_command]
 
 
 def _out(text: str, stream: TextIO | None = None) -> None:

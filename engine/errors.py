@@ -84,6 +84,21 @@ CODES: dict[str, str] = {
     "LP601": "test case payload differs",
     "LP602": "test case outcome differs",
     "LP603": "test case could not run",
+    # LP7xx: the buyer's published spec (LP708 is the generated-leads check)
+    "LP701": "spec file cannot be read",
+    "LP702": "required property not produced",
+    "LP703": "field not in the spec",
+    "LP704": "type disagrees with the spec",
+    "LP705": "choices not covered by the spec",
+    "LP706": "length limit not guaranteed",
+    "LP707": "pattern not guaranteed",
+    "LP708": "a generated lead breaks the buyer's spec",
+    "LP709": "required property may be left out",
+    "LP710": "spec is not a valid schema",
+    "LP711": "operation or element not found in the spec",
+    "LP712": "operation has no request body for the stage's format",
+    "LP713": "spec kind does not suit the stage's format",
+    "LP714": "test case body breaks the spec",
 }
 
 

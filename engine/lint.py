@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
+from engine.contract.lint import contract_issues
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
@@ -49,6 +50,7 @@ def lint_buyer(doc: Document, path: Path) -> list[Issue]:
         target = BuyerFile(spec, doc.source, plan, schema)
         for rule in BUYER_RULES:
             issues += rule(target)
+        issues += contract_issues(target, path)  # stages naming the buyer's spec (LP7xx)
     unique = list({(i.code, i.span, i.message): i for i in issues}.values())
     return sorted(unique, key=_position)
 

@@ -55,6 +55,9 @@ class Property:
     """JSON Schema ``format`` (``date``, ``email``…) or the XSD base type (``date``)."""
     where: str = ""
     """Where the property is declared in the spec file (as in :attr:`Violation.where`)."""
+    regex: str | None = None
+    """``pattern`` as a Python regular expression, searched in the text (XSD patterns come
+    anchored, JSON Schema patterns are searched as written)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,89 @@
+"""``leadpost spec check``: a changed spec, each change judged against the current mapping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.contract.drift import drift_report
+from engine.errors import AuthoringError
+from tests.contract_kit import FIXTURES, buyer, write
+
+OLD = {
+    "type": "object",
+    "required": ["first_name", "zip"],
+    "properties": {
+        "first_name": {"type": "string", "maxLength": 40},
+        "zip": {"type": "string", "pattern": "^\\d{5}$"},
+        "owner": {"enum": ["Y", "N", "U"]},
+        "street": {"type": "string"},
+    },
+}
+NEW = {
+    "type": "object",
+    "required": ["first_name", "zip", "email"],
+    "additionalProperties": False,
+    "properties": {
+        "first_name": {"type": "string", "maxLength": 20},
+        "zip": {"type": "string", "pattern": "^\\d{5}(-\\d{4})?$"},
+        "owner": {"enum": ["Y", "N", "R"]},
+        "email": {"type": "string"},
+    },
+}
+FIELDS = """      first_name: {from: lead.first_name, max_length: 40}
+      zip: {from: lead.address.zip, transform: [{substring: {length: 5}}]}
+      owner: {from: attributes.homeowner, transform: [{translate: {own: Y, rent: N}}]}
+      street: lead.address.street
+"""
+#: The report for OLD -> NEW (a golden file: regenerate by hand when the wording changes).
+GOLDEN = (FIXTURES / "drift.golden.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    write(tmp_path, {"old.json": json.dumps(OLD), "new.json": json.dumps(NEW),
+                     "buyer.yaml": buyer(FIELDS, "{json_schema: old.json}")})  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_drift_report_judges_each_change(folder: Path) -> None:
+    """Every changed property is listed with whether the mapping still satisfies it."""
+    text, code = drift_report("buyer.yaml", "new.json")
+    assert text == GOLDEN
+    assert code == 1
+
+
+def test_the_same_spec_has_no_differences(folder: Path) -> None:
+    """Comparing the recorded spec with itself: no differences, exit 0."""
+    text, code = drift_report("buyer.yaml", "old.json")
+    assert "no differences in the properties of the two specs" in text
+    assert text.endswith("the mapping satisfies the new spec\n")
+    assert code == 0
+
+
+def test_cli_spec_check_exit_codes(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """leadpost spec check prints the report; 1 when broken, 0 when satisfied."""
+    assert main(["spec", "check", "buyer.yaml", "--spec", "new.json"]) == 1
+    assert capsys.readouterr().out == GOLDEN
+    assert main(["spec", "check", "buyer.yaml", "--spec", "old.json"]) == 0
+
+
+def test_a_stage_without_spec_is_a_positioned_problem(folder: Path) -> None:
+    """Asking about a stage that names no spec is an authoring problem, not a traceback."""
+    (folder / "plain.yaml").write_text(
+        buyer(FIELDS, "{json_schema: old.json}").replace("    spec: {json_schema: old.json}\n", "")
+    )
+    with pytest.raises(AuthoringError) as caught:
+        drift_report("plain.yaml", "new.json")
+    assert caught.value.issues[0].message == "the post stage names no spec"
+
+
+def test_a_missing_new_spec_is_lp701(folder: Path) -> None:
+    """A new spec that cannot be read is reported with LP701."""
+    with pytest.raises(AuthoringError) as caught:
+        drift_report("buyer.yaml", "gone.json")
+    assert caught.value.issues[0].code == "LP701"
