@@ -8,6 +8,7 @@ plus what the rules in :data:`BUYER_RULES` find. A rule is a small function from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,11 @@ def lint_file(path: str | Path) -> FileReport:
             "LP202",
             f"leadpost does not know what kind of file this is: it has no {known} key",
             Span(name, 1, 1),
-            hint="a buyer file starts with 'buyer: <id>', a campaign file with 'campaign: <id>'",
+            hint=(
+                "this is a buyer's spec: lint the buyer file whose stage names it in 'spec:'"
+                if _SPEC_DOCUMENT.search(doc.source.text)
+                else "a buyer file starts with 'buyer: <id>', a campaign file with 'campaign: <id>'"
+            ),
         )
         return FileReport(name, doc.source.text, (issue,))
     return FileReport(name, doc.source.text, tuple(LINTERS[kind](doc, p)))
@@ -114,10 +119,24 @@ def lint_file(path: str | Path) -> FileReport:
 SKIPPED_FILES: tuple[str, ...] = (LEAD_SCHEMA, "sandbox.yaml")
 
 
+#: A buyer's spec written in YAML (an OpenAPI document, a JSON Schema): read by the buyer files
+#: that name it, not linted on its own when found in a folder.
+_SPEC_DOCUMENT = re.compile(r"""^(?:openapi|swagger|["']?\$schema["']?)[ \t]*:""", re.MULTILINE)
+
+
+def _spec_document(path: Path) -> bool:
+    try:
+        return _SPEC_DOCUMENT.search(path.read_text(encoding="utf-8")) is not None
+    except (OSError, UnicodeDecodeError):
+        return False  # lint_file reports it
+
+
 def lint_paths(paths: Iterable[str | Path]) -> list[FileReport]:
     """Lint every file named, and every ``*.yaml`` under the folders named (except
-    :data:`SKIPPED_FILES`)."""
-    return [lint_file(p) for p in yaml_files(paths, skip=SKIPPED_FILES)]
+    :data:`SKIPPED_FILES` and buyers' specs written in YAML)."""
+    named = {Path(p) for p in paths}
+    found = yaml_files(paths, skip=SKIPPED_FILES)
+    return [lint_file(p) for p in found if p in named or not _spec_document(p)]
 
 
 # -- output --------------------------------------------------------------------------------------

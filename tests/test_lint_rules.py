@@ -348,3 +348,17 @@ def test_folder_skips_other_tools_files(ws: Path, capsys: pytest.CaptureFixture[
     """A sandbox.yaml found in a folder belongs to another tool and is skipped."""
     (ws / "sandbox.yaml").write_text("seed: 1\nbuyers: []\n")
     assert run(capsys, ".") == (0, "1 file checked: no problems found\n")
+
+
+def test_a_buyers_spec_in_yaml_is_not_linted_as_an_unknown_file(tmp_path: Path) -> None:
+    """An OpenAPI document beside the buyer files is skipped in a folder; named on its own it is
+    reported with a hint saying what it is."""
+    from engine.lint import lint_paths
+
+    spec = tmp_path / "specs" / "acme.openapi.yaml"
+    spec.parent.mkdir()
+    spec.write_text("openapi: 3.1.0\ninfo: {title: Acme, version: '1'}\npaths: {}\n")
+    assert lint_paths([tmp_path]) == []
+    (named,) = lint_paths([spec])
+    assert [i.code for i in named.issues] == ["LP202"]
+    assert "this is a buyer's spec" in (named.issues[0].hint or "")
