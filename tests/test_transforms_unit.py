@@ -37,6 +37,7 @@ CASES = [
     ("upper-number", "upper", 12, "12"),
     ("lower", "lower", "John.Smith@Gmail.COM", "john.smith@gmail.com"),
     ("title", "title", "mary-ann  SMITH", "Mary-Ann  Smith"),
+    ("title-apostrophe", "title", "o'brien d’angelo rock'n", "O'Brien D’Angelo Rock'n"),
     ("trim", "trim", "  Austin \t", "Austin"),
     ("digits", "digits", "(512) 555-0142 ext. ٣", "5125550142"),
     ("digits-number", "digits", 78701, "78701"),

@@ -25,8 +25,16 @@ def _plain(fn: Any) -> Any:
     return build
 
 
+def _capitalized(word: str) -> str:
+    """``o'brien`` -> ``O'Brien``: a one-letter prefix before an apostrophe starts a name too."""
+    word = word[:1].upper() + word[1:].lower()
+    if len(word) > 2 and word[1] in "'\u2019":
+        word = word[:2] + word[2].upper() + word[3:]
+    return word
+
+
 def _title(text: str) -> str:
-    return _WORD.sub(lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(), text)
+    return _WORD.sub(lambda m: _capitalized(m.group(0)), text)
 
 
 def _digits(text: str) -> str:
@@ -50,7 +58,7 @@ TITLE = TransformDef(
     None,
     _plain(_title),
     "with each word capitalized",
-    ("mary-ann o'NEIL", None, "Mary-Ann O'neil"),
+    ("mary-ann o'NEIL", None, "Mary-Ann O'Neil"),
 )
 TRIM = TransformDef(
     "trim", None, None, _plain(str.strip), "without spaces around it", ("  Austin ", None, "Austin")
