@@ -236,3 +236,29 @@ def test_text_and_children_in_one_element_is_a_conflict() -> None:
     """Mixed content is not supported: an element holds text or child elements, not both."""
     found = problems(["A", "A.B"])
     assert [i.message for i in found] == ["'A' is a single value, so 'A.B' cannot go inside 'A'"]
+
+
+def _limited(limit: tuple[int, bool]) -> Encoder:
+    """A one-field ISO-8859-1 encoder whose field has ``max_length`` (and ``too_long``)."""
+    from engine.compiler.context import CompileContext
+    from engine.compiler.encoders import build_encoder
+    from engine.dsl.loader import load_yaml_text
+    from engine.dsl.models import StageSpec
+
+    doc = load_yaml_text(xml_stage(["City"], encoding="ISO-8859-1"), "buyer.yaml")
+    spec = StageSpec.model_validate(doc.data["stages"]["post"])
+    ctx = CompileContext(doc.source)
+    enc = build_encoder(spec, [("City",)], ("stages", "post"), ctx, limits=[limit])
+    assert enc is not None and not ctx.issues
+    return enc
+
+
+def test_a_transliterated_text_still_keeps_to_max_length() -> None:
+    """鶴巻 is 2 characters but 'HeJuan' in ASCII: max_length 5 cuts the written text, and
+    too_long: reject refuses the lead, saying the encoding made it longer."""
+    assert _limited((5, False)).encode(["鶴巻"]).endswith(b"<City>HeJua</City></Lead>")
+    assert (
+        _limited((5, False)).encode(["Zoë"]).endswith("<City>Zoë</City></Lead>".encode("latin-1"))
+    )
+    with pytest.raises(MappingError, match=r"at most 5 .*once written in ISO-8859-1"):
+        _limited((5, True)).encode(["鶴巻"])

@@ -51,6 +51,13 @@ def headers(
     return tuple(merged.values())
 
 
+def _limit(field: m.FieldSpec | str | None) -> tuple[int, bool] | None:
+    """A field's ``max_length`` and ``too_long: reject``, for encoders that change texts."""
+    if isinstance(field, m.FieldSpec) and field.max_length is not None:
+        return field.max_length, field.too_long == "reject"
+    return None
+
+
 def compile_stage(
     name: str, spec: m.StageSpec, common_headers: dict[str, str], ctx: CompileContext
 ) -> StagePlan | None:
@@ -66,7 +73,12 @@ def compile_stage(
             spec.wrap_in_form.fields, (*at, "wrap_in_form", "fields"), ctx, literal_names=True
         )
     encoder = build_encoder(
-        spec, [f.path for f in fields], at, ctx, outer_paths=[f.path for f in outer]
+        spec,
+        [f.path for f in fields],
+        at,
+        ctx,
+        outer_paths=[f.path for f in outer],
+        limits=[_limit(spec.fields.get(f.name)) for f in fields],
     )
     response = compile_response(spec.response, (*at, "response"), ctx)
     if spec.format == "query" and spec.method != "GET":

@@ -15,7 +15,7 @@ from engine.compiler.context import CompileContext, Path
 from engine.compiler.encoders.form import FORM, FormEncoder, WrapEncoder, check_flat
 from engine.compiler.encoders.json_ import JsonEncoder
 from engine.compiler.encoders.paths import Problem, build_tree, show
-from engine.compiler.encoders.xml_ import XmlEncoder
+from engine.compiler.encoders.xml_ import Limit, XmlEncoder
 from engine.compiler.encoders.xmlnames import OptionProblem, check_name, codec_for, setup
 from engine.dsl.models import StageSpec
 from engine.plan import Encoder, OutputPath
@@ -29,12 +29,14 @@ def build_encoder(
     at: Path,
     ctx: CompileContext,
     outer_paths: Sequence[OutputPath] = (),
+    limits: Sequence[Limit | None] = (),
 ) -> Encoder | None:
     """The encoder of ``stage`` for ``paths`` (its fields, in file order), or None on problems.
 
     ``at`` is where the stage is in the file (e.g. ``("stages", "post")``). With
     ``wrap_in_form``, ``outer_paths`` are the other form fields and ``encode`` takes the
-    document's values followed by theirs.
+    document's values followed by theirs. ``limits`` (aligned with ``paths``) are the fields'
+    ``max_length``, kept by an XML encoder after it transliterates a text.
     """
     errors_before = sum(1 for i in ctx.issues if i.severity == "error")
     problems: list[Problem] = []
@@ -57,7 +59,7 @@ def build_encoder(
         encoding = xml.encoding if xml is not None else stage.xml.encoding
         names = check_name(stage.xml, codec, encoding)
         tree = build_tree(paths, problems, xml=True, check_name=names)
-        document = None if problems or xml is None else XmlEncoder(xml, tree, paths)
+        document = None if problems or xml is None else XmlEncoder(xml, tree, paths, limits)
     _report(problems, paths, stage.fields, (*at, "fields"), ctx)
     if stage.wrap_in_form is not None:
         document = _wrap(stage, document, len(paths), outer_paths, at, ctx)

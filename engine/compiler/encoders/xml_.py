@@ -9,7 +9,9 @@ once; encoding a lead fills in escaped texts and joins. Guarantees, for any inpu
   U+FFFE, U+FFFF and lone surrogates) are always removed;
 * a character the declared encoding cannot represent follows ``unencodable``: ``transliterate``
   writes its closest ASCII spelling (``€`` becomes ``EUR`` in ISO-8859-1), ``remove`` drops it,
-  ``reject`` refuses the lead with a MappingError naming the character and the field.
+  ``reject`` refuses the lead with a MappingError naming the character and the field; a
+  transliterated text still keeps to its field's ``max_length`` (``鶴巻`` may grow into
+  ``HeJuan``), cut or refused as ``too_long`` says.
 
 A field whose value is omitted vanishes; an element left with no text, attribute or child
 vanishes too (the root stays). Null and empty text give an empty element ``<Name/>``.
@@ -29,6 +31,10 @@ from engine.compiler.encoders.values import scalar_text
 from engine.compiler.encoders.xmlnames import FORBIDDEN, Setup, escape
 from engine.errors import MappingError
 from engine.plan import OMIT, OutputPath
+from engine.transforms.values import limit_length
+
+#: A field's ``max_length`` and whether a longer value is refused (``too_long: reject``).
+Limit = tuple[int, bool]
 
 #: In ASCII text, what needs more than copying: control characters and the five specials.
 _ASCII_SPECIAL = re.compile("[\x00-\x1f&<>\"']")
@@ -121,6 +127,7 @@ class XmlEncoder:
         "_empty",
         "_encoding",
         "_in_order",
+        "_limits",
         "_names",
         "_order",
         "_policy",
@@ -130,8 +137,15 @@ class XmlEncoder:
         "content_type",
     )
 
-    def __init__(self, setup: Setup, tree: Node, paths: Sequence[OutputPath]) -> None:
+    def __init__(
+        self,
+        setup: Setup,
+        tree: Node,
+        paths: Sequence[OutputPath],
+        limits: Sequence[Limit | None] = (),
+    ) -> None:
         self.content_type = setup.content_type
+        self._limits = tuple(limits) or (None,) * len(paths)
         self._codec = setup.codec
         self._encoding = setup.encoding
         self._universal = setup.codec == "utf-8"
@@ -178,7 +192,14 @@ class XmlEncoder:
         """Remove forbidden characters, apply the unencodable policy, then escape."""
         text = FORBIDDEN.sub("", text)
         if not self._universal and not text.isascii():
-            text = self._fit(text, self._names[i])
+            fitted = self._fit(text, self._names[i])
+            limit = self._limits[i]
+            if limit is not None and fitted != text:
+                try:
+                    fitted = limit_length(fitted, *limit)
+                except MappingError as exc:
+                    raise MappingError(f"{exc} (once written in {self._encoding})") from None
+            text = fitted
         return escape(text, self._attr[i])
 
     def _fit(self, text: str, name: str) -> str:
