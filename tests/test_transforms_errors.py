@@ -87,6 +87,23 @@ ERRORS = [
         36,
     ),
     (
+        "range-reversed",
+        "{range: {min: 5, max: 1}}",
+        "LP302",
+        "range: 'min' (5) is larger than 'max' (1)",
+        None,
+        13,
+    ),
+    ("range-empty", "{range: {}}", "LP302", "range: give 'min', 'max' or both", None, 13),
+    (
+        "range-not-a-number",
+        "{range: {min: lots}}",
+        "LP302",
+        "range: 'min' must be a number, like 18 or 99.5",
+        None,
+        19,
+    ),
+    (
         "not-a-number",
         "{substring: {start: first}}",
         "LP302",

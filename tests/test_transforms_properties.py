@@ -57,6 +57,8 @@ STEPS = [
     "hash",
     "{hash: md5}",
     "age",
+    "{range: {min: 18, max: 120}}",
+    "{range: {max: '-0.5'}}",
 ]
 
 
@@ -182,3 +184,16 @@ def test_currency_is_idempotent(number: Decimal) -> None:
     for step in ("currency", "{currency: {cents: true}}"):
         once = COMPILED[step](number, CTX)
         assert COMPILED[step](once, CTX) == once
+
+
+@FAST
+@given(value=st.one_of(st.integers(-(10**6), 10**6), st.decimals(-1000, 1000, places=3)))
+def test_range_passes_values_inside_unchanged_and_refuses_the_rest(value: Any) -> None:
+    """A number within [18, 120] comes out as it went in; any other is refused, never changed."""
+    try:
+        result = COMPILED["{range: {min: 18, max: 120}}"](value, CTX)
+    except MappingError as exc:
+        assert not 18 <= value <= 120
+        assert "this buyer accepts" in exc.reason
+    else:
+        assert 18 <= value <= 120 and result is value

@@ -114,6 +114,8 @@ CASES = [
     ("age", "age", "1985-04-12", 39),
     ("age-birthday-today", "age", "2000-12-15", 24),
     ("age-day-before-birthday", "age", "2000-12-16", 23),
+    ("range-inside", "{range: {min: 18, max: 120}}", 18, 18),
+    ("range-text", "{range: {max: 100000}}", "$99,999", "$99,999"),
 ]
 
 
@@ -157,6 +159,9 @@ REFUSALS = [
         "'maybe' is not a yes/no value (expected true, false, yes, no, 1 or 0)",
     ),
     ("age-future", "age", "2030-01-01", "'2030-01-01' is after the lead's date, so it has no age"),
+    ("range-low", "{range: {min: 18}}", 17, "17 is below 18, the least this buyer accepts"),
+    ("range-high", "{range: {max: 2099}}", "2100", "'2100' is above 2099, the most this buyer accepts"),
+    ("range-text", "{range: {min: 0}}", "n/a", "'n/a' is not a number"),
 ]
 
 

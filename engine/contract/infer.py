@@ -183,6 +183,8 @@ def _args(name: str, raw: Any) -> Any:
 
 def _step_facts(name: str, args: Any, before: Facts) -> Facts:
     """The step's effect when the values are not known one by one."""
+    if name == "range":
+        return before  # the value passes unchanged (or the lead is refused)
     types = frozenset({"integer"}) if name == "age" else frozenset({"string"})
     shaped = before.shaped or name in SHAPING
     keep = before.max_len

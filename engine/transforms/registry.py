@@ -39,6 +39,7 @@ TRANSFORMS: dict[str, TransformDef] = {
     "boolean": formats.BOOLEAN,
     "hash": values.HASH,
     "age": values.AGE,
+    "range": values.RANGE,
 }
 
 
@@ -184,6 +185,8 @@ def _explain(definition: TransformDef, err: Any, raw: Any) -> tuple[str | None, 
         return arg, f"{what} must be {expected or 'one of the listed choices'}", close
     if kind.startswith("int") or kind.startswith("float"):
         return arg, f"{what} must be a whole number, like 3", None
+    if kind.startswith("decimal") or kind == "finite_number":
+        return arg, f"{what} must be a number, like 18 or 99.5", None
     if kind.startswith("bool"):
         return arg, f"{what} must be true or false", None
     if kind.startswith("string_too_short"):

@@ -7,13 +7,21 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from engine.errors import MappingError
 from engine.plan import RenderContext, Transform
-from engine.transforms.base import Args, Text, TransformDef, as_text, scalar_text, show
+from engine.transforms.base import (
+    Args,
+    Text,
+    TransformDef,
+    as_decimal,
+    as_text,
+    scalar_text,
+    show,
+)
 from engine.transforms.dates import parse_moment
 from engine.transforms.formats import scalar_key, truth
 
@@ -137,8 +145,52 @@ def _age(_: None) -> Transform:
 
 AGE = TransformDef("age", None, None, _age, "as an age in whole years", ("1985-04-12", None, 39))
 
+# -- range ---------------------------------------------------------------------------------------
+
+Bound = Annotated[Decimal, Field(allow_inf_nan=False)]
+
+
+class RangeArgs(Args):
+    """``min`` and/or ``max``: a number outside them refuses the lead for this buyer."""
+
+    min: Bound | None = None
+    max: Bound | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RangeArgs:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"'min' ({self.min}) is larger than 'max' ({self.max})")
+        return self
+
+    @property
+    def what(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"between {self.min} and {self.max}"
+        return f"at least {self.min}" if self.min is not None else f"at most {self.max}"
+
+
+def _range(args: RangeArgs) -> Transform:
+    low, high = args.min, args.max
+
+    def run(value: Any, ctx: RenderContext) -> Any:
+        number = as_decimal(value)
+        if low is not None and number < low:
+            raise MappingError(f"{show(value)} is below {low}, the least this buyer accepts")
+        if high is not None and number > high:
+            raise MappingError(f"{show(value)} is above {high}, the most this buyer accepts")
+        return value
+
+    return run
+
+
+RANGE = TransformDef(
+    "range", RangeArgs, None, _range, "refused unless {what}", (39, {"min": 18, "max": 120}, 39)
+)
+
 #: This family's transforms, in the order the reference lists them.
-VALUES = (TRANSLATE, HASH, AGE)
+VALUES = (TRANSLATE, HASH, AGE, RANGE)
 
 
 # -- final steps: maximum length and output type ---------------------------------------------------
