@@ -80,6 +80,7 @@ CODES: dict[str, str] = {
     "LP510": "value not among the allowed choices",
     "LP511": "unknown lead field",
     "LP512": "lead is not valid JSON",
+    "LP513": "number outside the allowed range",
     # LP6xx: embedded test cases
     "LP601": "test case payload differs",
     "LP602": "test case outcome differs",

@@ -231,3 +231,34 @@ def test_missing_file_is_an_authoring_error(tmp_path: Path) -> None:
     with pytest.raises(AuthoringError) as caught:
         load_lead_schema(tmp_path / "nope.yaml")
     assert [i.code for i in caught.value.issues] == ["LP100"]
+
+
+def test_bounds_apply_to_numbers_only_and_in_order(tmp_path: Path) -> None:
+    """minimum/maximum on text is refused, and so is a minimum above the maximum."""
+    path = write(
+        tmp_path,
+        "fields:\n"
+        "  lead.name: {type: string, minimum: 1}\n"
+        "  attributes.year: {type: integer, minimum: 2100, maximum: 1900}\n"
+        "  attributes.value: {type: number, minimum: 0, maximum: 1.5e3}\n",
+    )
+    assert messages(path) == [
+        "lead-schema.yaml:2:29: LP312 'minimum' only applies to integer and number fields, and "
+        "'lead.name' has type string\n  hint: remove 'minimum'",
+        "lead-schema.yaml:3:45: LP312 'attributes.year' has a minimum (2100) above its maximum "
+        "(1900)\n  hint: swap them, or correct one",
+    ]
+
+
+def test_a_number_outside_its_bounds_is_refused_at_intake(schema: LeadSchema) -> None:
+    """The shipped schema bounds home values and model years: LP513 names the limit."""
+    sample = json.loads((ROOT / "integrations" / "leads" / "sample.json").read_text())
+    sample["attributes"] |= {"home_value": -5, "vehicle_year": "2150"}
+    with pytest.raises(LeadError) as err:
+        validate_lead(schema, sample)
+    assert [(i.code, i.message) for i in err.value.issues] == [
+        ("LP513", "attributes.home_value: -5 is below 0, the least allowed"),
+        ("LP513", "attributes.vehicle_year: '2150' is above 2099, the most allowed"),
+    ]
+    sample["attributes"] |= {"home_value": 0, "vehicle_year": "2099"}
+    assert validate_lead(schema, sample)["attributes"]["vehicle_year"] == 2099

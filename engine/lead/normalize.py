@@ -387,6 +387,20 @@ def enum_normalizer(values: Sequence[str]) -> Normalizer:
     return normalize_enum
 
 
+def bounded(normalize: Normalizer, low: Decimal | None, high: Decimal | None) -> Normalizer:
+    """``normalize``, then a number below ``low`` or above ``high`` is refused (LP513)."""
+
+    def normalize_bounded(value: Any) -> Any:
+        number = normalize(value)
+        if low is not None and number < low:
+            raise InvalidValue("LP513", f"{show(value)} is below {low}, the least allowed")
+        if high is not None and number > high:
+            raise InvalidValue("LP513", f"{show(value)} is above {high}, the most allowed")
+        return number
+
+    return normalize_bounded
+
+
 #: Every schema type except ``enum`` (see :func:`enum_normalizer`) -> its normalizer.
 NORMALIZERS: Final[dict[str, Normalizer]] = {
     "string": normalize_string,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +36,8 @@ class FieldModel(BaseModel):
     pii: bool = Field(False, description="true when the value identifies a person")
     required: bool = Field(False, description="true when every lead must carry it")
     values: list[str] | None = Field(None, description="the allowed choices (enum only)")
+    minimum: Decimal | None = Field(None, description="the least value (integer, number)")
+    maximum: Decimal | None = Field(None, description="the greatest value (integer, number)")
     description: str = Field("", description="one line saying what the field means")
 
 
@@ -67,6 +70,8 @@ def compile_lead_schema(model: LeadSchemaFile) -> LeadSchema:
                 required=f.required,
                 values=tuple(f.values or ()),
                 description=" ".join(f.description.split()),
+                minimum=f.minimum,
+                maximum=f.maximum,
             )
             for path, f in model.fields.items()
         }
@@ -116,7 +121,46 @@ def _meaning_issues(doc: Document) -> list[Issue]:
                 )
         if isinstance(entry, dict):
             issues += _choice_issues(doc, path, entry)
+            issues += _bound_issues(doc, path, entry)
     return issues
+
+
+def _number(text: Any) -> Decimal | None:
+    try:
+        number = Decimal(str(text))
+    except ArithmeticError:
+        return None  # the model reports a bound that is not a number
+    return number if number.is_finite() else None
+
+
+def _bound_issues(doc: Document, path: str, entry: dict[str, Any]) -> list[Issue]:
+    """``minimum``/``maximum`` only on integer and number fields, and in order."""
+    at = ("fields", path)
+    bounds = [k for k in ("minimum", "maximum") if entry.get(k) is not None]
+    if not bounds:
+        return []
+    kind = entry.get("type")
+    if kind not in ("integer", "number"):
+        return [
+            Issue(
+                "LP312",
+                f"'{bounds[0]}' only applies to integer and number fields, and '{path}' has "
+                f"type {kind}",
+                doc.source.key_at((*at, bounds[0])),
+                hint=f"remove '{bounds[0]}'",
+            )
+        ]
+    low, high = _number(entry.get("minimum")), _number(entry.get("maximum"))
+    if low is not None and high is not None and low > high:
+        return [
+            Issue(
+                "LP312",
+                f"'{path}' has a minimum ({low}) above its maximum ({high})",
+                doc.source.at((*at, "minimum")),
+                hint="swap them, or correct one",
+            )
+        ]
+    return []
 
 
 def _choice_issues(doc: Document, path: str, entry: dict[str, Any]) -> list[Issue]:

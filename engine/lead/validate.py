@@ -11,11 +11,19 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 from engine.errors import Issue, LeadError
-from engine.lead.normalize import NORMALIZERS, InvalidValue, Normalizer, enum_normalizer, show
+from engine.lead.normalize import (
+    NORMALIZERS,
+    InvalidValue,
+    Normalizer,
+    bounded,
+    enum_normalizer,
+    show,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +36,17 @@ class FieldSpec:
     values: tuple[str, ...] = ()
     """The allowed choices, in declared spelling (only for ``kind == "enum"``)."""
     description: str = ""
+    minimum: Decimal | None = None
+    """The least value an integer or number field allows (None: no bound)."""
+    maximum: Decimal | None = None
+    """The greatest value an integer or number field allows (None: no bound)."""
 
     def normalizer(self) -> Normalizer:
-        """The function normalizing this field's values."""
-        return enum_normalizer(self.values) if self.kind == "enum" else NORMALIZERS[self.kind]
+        """The function normalizing this field's values (and keeping them within bounds)."""
+        base = enum_normalizer(self.values) if self.kind == "enum" else NORMALIZERS[self.kind]
+        if self.minimum is None and self.maximum is None:
+            return base
+        return bounded(base, self.minimum, self.maximum)
 
 
 @dataclass(frozen=True, slots=True)
