@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from engine import casetest, explain, fmt, lint, schema
 from engine.contract.drift import add_spec_command
+from engine.contract.search import DEEP_EXAMPLES, EXAMPLES
 from engine.demo import add_demo_command
 from engine.diff.command import add_diff_command
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
@@ -44,7 +45,8 @@ def _out(text: str, stream: TextIO | None = None) -> None:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    reports = lint.lint_paths(args.paths)
+    examples = DEEP_EXAMPLES if args.deep else EXAMPLES
+    reports = lint.lint_paths(args.paths, lint.LintOptions(examples=examples))
     _out(lint.format_reports(reports, args.format))
     failed = any(r.failed(args.strict) for r in reports)
     return EXIT_PROBLEMS if failed else EXIT_OK
@@ -118,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--format", choices=("text", "github"), default="text")
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help=f"try {DEEP_EXAMPLES:,} generated leads per stage against the buyer's spec "
+        f"instead of {EXAMPLES}",
+    )
     p.set_defaults(handler=cmd_lint)
 
     p = sub.add_parser("test", help="run the test cases written in buyer files")

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
 from engine.contract.lint import contract_issues
+from engine.contract.search import EXAMPLES
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
@@ -26,15 +27,24 @@ from engine.lint_rules import BUYER_RULES, BuyerFile
 from engine.loading import LEAD_SCHEMA, display_name, schema_for, yaml_files
 from engine.positions import Span
 
+
+@dataclass(frozen=True, slots=True)
+class LintOptions:
+    """How thorough lint is."""
+
+    examples: int = EXAMPLES
+    """Generated leads tried per stage that names the buyer's spec (0: none)."""
+
+
 #: Lints one loaded file of its kind: every issue found (the path locates neighbouring files).
-Linter = Callable[[Document, Path], list[Issue]]
+Linter = Callable[[Document, Path, LintOptions], list[Issue]]
 
 
 def _position(issue: Issue) -> tuple[int, int]:
     return (issue.span.line, issue.span.col) if issue.span else (0, 0)
 
 
-def lint_buyer(doc: Document, path: Path) -> list[Issue]:
+def lint_buyer(doc: Document, path: Path, options: LintOptions = LintOptions()) -> list[Issue]:
     """Compile problems of a buyer file plus every rule's findings, in file order."""
     issues: list[Issue] = []
     try:
@@ -51,14 +61,19 @@ def lint_buyer(doc: Document, path: Path) -> list[Issue]:
         target = BuyerFile(spec, doc.source, plan, schema)
         for rule in BUYER_RULES:
             issues += rule(target)
-        issues += contract_issues(target, path)  # stages naming the buyer's spec (LP7xx)
+        # stages naming the buyer's spec (LP7xx)
+        issues += contract_issues(target, path, options.examples)
     unique = list({(i.code, i.span, i.message): i for i in issues}.values())
     return sorted(unique, key=_position)
 
 
 #: The linter of each kind of file, keyed by the top-level key that marks the kind.
 #: Campaign files: :func:`engine.campaigns.lint.lint_campaign`. Other kinds add theirs here.
-LINTERS: dict[str, Linter] = {"buyer": lint_buyer, "campaign": lint_campaign}
+def _lint_campaign(doc: Document, path: Path, options: LintOptions) -> list[Issue]:
+    return lint_campaign(doc, path)
+
+
+LINTERS: dict[str, Linter] = {"buyer": lint_buyer, "campaign": _lint_campaign}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +104,7 @@ def kind_of(data: Any) -> str | None:
     return None
 
 
-def lint_file(path: str | Path) -> FileReport:
+def lint_file(path: str | Path, options: LintOptions = LintOptions()) -> FileReport:
     """Every problem in one file. Never raises for a problem in the file."""
     p = Path(path)
     name = display_name(p)
@@ -111,7 +126,7 @@ def lint_file(path: str | Path) -> FileReport:
             ),
         )
         return FileReport(name, doc.source.text, (issue,))
-    return FileReport(name, doc.source.text, tuple(LINTERS[kind](doc, p)))
+    return FileReport(name, doc.source.text, tuple(LINTERS[kind](doc, p, options)))
 
 
 #: Files of other tools that folders may hold: skipped when found in a folder (a file named
@@ -131,12 +146,15 @@ def _spec_document(path: Path) -> bool:
         return False  # lint_file reports it
 
 
-def lint_paths(paths: Iterable[str | Path]) -> list[FileReport]:
+def lint_paths(
+    paths: Iterable[str | Path], options: LintOptions = LintOptions()
+) -> list[FileReport]:
     """Lint every file named, and every ``*.yaml`` under the folders named (except
     :data:`SKIPPED_FILES` and buyers' specs written in YAML)."""
+    paths = list(paths)
     named = {Path(p) for p in paths}
     found = yaml_files(paths, skip=SKIPPED_FILES)
-    return [lint_file(p) for p in found if p in named or not _spec_document(p)]
+    return [lint_file(p, options) for p in found if p in named or not _spec_document(p)]
 
 
 # -- output --------------------------------------------------------------------------------------

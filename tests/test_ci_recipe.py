@@ -106,7 +106,7 @@ def test_ci_lint_passes_on_a_good_change_and_writes_the_review_diff(tmp_path: Pa
 
 
 def test_ci_lint_fails_on_a_file_with_an_error_and_without_a_base_to_diff(tmp_path: Path) -> None:
-    """A lint error fails the run (1); a base revision that is not there is said, not skipped (2)."""
+    """A lint error fails the run (1); a missing base revision is said, not skipped (2)."""
     repo, env = _repo(tmp_path)
     buyer = repo / "integrations" / "buyers" / "harbor-mutual.yaml"
     buyer.write_text(buyer.read_text().replace("max_attempts: 4", "max_atempts: 4", 1))

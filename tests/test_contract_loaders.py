@@ -239,3 +239,33 @@ def test_openapi_query_parameters_describe_a_query_stage(tmp_path: Path) -> None
         (("age",), "type: integer"),
         (("zip",), "required"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("facet", "text", "rule", "words"),
+    [
+        ('<xs:maxInclusive value="2100"/>', "2101", "maxInclusive: 2100", "2101 is above 2100"),
+        ('<xs:minInclusive value="1700"/>', "0", "minInclusive: 1700", "0 is below 1700"),
+        ('<xs:totalDigits value="3"/>', "1234", "totalDigits: 3", "has more than 3 digits"),
+    ],
+)
+def test_xsd_numeric_facets_are_named_as_written(
+    facet: str, text: str, rule: str, words: str
+) -> None:
+    """An XSD bound reads as the facet's own name and a plain sentence, not a class name."""
+    import xmlschema
+
+    from engine.contract.xsd import _violation
+
+    schema = xmlschema.XMLSchema(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="Y">'
+        f'<xs:simpleType><xs:restriction base="xs:integer">{facet}</xs:restriction>'
+        "</xs:simpleType></xs:element></xs:schema>"
+    )
+    from lxml import etree
+
+    root = etree.fromstring(f"<Y>{text}</Y>")
+    [error] = list(schema.iter_errors(root))
+    found = _violation(error, root, "spec.xsd", frozenset())
+    assert found.rule == rule
+    assert words in found.message

@@ -308,7 +308,7 @@ def test_registered_linter_handles_its_kind(
     """Other file kinds plug in through lint.LINTERS, keyed by their top-level key."""
     seen: list[Path] = []
 
-    def lint_campaign(doc: object, path: Path) -> list[lint.Issue]:
+    def lint_campaign(doc: object, path: Path, options: lint.LintOptions) -> list[lint.Issue]:
         seen.append(path)
         return []
 

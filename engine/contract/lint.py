@@ -2,16 +2,19 @@
 
 For each stage with a ``spec:`` section the spec file is read (problems become LP701/LP710–
 LP713 issues at the ``spec:`` key) and, when the file compiled, every rule of
-:data:`~engine.contract.static.CONTRACT_RULES` runs against it.
+:data:`~engine.contract.static.CONTRACT_RULES` runs against it, then generated leads are
+rendered and validated (LP708, :mod:`engine.contract.search`), ``examples`` leads per stage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from engine.contract.infer import facts
-from engine.contract.model import BuyerSpec
-from engine.contract.paths import shape_of
+from engine.contract.model import BuyerSpec, PayloadPath, Violation
+from engine.contract.paths import PayloadShape, field_key, key, shape_of
+from engine.contract.search import EXAMPLES, Check, find_violations, finding_issue
 from engine.contract.spec import load_spec
 from engine.contract.static import Finding, StageCheck, check_stage, sent_fields
 from engine.dsl import models as m
@@ -19,7 +22,7 @@ from engine.dsl.loader import SourceMap
 from engine.errors import AuthoringError, Issue
 from engine.lead import LeadSchema
 from engine.lint_rules import BuyerFile
-from engine.plan import IntegrationPlan
+from engine.plan import FieldPlan, IntegrationPlan
 from engine.positions import Span
 
 
@@ -70,10 +73,12 @@ def stage_check(
 
 def contract_findings(
     target: BuyerFile, base_dir: Path
-) -> tuple[list[Issue], dict[str, list[Finding]]]:
-    """Spec reading problems, and each stage's findings (only when the file compiled)."""
+) -> tuple[list[Issue], dict[str, list[Finding]], dict[str, BuyerSpec]]:
+    """Spec reading problems, each stage's findings (only when the file compiled), and the
+    specs read."""
     problems: list[Issue] = []
     findings: dict[str, list[Finding]] = {}
+    specs: dict[str, BuyerSpec] = {}
     for name, stage in target.stages():
         if stage.spec is None:
             continue
@@ -83,6 +88,7 @@ def contract_findings(
         except AuthoringError as exc:
             problems += exc.issues
             continue
+        specs[name] = buyer_spec
         if target.plan is None:
             continue
         check = stage_check(
@@ -90,10 +96,66 @@ def contract_findings(
         )
         if check is not None:
             findings[name] = check_stage(check)
-    return problems, findings
+    return problems, findings, specs
 
 
-def contract_issues(target: BuyerFile, path: Path) -> list[Issue]:
-    """Every contract issue of the buyer file at ``path``."""
-    problems, findings = contract_findings(target, path.resolve().parent)
-    return problems + [f.issue for found in findings.values() for f in found]
+def field_paths_check(shape: PayloadShape, fields: Iterable[FieldPlan], spec: BuyerSpec) -> Check:
+    """``spec.validate`` with each violation's path written as the buyer file's field path
+    (spec paths drop XML prefixes and the SOAP Body; fields keep them)."""
+    written: dict[PayloadPath, PayloadPath] = {}
+    for f in fields:
+        spec_key = field_key(shape, f.path)
+        if spec_key is not None:
+            written.setdefault(spec_key, f.path)
+
+    def as_written(path: PayloadPath) -> PayloadPath:
+        at = key(path)
+        for n in range(len(at), 0, -1):
+            if at[:n] in written:
+                return written[at[:n]] + path[n:]
+        return path
+
+    def check(body: bytes) -> list[Violation]:
+        return [
+            Violation(as_written(v.path), v.rule, v.message, v.where) for v in spec.validate(body)
+        ]
+
+    return check
+
+
+def generated_issues(
+    plan: IntegrationPlan,
+    schema: LeadSchema,
+    name: str,
+    stage: m.StageSpec,
+    spec: BuyerSpec,
+    examples: int,
+) -> list[Issue]:
+    """LP708 for each way generated leads rendered for this stage break the buyer's spec."""
+    fields = plan.stages[name].request.fields
+    check = field_paths_check(shape_of(stage), fields, spec)
+    try:
+        found = find_violations(plan, name, schema, check, examples=examples)
+    except Exception as exc:  # a bug of ours must not hide the other problems of the file
+        span = plan.stages[name].span
+        detail = f"{type(exc).__name__}: {exc}"
+        message = f"the generated-leads check of the {name} stage could not run ({detail})"
+        hint = "this is a bug in leadpost; please report it with this file"
+        return [Issue("LP708", message, span, hint=hint, severity="warning")]
+    return [finding_issue(plan, f) for f in found]
+
+
+def contract_issues(target: BuyerFile, path: Path, examples: int = EXAMPLES) -> list[Issue]:
+    """Every contract issue of the buyer file at ``path``: spec problems, static findings and
+    (``examples`` > 0) generated leads; a generated finding at a field the static rules already
+    flagged is left out (it would say the same twice)."""
+    problems, findings, specs = contract_findings(target, path.resolve().parent)
+    issues = problems + [f.issue for found in findings.values() for f in found]
+    if target.plan is None or target.schema is None or examples < 1:
+        return issues
+    flagged = {i.span for i in issues if i.severity == "error"}
+    for name, stage in target.stages():
+        if name in specs and name in target.plan.stages:
+            more = generated_issues(target.plan, target.schema, name, stage, specs[name], examples)
+            issues += [i for i in more if i.span not in flagged]
+    return issues

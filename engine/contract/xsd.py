@@ -234,6 +234,15 @@ def _violation(error: Any, top: Any, source: str, declared: Set[PayloadPath]) ->
             "is not one of the buyer's choices: "
             + choices_text(getattr(validator, "enumeration", None) or ()),
         ),
+        "XsdMaxInclusiveFacet": (f"maxInclusive: {limit}", f"is above {limit}, the most allowed"),
+        "XsdMinInclusiveFacet": (f"minInclusive: {limit}", f"is below {limit}, the least allowed"),
+        "XsdMaxExclusiveFacet": (f"maxExclusive: {limit}", f"is not below {limit}"),
+        "XsdMinExclusiveFacet": (f"minExclusive: {limit}", f"is not above {limit}"),
+        "XsdTotalDigitsFacet": (f"totalDigits: {limit}", f"has more than {limit} digits"),
+        "XsdFractionDigitsFacet": (
+            f"fractionDigits: {limit}",
+            f"has more than {limit} digits after the point",
+        ),
     }
     if kind in facets:
         rule, words = facets[kind]
@@ -251,6 +260,9 @@ def _violation(error: Any, top: Any, source: str, declared: Set[PayloadPath]) ->
         return Violation(
             path, f"type: {type_name}", f"{show(value)} is not a valid {type_name}", where
         )
+    if callable(validator) and not kind.startswith("Xsd"):  # a built-in type's own check
+        builtin = getattr(validator, "__name__", "").removesuffix("_validator").replace("_", " ")
+        return Violation(path, f"type: {builtin}", f"{show(value)}: {reason}", where)
     return Violation(path, kind.removeprefix("Xsd") or "XML", reason, where)
 
 

@@ -20,7 +20,7 @@ from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
 from engine.errors import AuthoringError, Issue
-from engine.lint import LINTERS, kind_of
+from engine.lint import LINTERS, LintOptions, kind_of
 from engine.loading import schema_for
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -68,7 +68,9 @@ def load_version(side: Side, key: str) -> Version:
     compiled = _buyer(doc, path) if kind == "buyer" else _campaign(doc, path)
     if compiled is not None:
         return Version(kind, compiled, (), path)
-    return Version(kind, None, _errors(LINTERS[kind](doc, path), side), path)
+    return Version(
+        kind, None, _errors(LINTERS[kind](doc, path, LintOptions(examples=0)), side), path
+    )
 
 
 def _buyer(doc: Document, path: Path) -> BuyerVersion | None:
