@@ -129,7 +129,7 @@ def test_unexpected_error_is_short(
 ) -> None:
     """A bug inside leadpost prints a short message (no traceback) and exits 2."""
 
-    def boom(paths: object) -> object:
+    def boom(*args: object) -> object:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(lint, "lint_paths", boom)

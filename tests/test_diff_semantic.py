@@ -257,3 +257,30 @@ def test_entries_added_to_a_list_of_settings_are_shown_whole_without_unset_keys(
     assert dump_changes(new, old) == ["removed: {headers: {X: timeout}, expect: timeout}"]
     reordered = dump_changes({"tests": new}, {"tests": new[::-1]})
     assert reordered == ["tests same entries in a new order"]
+
+
+def test_a_stage_spec_and_forced_failures_change_nothing_sent(trees: Path) -> None:
+    """Naming another spec, or another failure for preflight to force, is shown but is not a
+    behavioural change: no lead is sent differently."""
+    report = run(
+        trees,
+        (BEACON, "../specs/beacon-ping.ping.schema.json", "../specs/beacon-v2.ping.schema.json"),
+        (HARBOR, '{X-Sandbox-Force: "503"}', '{X-Sandbox-Force: "502"}'),
+    )
+    changes = [(c.text, c.behavioural) for f in report.files for c in f.changes]
+    assert changes == [
+        (
+            "ping now checked against the JSON Schema ../specs/beacon-v2.ping.schema.json "
+            "(was the JSON Schema ../specs/beacon-ping.ping.schema.json)",
+            False,
+        ),
+        (
+            "test force failure: added: {headers: {X-Sandbox-Force: 502}, expect: server_error}",
+            False,
+        ),
+        (
+            "test force failure: removed: {headers: {X-Sandbox-Force: 503}, expect: server_error}",
+            False,
+        ),
+    ]
+    assert report.exit_code == 0

@@ -85,7 +85,10 @@ def _environments(base: BuyerVersion, head: BuyerVersion, out: Collector) -> Non
         _environment(old[name], env, out)
         a, b = base.spec.environments.get(name), head.spec.environments.get(name)
         for key, text in other_keys(a, b, _ENV_KEYS):
-            out.add(SETTINGS, f"{name} {key.replace('_', ' ')}: {text}", (*at, key))
+            # forced failures are asked for by preflight only, never when selling a lead
+            sold = key != "force_failure"
+            words = f"{name} {key.replace('_', ' ')}: {text}"
+            out.add(SETTINGS, words, (*at, key), behavioural=sold)
     for name in old:
         if name not in new:
             out.add(

@@ -56,6 +56,13 @@ def _request(
             out.add(area, f"{name} {key} timeout {what}", (*at, "timeout", key))
     for key, text in other_keys(a_spec, b_spec, _STAGE_KEYS):
         out.add(area, f"{name} {key.replace('_', ' ')}: {text}", (*at, key))
+    if a_spec.spec != b_spec.spec:  # checked by lint only: what is sent stays the same
+        text = f"{name} now checked against {_spec_words(b_spec.spec)}"
+        if b_spec.spec is None:
+            text = f"{name} no longer checked against a buyer's spec"
+        elif a_spec.spec is not None:
+            text += f" (was {_spec_words(a_spec.spec)})"
+        out.add(area, text, (*at, "spec"), behavioural=False)
     old_h, new_h = a_spec.headers, b_spec.headers
     for header, value in new_h.items():
         if header not in old_h:
@@ -70,7 +77,21 @@ def _request(
 
 #: Stage settings with their own wording; the others (xml, wrap_in_form, spec, …) are
 #: reported key by key.
-_STAGE_KEYS = frozenset({"method", "path", "format", "headers", "timeout", "fields", "response"})
+_STAGE_KEYS = frozenset(
+    {"method", "path", "format", "headers", "timeout", "fields", "response", "spec"}
+)
+
+
+def _spec_words(spec: m.ContractSpec | None) -> str:
+    """``the OpenAPI operation createLead in ../specs/summit.yaml``, for a stage's spec."""
+    if spec is None:
+        return "no spec"
+    if spec.openapi is not None:
+        return f"the OpenAPI operation {spec.operation} in {spec.openapi}"
+    if spec.xsd is not None:
+        element = f" (element {spec.element})" if spec.element else ""
+        return f"the XSD {spec.xsd}{element}"
+    return f"the JSON Schema {spec.json_schema}"
 
 
 def _field_dump(value: m.FieldSpec | str | None) -> Any:
