@@ -173,8 +173,17 @@ class RangeArgs(Args):
 
 def _range(args: RangeArgs) -> Transform:
     low, high = args.min, args.max
+    # Whole-number bounds compare with a whole-number value exactly, without a Decimal.
+    whole = all(b is None or b == b.to_integral_value() for b in (low, high))
+    int_low = int(low) if whole and low is not None else None
+    int_high = int(high) if whole and high is not None else None
+
+    def inside(value: int) -> bool:
+        return (int_low is None or value >= int_low) and (int_high is None or value <= int_high)
 
     def run(value: Any, ctx: RenderContext) -> Any:
+        if whole and type(value) is int and inside(value):
+            return value
         number = as_decimal(value)
         if low is not None and number < low:
             raise MappingError(f"{show(value)} is below {low}, the least this buyer accepts")

@@ -43,6 +43,13 @@ CREDIT = {"excellent": "A", "good": "B", "fair": "C", "poor": "D"}
 # ------------------------------------------------------------------------------------------------
 
 
+def _within(number: int, low: int, high: int) -> int:
+    """The buyer's range check (Harbor's spec: ages 18-120, model years 1900-2100, ...)."""
+    if not low <= number <= high:
+        raise ValueError(f"{number} is outside {low}-{high}")
+    return number
+
+
 def harbor_fields(lead: dict[str, Any]) -> list[tuple[str, Any]]:
     person, attrs, consent = lead["lead"], lead.get("attributes", {}), lead["consent"]
     address = person["address"]
@@ -66,7 +73,7 @@ def harbor_fields(lead: dict[str, Any]) -> list[tuple[str, Any]]:
         ("source.landing_page", attrs.get("landing_page")),
         ("contact.first_name", person["first_name"].strip().title()[:30].rstrip()),
         ("contact.last_name", person["last_name"].strip().title()[:30].rstrip()),
-        ("contact.full_name", f"{person['first_name']} {person['last_name']}"),
+        ("contact.full_name", f"{person['first_name']} {person['last_name']}"[:60].rstrip()),
         ("contact.email", person["email"]),
         (
             "contact.email_sha256",
@@ -74,24 +81,24 @@ def harbor_fields(lead: dict[str, Any]) -> list[tuple[str, Any]]:
         ),
         ("contact.phone", f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"),
         ("contact.birth_date", dob.strftime("%m/%d/%Y")),
-        ("contact.age", age),
+        ("contact.age", _within(age, 18, 120)),
         ("address.street", address["street"][:40].rstrip()),
-        ("address.city", address["city"].title()),
+        ("address.city", address["city"].title()[:40].rstrip()),
         ("address.state", address["state"]),
         ("address.zip", address["zip"][:5]),
         ("property.owner", OWNER[attrs["homeowner"]]),
         ("property.type", PROPERTY.get(attrs["property_type"], "OTHER")),
-        ("property.value", int(value)),
+        ("property.value", _within(int(value), 0, 100_000_000)),
         ("property.value_display", f"${value:,.0f}"),
-        ("property.year_built", int(attrs["year_built"])),
-        ("property.years_at_address", int(attrs.get("years_at_address", 0))),
+        ("property.year_built", _within(int(attrs["year_built"]), 1700, 2100)),
+        ("property.years_at_address", _within(int(attrs.get("years_at_address", 0)), 0, 150)),
         ("insurance.coverage", attrs["coverage_type"].upper()),
         ("insurance.currently_insured", bool(attrs.get("currently_insured", False))),
-        ("insurance.carrier", attrs.get("current_carrier") or "None"),
+        ("insurance.carrier", (attrs.get("current_carrier") or "None")[:50].rstrip()),
         ("insurance.monthly_premium", float(f"{premium:.2f}")),
         ("insurance.credit", CREDIT[credit]),
         ("insurance.tier", tier),
-        ("vehicle.year", int(attrs["vehicle_year"])),
+        ("vehicle.year", _within(int(attrs["vehicle_year"]), 1900, 2100)),
         ("vehicle.make", attrs["vehicle_make"].upper()),
         ("vehicle.model", attrs["vehicle_model"]),
         ("consent.trustedform_url", consent["trustedform_url"]),
