@@ -28,6 +28,7 @@ from engine.plan import IntegrationPlan, OAuth2Auth
 from engine.postcmd import read_lead_file
 from engine.runtime.executor import Runtime
 from engine.sandbox import load_config, sandbox_environ, start_in_thread
+from engine.sandbox.command import add_sandbox_option
 from engine.store import MemoryStore, SqliteStore, Store
 
 EXIT_SOLD, EXIT_NOT_SOLD, EXIT_USAGE = 0, 1, 2
@@ -205,14 +206,6 @@ def add_route_command(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--store", default=None, metavar="FILE", help="keep results in this SQLite file"
     )
-    parser.add_argument(
-        "--sandbox",
-        nargs="?",
-        const="integrations/sandbox.yaml",
-        default=None,
-        metavar="FILE",
-        help="serve the simulated buyers of this sandbox file meanwhile (default file: "
-        "integrations/sandbox.yaml) and use its credentials",
-    )
+    add_sandbox_option(parser)
     parser.set_defaults(handler=_run)
     return parser

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine.compiler.encoders.values import scalar_text
 from engine.dsl import models as m
 from engine.errors import MappingError
 from engine.lead import LeadSchema
@@ -87,14 +88,8 @@ def json_type(value: Any) -> str:
 
 
 def text(value: Any) -> str:
-    """The value as the text encoders write it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
+    """The value as the text encoders write it (forms and XML)."""
+    return value if isinstance(value, str) else scalar_text(value, "value")
 
 
 def _unique(values: Iterable[Any]) -> tuple[Any, ...]:

@@ -31,6 +31,7 @@ from engine.preflight.report import format_markdown, format_text
 from engine.preflight.run import Inputs, run_checklist
 from engine.route import point_plan
 from engine.sandbox import load_config, sandbox_environ, start_in_thread
+from engine.sandbox.command import add_sandbox_option
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: Loggers whose per-attempt warnings would repeat what the report says.
@@ -167,14 +168,6 @@ def add_preflight_command(subparsers: Any) -> argparse.ArgumentParser:
         metavar="REPORT.md",
         help="where to save the report (default: preflight-<buyer>-<env>.md here)",
     )
-    parser.add_argument(
-        "--sandbox",
-        nargs="?",
-        const="integrations/sandbox.yaml",
-        default=None,
-        metavar="FILE",
-        help="serve the simulated buyers of this sandbox file meanwhile (default file: "
-        "integrations/sandbox.yaml) and use its credentials",
-    )
+    add_sandbox_option(parser)
     parser.set_defaults(handler=_run)
     return parser

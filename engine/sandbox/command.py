@@ -23,6 +23,20 @@ default) on 127.0.0.1. Each buyer answers in the format of its example integrati
 credentials, and is slow, refuses or fails as often as the file says. Stop it with Ctrl-C."""
 
 
+def add_sandbox_option(parser: argparse.ArgumentParser) -> None:
+    """``--sandbox [FILE]`` for commands that send (route, preflight): serve the simulated buyers
+    meanwhile and use their credentials."""
+    parser.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="integrations/sandbox.yaml",
+        default=None,
+        metavar="FILE",
+        help="serve the simulated buyers of this sandbox file meanwhile (default file: "
+        "integrations/sandbox.yaml) and use its credentials",
+    )
+
+
 def add_sandbox_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``sandbox [FILE] [--port N] [--seed N]``; the parsed args call ``args.func(args)``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
