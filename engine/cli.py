@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
+
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from engine import casetest, explain, fmt, lint, schema
 from engine.contract.drift import add_spec_command
@@ -44,9 +47,23 @@ def _out(text: str, stream: TextIO | None = None) -> None:
     print(text, file=stream or sys.stdout)
 
 
+def _cache_home() -> Path:
+    """Where generated leads keep Hypothesis's cache: the user's cache folder, so that linting
+    leaves no ``.hypothesis`` folder in the project (HYPOTHESIS_STORAGE_DIRECTORY wins)."""
+    where = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+    if where:
+        return Path(where)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "leadpost" / "hypothesis"
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     examples = DEEP_EXAMPLES if args.deep else EXAMPLES
-    reports = lint.lint_paths(args.paths, lint.LintOptions(examples=examples))
+    set_hypothesis_home_dir(_cache_home())
+    try:
+        reports = lint.lint_paths(args.paths, lint.LintOptions(examples=examples))
+    finally:
+        set_hypothesis_home_dir(None)
     _out(lint.format_reports(reports, args.format))
     failed = any(r.failed(args.strict) for r in reports)
     return EXIT_PROBLEMS if failed else EXIT_OK

@@ -82,3 +82,31 @@ def test_the_example_integrations_meet_their_buyers_specs() -> None:
     """Every example buyer names its spec; lint with generated leads finds nothing."""
     reports = [lint_file(p) for p in sorted((ROOT / "integrations" / "buyers").glob("*.yaml"))]
     assert [i.render() for r in reports for i in r.issues] == []
+
+
+def test_lint_keeps_hypothesis_files_in_the_users_cache_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`leadpost lint` leaves no .hypothesis folder in the project: while it generates leads,
+    Hypothesis's storage is under XDG_CACHE_HOME/leadpost, and afterwards as before."""
+    from hypothesis.configuration import storage_directory
+
+    import engine.contract.lint as contract_lint
+
+    seen: list[Path] = []
+    real = contract_lint.find_violations
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(storage_directory("constants", intent_to_write=False).path)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contract_lint, "find_violations", spy)
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    path = _copy(tmp_path, "lighthouse.yaml", "{phone: dots}", "{phone: dots}")
+    assert main(["lint", str(path)]) == 0
+    capsys.readouterr()
+    assert seen == [tmp_path / "cache" / "leadpost" / "hypothesis" / "constants"]
+    assert not (tmp_path / ".hypothesis").exists()
+    assert storage_directory("constants", intent_to_write=False).path != seen[0]
