@@ -160,7 +160,12 @@ REFUSALS = [
     ),
     ("age-future", "age", "2030-01-01", "'2030-01-01' is after the lead's date, so it has no age"),
     ("range-low", "{range: {min: 18}}", 17, "17 is below 18, the least this buyer accepts"),
-    ("range-high", "{range: {max: 2099}}", "2100", "'2100' is above 2099, the most this buyer accepts"),
+    (
+        "range-high",
+        "{range: {max: 2099}}",
+        "2100",
+        "'2100' is above 2099, the most this buyer accepts",
+    ),
     ("range-text", "{range: {min: 0}}", "n/a", "'n/a' is not a number"),
 ]
 
