@@ -87,3 +87,18 @@ def test_a_missing_new_spec_is_lp701(folder: Path) -> None:
     with pytest.raises(AuthoringError) as caught:
         drift_report("buyer.yaml", "gone.json")
     assert caught.value.issues[0].code == "LP701"
+
+
+def test_generated_leads_find_what_reading_the_file_cannot(folder: Path) -> None:
+    """A new ZIP pattern the cut-to-5-digits zip cannot meet: the zip is shaped by a transform,
+    so reading the file cannot judge it; a generated lead shows it, under the change."""
+    plus4 = json.loads(json.dumps(OLD))
+    plus4["properties"]["zip"]["pattern"] = "^\\d{5}-\\d{4}$"
+    (folder / "plus4.json").write_text(json.dumps(plus4))
+    text, code = drift_report(folder / "buyer.yaml", folder / "plus4.json")
+    assert code == 1
+    change = text.split("  zip: pattern ^\\d{5}$ -> ^\\d{5}-\\d{4}$\n")[1]
+    assert change.startswith(
+        "    NOT satisfied: LP708 a generated lead breaks the buyer's spec: zip '"
+    )
+    assert "generated leads the new spec rejects" not in text

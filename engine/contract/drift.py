@@ -4,22 +4,25 @@ mapping still satisfy it?
 The spec the buyer file names (the one recorded with the mapping) is compared with the new one,
 property by property: added, removed, now (or no longer) required, choices dropped or added,
 maximum length, pattern and type changed. The contract rules run against the new spec and each
-change says whether the current mapping still satisfies it. Exit code 1 when it does not.
+change says whether the current mapping still satisfies it; generated leads then find what
+reading the file cannot (a new minimum, a pattern a format step no longer meets). Exit code 1
+when the mapping does not satisfy the new spec.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine.compiler.integration import compile_document
 from engine.contract.infer import text
-from engine.contract.lint import spec_spans, stage_check
+from engine.contract.lint import generated_issues, spec_spans, stage_check
 from engine.contract.messages import choices_text, show_path, types_text
 from engine.contract.model import BuyerSpec, PayloadPath, Property
-from engine.contract.paths import key, shape_of
+from engine.contract.paths import PayloadShape, field_key, key, shape_of
+from engine.contract.search import EXAMPLES
 from engine.contract.spec import load_spec, spec_file
 from engine.contract.static import Finding, check_stage
 from engine.dsl import models as m
@@ -27,6 +30,7 @@ from engine.dsl.issues import validate
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, Issue
 from engine.loading import display_name, schema_for
+from engine.plan import IntegrationPlan
 
 EXIT_OK, EXIT_BROKEN = 0, 1
 
@@ -69,13 +73,32 @@ def changes(old: Property | None, new: Property | None) -> list[str]:
     return out
 
 
-def _status(path: PayloadPath, findings: list[Finding]) -> Iterator[str]:
+#: A generated-lead problem and the spec path of the field it was found at (None: no field).
+Placed = tuple[PayloadPath | None, Issue]
+
+
+def _status(
+    path: PayloadPath, findings: list[Finding], generated: Sequence[Placed]
+) -> Iterator[str]:
     related = [f.issue for f in findings if f.path[: len(path)] == path]
+    related += [i for at, i in generated if at is not None and at[: len(path)] == path]
     errors = [i for i in related if i.severity == "error"]
     if not errors:
         yield "    still satisfied by the mapping"
     for issue in errors:
         yield f"    NOT satisfied: {issue.code} {issue.message}"
+
+
+def _placed(
+    plan: IntegrationPlan, stage: str, shape: PayloadShape, issues: list[Issue]
+) -> list[Placed]:
+    """Each generated-lead problem with the spec path of the field at its line."""
+    at_span = {f.span: f.path for f in plan.stages[stage].request.fields}
+    out: list[Placed] = []
+    for issue in issues:
+        path = at_span.get(issue.span) if issue.span is not None else None
+        out.append((field_key(shape, path) if path is not None else None, issue))
+    return out
 
 
 def drift_report(file: str | Path, new_spec: str | Path, stage: str = "post") -> tuple[str, int]:
@@ -103,11 +126,22 @@ def drift_report(file: str | Path, new_spec: str | Path, stage: str = "post") ->
     new = load_spec(m.ContractSpec.model_validate(fields), Path.cwd(), shape, span, spans)
     check = stage_check(spec, doc.source, plan, schema, stage, new)
     findings = check_stage(check) if check is not None else []
-    return _report(doc.source.file, stage, old, new, findings)
+    generated: list[Placed] = []
+    if schema is not None and stage in plan.stages:  # what reading the file cannot tell
+        flagged = {f.issue.span for f in findings if f.issue.severity == "error"}
+        found = generated_issues(plan, schema, stage, model, new, EXAMPLES)
+        fresh = [i for i in found if i.span not in flagged and i.severity == "error"]
+        generated = _placed(plan, stage, shape, fresh)
+    return _report(doc.source.file, stage, old, new, findings, generated)
 
 
 def _report(
-    file: str, stage: str, old: BuyerSpec, new: BuyerSpec, findings: list[Finding]
+    file: str,
+    stage: str,
+    old: BuyerSpec,
+    new: BuyerSpec,
+    findings: list[Finding],
+    generated: Sequence[Placed] = (),
 ) -> tuple[str, int]:
     lines = [
         f"{file}, {stage} stage",
@@ -124,7 +158,7 @@ def _report(
             continue
         changed.append(path)
         lines.append(f"  {show_path(path)}: " + "; ".join(words))
-        lines += _status(path, findings)
+        lines += _status(path, findings, generated)
     if not changed:
         lines.append("  no differences in the properties of the two specs")
     covered = [f for f in findings if any(f.path[: len(p)] == p for p in changed)]
@@ -132,7 +166,13 @@ def _report(
     if others:
         lines += ["", "other problems with the new spec:"]
         lines += [f"  {i.code} {i.message}" for i in others]
-    broken = sum(1 for f in findings if f.issue.severity == "error")
+    unplaced = [
+        i for at, i in generated if at is None or not any(at[: len(p)] == p for p in changed)
+    ]
+    if unplaced:
+        lines += ["", "generated leads the new spec rejects:"]
+        lines += [f"  {i.code} {i.message}" for i in unplaced]
+    broken = sum(1 for f in findings if f.issue.severity == "error") + len(generated)
     lines.append("")
     if broken:
         lines.append(
