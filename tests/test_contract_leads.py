@@ -240,7 +240,7 @@ def test_an_exchange_the_area_code_lacks_is_not_generated() -> None:
     """983-600-xxxx is no valid number (Hypothesis found it): the exchange falls back to 200."""
     import phonenumbers
 
-    from engine.contract.leads import _spell_phone
+    from engine.contract.lead_values import _spell_phone
 
     for npa, exchange in ((983, 600), (512, 555), (212, 600)):
         text = _spell_phone(npa, exchange, 42, 0)
