@@ -27,8 +27,7 @@ from engine.clock import SystemClock
 from engine.plan import IntegrationPlan, OAuth2Auth
 from engine.postcmd import read_lead_file
 from engine.runtime.executor import Runtime
-from engine.sandbox import load_config, sandbox_environ, start_in_thread
-from engine.sandbox.command import add_sandbox_option
+from engine.sandbox.command import add_sandbox_option, sandbox_targets
 from engine.store import MemoryStore, SqliteStore, Store
 
 EXIT_SOLD, EXIT_NOT_SOLD, EXIT_USAGE = 0, 1, 2
@@ -169,22 +168,12 @@ def _run(args: argparse.Namespace) -> int:
     delivery_log = logging.getLogger("leadpost.delivery")  # the table shows every attempt
     level = delivery_log.level
     delivery_log.setLevel(logging.ERROR)
-    sandbox = None
-    kwargs: dict[str, Any] = {}
     try:
-        if args.sandbox:
-            config = load_config(args.sandbox)
-            sandbox = start_in_thread(config, port=0)
-            kwargs = {
-                "environ": {**os.environ, **sandbox_environ(config)},
-                "origins": (f"http://127.0.0.1:{config.port}", sandbox.url),
-            }
-        text, code = anyio.run(
-            lambda: route_command(args.campaign, args.lead, args.env, store=store, **kwargs)
-        )
+        with sandbox_targets(args.sandbox) as kwargs:
+            text, code = anyio.run(
+                lambda: route_command(args.campaign, args.lead, args.env, store=store, **kwargs)
+            )
     finally:
-        if sandbox is not None:
-            sandbox.stop()
         if store is not None:
             store.close()
         delivery_log.setLevel(level)

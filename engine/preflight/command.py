@@ -30,8 +30,7 @@ from engine.plan import IntegrationPlan
 from engine.preflight.report import format_markdown, format_text
 from engine.preflight.run import Inputs, run_checklist
 from engine.route import point_plan
-from engine.sandbox import load_config, sandbox_environ, start_in_thread
-from engine.sandbox.command import add_sandbox_option
+from engine.sandbox.command import add_sandbox_option, sandbox_targets
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: Loggers whose per-attempt warnings would repeat what the report says.
@@ -129,23 +128,10 @@ def _quiet_logs() -> Iterator[None]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    sandbox = None
-    kwargs: dict[str, Any] = {}
-    try:
-        with _quiet_logs():
-            if args.sandbox:
-                config = load_config(args.sandbox)
-                sandbox = start_in_thread(config, port=0)
-                kwargs = {
-                    "environ": {**os.environ, **sandbox_environ(config)},
-                    "origins": (f"http://127.0.0.1:{config.port}", sandbox.url),
-                }
-            text, code = anyio.run(
-                lambda: preflight_command(args.file, args.env, out=args.out, **kwargs)
-            )
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
+    with _quiet_logs(), sandbox_targets(args.sandbox) as kwargs:
+        text, code = anyio.run(
+            lambda: preflight_command(args.file, args.env, out=args.out, **kwargs)
+        )
     print(text, end="")
     return code
 

@@ -7,20 +7,45 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from engine.errors import AuthoringError
 from engine.sandbox.base import BuyerStats
-from engine.sandbox.config import SandboxConfig, default_config_path, load_config
+from engine.sandbox.config import (
+    SandboxConfig,
+    default_config_path,
+    load_config,
+    sandbox_environ,
+)
 from engine.sandbox.dialects import DIALECTS
-from engine.sandbox.server import Sandbox
+from engine.sandbox.server import Sandbox, start_in_thread
 
 _HELP = "serve simulated buyers on 127.0.0.1 so integrations can be tried without a real buyer"
 _DESCRIPTION = """\
 Serves the simulated buyers described in the sandbox file (integrations/sandbox.yaml by
 default) on 127.0.0.1. Each buyer answers in the format of its example integration, checks
 credentials, and is slow, refuses or fails as often as the file says. Stop it with Ctrl-C."""
+
+
+@contextmanager
+def sandbox_targets(path: str | None) -> Iterator[dict[str, Any]]:
+    """For ``--sandbox FILE``: serve its buyers while the block runs and give the ``environ``
+    (their credentials) and ``origins`` (the file's port, and where they really listen) that a
+    sending command takes; without a file, nothing to add."""
+    if not path:
+        yield {}
+        return
+    config = load_config(path)
+    sandbox = start_in_thread(config, port=0)
+    try:
+        yield {
+            "environ": {**os.environ, **sandbox_environ(config)},
+            "origins": (f"http://127.0.0.1:{config.port}", sandbox.url),
+        }
+    finally:
+        sandbox.stop()
 
 
 def add_sandbox_option(parser: argparse.ArgumentParser) -> None:
