@@ -238,3 +238,21 @@ def test_a_break_no_field_writes_is_reported_at_the_stage(tmp_path: Path) -> Non
         "required (spec.json#/required)"
     )
     assert issue.hint is not None and issue.hint.startswith("add a field that writes phone;")
+
+
+def test_stages_asking_for_the_same_leads_draw_them_once(tmp_path: Path) -> None:
+    """A second search with the same schema, choices and needed fields reuses the drawn leads
+    (drawing is most of a search's time) and finds the same thing."""
+    from engine.contract.search import generated
+
+    fields = "      street: {from: lead.address.street}\n"
+    plan = buyer(tmp_path, fields)
+    check = spec({"street": {"maxLength": 10}})
+    before = generated.cache_info()
+    first = search(plan, check)
+    middle = generated.cache_info()
+    again = search(plan, check)
+    after = generated.cache_info()
+    assert first == again and first
+    assert middle.misses == before.misses + 1
+    assert after.hits == middle.hits + 1 and after.misses == middle.misses

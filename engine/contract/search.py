@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from random import Random
 from typing import Any, Final
 
@@ -270,22 +271,44 @@ def find_violations(
     choices = taken_choices(runner, validate_lead(schema, _simplest(leads(schema), seed)))
     optional = [path for path, spec in schema.fields.items() if not spec.required]
     rich = _simplest(leads(schema, choices, present=optional), seed)
-    strategy = leads(schema, choices, present=needed_fields(runner, rich, optional))
+    needed = tuple(sorted(needed_fields(runner, rich, optional)))
+    pool = generated(schema, tuple(sorted(choices.items())), needed, examples, seed)
     first: dict[tuple[str, PayloadPath], dict[str, Any]] = {}
 
     def keys(raw: Mapping[str, Any]) -> list[tuple[str, PayloadPath]]:
         sent = runner.send(raw)
         return [] if sent is None else [(v.rule, v.path) for v in runner.violations(sent)]
 
-    def collect(raw: dict[str, Any]) -> bool:
+    for raw in pool:
         for key in keys(raw):
             if key not in first and len(first) < limit:
                 first[key] = raw
-        return len(first) >= limit  # enough: stop early
-
-    with suppress(NoSuchExample):  # raised when every lead was tried
-        find(strategy, collect, settings=_settings(examples), random=Random(seed))
+        if len(first) >= limit:
+            break  # enough
     return [_finding(runner, key, raw, keys, rich) for key, raw in first.items()]
+
+
+@lru_cache(maxsize=64)
+def generated(
+    schema: LeadSchema,
+    choices: tuple[tuple[str, tuple[str, ...]], ...],
+    present: tuple[str, ...],
+    examples: int,
+    seed: int,
+) -> tuple[dict[str, Any], ...]:
+    """The leads a search tries, in Hypothesis's order. Stages narrowing the same choices and
+    needing the same fields try the same leads, so one lint run draws them once (drawing is
+    most of a search's time). Callers must not change the leads."""
+    drawn: list[dict[str, Any]] = []
+
+    def keep(raw: dict[str, Any]) -> bool:
+        drawn.append(raw)
+        return False
+
+    strategy = leads(schema, dict(choices), present=present)
+    with suppress(NoSuchExample):  # raised once every lead was drawn
+        find(strategy, keep, settings=_settings(examples), random=Random(seed))
+    return tuple(drawn)
 
 
 def _finding(
