@@ -144,7 +144,7 @@ def test_xsd_element_defaults_to_the_payload_root(tmp_path: Path) -> None:
 
 PROBLEMS = [
     ({"json_schema": "nope.json"}, JSON, "LP701", "does not exist"),
-    ({"json_schema": "lighthouse.xsd"}, JSON, "LP701", "neither JSON nor YAML"),
+    ({"json_schema": "lighthouse.xsd"}, JSON, "LP701", "lighthouse.xsd is not valid YAML: "),
     ({"xsd": "acme.schema.json"}, SOAP, "LP701", "not well-formed XML"),
     ({"openapi": "acme.schema.json", "operation": "x"}, JSON, "LP710", "not an OpenAPI 3"),
     ({"openapi": "summit.openapi.json", "operation": "createLeed"}, JSON, "LP711",
@@ -269,3 +269,29 @@ def test_xsd_numeric_facets_are_named_as_written(
     found = _violation(error, root, "spec.xsd", frozenset())
     assert found.rule == rule
     assert words in found.message
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "spec.json",
+            '{"type": "object",\n "properties": {,}}',
+            "spec.json is not valid JSON: expecting property name enclosed in double quotes "
+            "at line 2, column 17",
+        ),
+        (
+            "spec.yaml",
+            "openapi: 3.0.0\npaths:\n  /x: [\n",
+            "spec.yaml is not valid YAML: expected the node content, but found '<stream end>' "
+            "at line 4, column 1",
+        ),
+    ],
+)
+def test_a_broken_spec_file_says_where(name: str, text: str, message: str) -> None:
+    """A spec that does not parse names the line and column, as a broken lead does."""
+    from engine.contract.spec import parse_document
+
+    with pytest.raises(SpecProblem) as caught:
+        parse_document(text.encode(), name)
+    assert (caught.value.code, caught.value.message) == ("LP701", message)

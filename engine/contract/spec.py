@@ -70,13 +70,25 @@ def parse_document(data: bytes, shown: str) -> Any:
         raise SpecProblem("LP701", f"{shown} is not UTF-8 text") from None
     try:
         return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if shown.endswith(".json") or text.lstrip()[:1] in ("{", "["):  # meant as JSON
+            msg = exc.msg[:1].lower() + exc.msg[1:]  # worded as for a lead that is not JSON
+            where = f"{msg} at line {exc.lineno}, column {exc.colno}"
+            raise SpecProblem("LP701", f"{shown} is not valid JSON: {where}") from None
     except (ValueError, RecursionError):
         pass
     try:
         return YAML(typ="safe", pure=True).load(text)
     except (YAMLError, RecursionError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "it cannot be read"
-        raise SpecProblem("LP701", f"{shown} is neither JSON nor YAML: {first}") from None
+        raise SpecProblem("LP701", f"{shown} is not valid YAML{_yaml_problem(exc)}") from None
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """``: could not find expected ':' at line 3, column 5`` (where ruamel says it)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["it cannot be read"])[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f": {problem}{where}"
 
 
 def _json_schema(doc: Any, shown: str, shape: PayloadShape) -> BuyerSpec:
