@@ -136,12 +136,21 @@ def test_paths_limit_the_files(repo: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 1
 
 
-def test_paths_missing_in_a_revision_mean_no_files(
+def test_a_path_neither_revision_has_is_a_usage_error(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A folder neither revision has: nothing to compare, exit 0."""
-    assert main(["diff", "HEAD~1", "HEAD", "elsewhere"]) == 0
-    assert "no integration files changed" in capsys.readouterr().out
+    """A PATH that names nothing (a typo such as 'integration') is said, exit 2: "no files
+    changed" there would pass a review that saw nothing."""
+    assert main(["diff", "HEAD~1", "HEAD", "integration"]) == 2
+    assert "integration names no file in HEAD~1 or HEAD" in capsys.readouterr().err
+
+
+def test_a_path_neither_folder_has_is_a_usage_error(
+    trees: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same between two folders."""
+    assert main(["diff", "base", "head", "buyers/nope.yaml"]) == 2
+    assert "buyers/nope.yaml names no file in base or head" in capsys.readouterr().err
 
 
 def test_a_subfolder_of_the_repository_works(

@@ -67,6 +67,16 @@ def _folder_files(folder: Path, paths: Sequence[str] | None) -> dict[str, Path]:
     return found
 
 
+def _each_path_names_files(
+    paths: Sequence[str], given: Sequence[str], sides: Sequence[Side]
+) -> None:
+    """A PATH matching no file on either side is a mistake (a typo), not "nothing changed"."""
+    for path, written in zip(paths, given, strict=True):
+        if not any(_under(key, [path]) for side in sides for key in side.files):
+            labels = " or ".join(side.label for side in sides)
+            raise SourceError(f"{written} names no file in {labels}")
+
+
 @contextmanager
 def open_sources(
     base: str, head: str, paths: Sequence[str] | None = None, cwd: str | Path | None = None
@@ -80,22 +90,27 @@ def open_sources(
                 f"compare a file with a file, or a folder with a folder: {base} {head}"
             )
         if a.is_dir():
-            yield Sources(
+            pair = (
                 Side(base, a, _folder_files(a, paths), base),
                 Side(head, b, _folder_files(b, paths), head),
             )
+            if paths is not None:
+                _each_path_names_files(paths, paths, pair)
+            yield Sources(*pair)
         else:
             yield Sources(Side(base, a.parent, {"": a}, base), Side(head, b.parent, {"": b}, head))
         return
     with ExitStack() as stack:
         top = _toplevel(here, base, head)
-        wanted = _repo_paths(here, top, list(paths) if paths is not None else DEFAULT_PATHS)
+        given = list(paths) if paths is not None else list(DEFAULT_PATHS)
+        wanted = _repo_paths(here, top, given)
         shown_root = os.path.relpath(top, here.resolve()).replace(os.sep, "/")
         sides = []
         for rev in (base, head):
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="leadpost-diff-")))
             files = _read_revision(top, rev, wanted, folder)
             sides.append(Side(rev, folder, files, shown_root))
+        _each_path_names_files(wanted, given, sides)
         yield Sources(sides[0], sides[1])
 
 
