@@ -82,11 +82,13 @@ def test_a_stage_without_spec_is_a_positioned_problem(folder: Path) -> None:
     assert caught.value.issues[0].message == "the post stage names no spec"
 
 
-def test_a_missing_new_spec_is_lp701(folder: Path) -> None:
-    """A new spec that cannot be read is reported with LP701."""
+def test_a_broken_new_spec_is_lp701(folder: Path) -> None:
+    """A new spec that cannot be read as a spec is reported with LP701."""
+    (folder / "broken.json").write_text('{"type": "object",')
     with pytest.raises(AuthoringError) as caught:
-        drift_report("buyer.yaml", "gone.json")
+        drift_report("buyer.yaml", "broken.json")
     assert caught.value.issues[0].code == "LP701"
+    assert "broken.json is not valid JSON" in caught.value.issues[0].message
 
 
 def test_generated_leads_find_what_reading_the_file_cannot(folder: Path) -> None:
@@ -102,3 +104,13 @@ def test_generated_leads_find_what_reading_the_file_cannot(folder: Path) -> None
         "    NOT satisfied: LP708 a generated lead breaks the buyer's spec: zip '"
     )
     assert "generated leads the new spec rejects" not in text
+
+
+def test_a_new_spec_that_is_not_there_is_said_plainly(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped --spec is about the command line, not a line of the buyer file."""
+    assert main(["spec", "check", "buyer.yaml", "--spec", "nwe.json"]) == 1
+    err = capsys.readouterr().err
+    assert f"the new spec 'nwe.json' is not a file (a relative path is read from {folder})" in err
+    assert "LP701" not in err

@@ -28,7 +28,7 @@ from engine.contract.static import Finding, check_stage
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import load_yaml
-from engine.errors import AuthoringError, Issue
+from engine.errors import AuthoringError, Issue, LeadpostError
 from engine.loading import display_name, schema_for
 from engine.plan import IntegrationPlan
 
@@ -121,6 +121,9 @@ def drift_report(file: str | Path, new_spec: str | Path, stage: str = "post") ->
     shape = shape_of(model)
     old = load_spec(model.spec, base_dir, shape, span, spans)
     kind, _, _ = spec_file(model.spec, base_dir)
+    if not Path(new_spec).is_file():  # a command-line argument: no line of the file to show
+        read_from = f"a relative path is read from {Path.cwd()}"
+        raise LeadpostError(f"the new spec '{new_spec}' is not a file ({read_from})")
     fields: dict[str, Any] = model.spec.model_dump(exclude_none=True)
     fields[kind] = str(Path(new_spec).resolve())
     new = load_spec(m.ContractSpec.model_validate(fields), Path.cwd(), shape, span, spans)

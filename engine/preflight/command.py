@@ -132,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         text, code = anyio.run(
             lambda: preflight_command(args.file, args.env, out=args.out, **kwargs)
         )
-    print(text, end="")
+    print(text.rstrip("\n"))  # every message ends its line, the short ones too
     return code
 
 
