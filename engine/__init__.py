@@ -22,8 +22,8 @@ _EXPORTS: dict[str, str] = {
     # plans and rendering
     "IntegrationPlan": "engine.plan",
     "RenderContext": "engine.plan",
-    "RenderedRequest": "engine.render",
-    "render_request": "engine.render",
+    "RenderedRequest": "engine.runtime.render",
+    "render_request": "engine.runtime.render",
     # running
     "Runtime": "engine.runtime.executor",
     "Outcome": "engine.runtime.outcome",

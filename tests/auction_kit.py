@@ -8,21 +8,20 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from engine.breaker import CircuitBreaker
 from engine.campaigns.plan import CampaignBuyer, CampaignPlan, CheckPlan, Mode
 from engine.clock import FakeClock
 from engine.lead import validate_lead
 from engine.lead.schema import load_lead_schema
 from engine.loading import load_integration
 from engine.plan import EnvironmentPlan, IntegrationPlan, RenderContext
+from engine.runtime.breaker import CircuitBreaker
 from engine.runtime.outcome import Delivery, Outcome, OutcomeKind, Timings
 from tests.buyer_server import BuyerServer, Reply
+from tests.paths import FIXTURES, REPO
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures" / "auction"
+AUCTION_FIXTURES = FIXTURES / "auction"
 ENVIRON = {"BIDDER_KEY": "test-key"}
 #: A minute after the sample lead's timestamp: the lead is fresh for retries.
 WALL = datetime(2024, 12, 15, 14, 31, tzinfo=UTC)
@@ -40,7 +39,7 @@ def _schema() -> Any:
 
 @cache
 def _plan(kind: str) -> IntegrationPlan:
-    return load_integration(FIXTURES / f"{kind}.yaml", _schema())
+    return load_integration(AUCTION_FIXTURES / f"{kind}.yaml", _schema())
 
 
 def sample_lead() -> dict[str, Any]:

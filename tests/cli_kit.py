@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+from tests.paths import FIXTURES
+
+CLI_FIXTURES = FIXTURES / "cli"
 
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the fixture folder (buyer, lead schema, lead) as the working folder."""
-    for f in FIXTURES.iterdir():
+    for f in CLI_FIXTURES.iterdir():
         shutil.copy(f, tmp_path / f.name)
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -16,6 +16,7 @@ from engine.lead.schema import load_lead_schema
 from engine.loading import load_integration
 from engine.plan import IntegrationPlan
 from tests.buyer_server import BuyerServer
+from tests.paths import FIXTURES, REPO
 
 pytest_plugins = ("tests.cli_kit",)  # the `ws` fixture of the command-line tests
 
@@ -39,10 +40,9 @@ def buyer_server() -> Iterator[BuyerServer]:
         yield server
 
 
-# -- executor tests (tests/test_executor*.py) ------------------------------------------------
+# -- executor tests (tests/runtime/executor/) ------------------------------------------------
 
-RUNTIME_FIXTURES = Path(__file__).parent / "fixtures" / "runtime"
-REPO = Path(__file__).resolve().parent.parent
+RUNTIME_FIXTURES = FIXTURES / "runtime"
 
 
 @pytest.fixture(scope="session")

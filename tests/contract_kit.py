@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from engine.authoring.lint import LintOptions, lint_file
 from engine.errors import Issue
-from engine.lint import LintOptions, lint_file
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 FIXTURES = ROOT / "tests" / "fixtures" / "contract"
 SAMPLE_LEAD = ROOT / "integrations" / "leads" / "sample.json"
 
@@ -45,7 +46,7 @@ def write(folder: Path, files: dict[str, str]) -> None:
 
 def lint(folder: Path, text: str, files: dict[str, str] | None = None) -> list[Issue]:
     """Every issue of the static rules for the buyer file ``text`` beside ``files`` (without
-    generated leads: tests/test_contract_lint.py covers those through lint)."""
+    generated leads: tests/contract/test_lint.py covers those through lint)."""
     write(folder, files or {})
     path = folder / "buyer.yaml"
     path.write_text(text, encoding="utf-8")

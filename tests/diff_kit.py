@@ -13,8 +13,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-INTEGRATIONS = REPO / "integrations"
+from tests.paths import INTEGRATIONS
+
 HARBOR = "integrations/buyers/harbor-mutual.yaml"
 BEACON = "integrations/buyers/beacon-ping.yaml"
 OPEN_AUCTION = "integrations/campaigns/open-auction.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ENGINE = Path(__file__).resolve().parent.parent / "engine"
+from tests.paths import ENGINE
 
 #: Modules that turn files into plans: no network, no event loop, no database.
 COMPILE_SIDE = (
@@ -24,12 +24,12 @@ COMPILE_SIDE = (
 #: Modules that run plans: they never see YAML, pydantic models or the compiler.
 RUN_SIDE = (
     "engine.runtime",
-    "engine.retry",
-    "engine.breaker",
+    "engine.runtime.retry",
+    "engine.runtime.breaker",
     "engine.clock",
-    "engine.render",
+    "engine.runtime.render",
     "engine.auction",
-    "engine.eligibility",
+    "engine.runtime.eligibility",
     "engine.store",
 )
 

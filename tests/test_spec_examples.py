@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter
 
+from engine.authoring.cases import run_plan_tests
 from engine.campaigns.models import CampaignSpec
-from engine.casetest import run_plan_tests
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml_text
 from engine.dsl.models import IntegrationSpec, ResponseSpec
@@ -18,7 +18,7 @@ from engine.errors import CODES, AuthoringError
 from engine.lead import validate_lead
 from engine.lead.schema import load_lead_schema
 from engine.plan import RenderContext
-from engine.render import MaskedEnviron, render_request
+from engine.runtime.render import MaskedEnviron, render_request
 from tests.spec_examples import ROOT, SPEC, examples, wrap_fields
 
 SCHEMA = load_lead_schema(ROOT / "integrations" / "lead-schema.yaml")

@@ -10,12 +10,12 @@ import anyio
 
 from engine.auction.record import Recorder
 from engine.auction.result import Step
-from engine.breaker import CircuitBreaker
 from engine.campaigns.checks import stored_suppression
 from engine.campaigns.plan import CampaignBuyer, CheckPlan
 from engine.clock import Clock
-from engine.eligibility import eligibility
 from engine.plan import IntegrationPlan, RenderContext
+from engine.runtime.breaker import CircuitBreaker
+from engine.runtime.eligibility import eligibility
 from engine.runtime.outcome import Delivery, Outcome, Timings
 from engine.store.base import Store
 

@@ -26,7 +26,7 @@ from engine.errors import AuthoringError, Issue, LeadError, MappingError
 from engine.lead import LeadSchema, lead_timestamp, validate_lead
 from engine.loading import check_integration, display_name, schema_for, yaml_files
 from engine.plan import IntegrationPlan, Interpretation, RenderContext, TestCasePlan
-from engine.render import MaskedEnviron, render_request
+from engine.runtime.render import MaskedEnviron, render_request
 
 _FORM = re.compile(rb"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
 

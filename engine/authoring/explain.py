@@ -19,11 +19,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from engine.authoring.leadfile import lead_from_text
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, LeadpostError, MappingError
 from engine.lead import LeadSchema
-from engine.leadfile import lead_from_text
 from engine.loading import display_name, schema_for
 from engine.plan import (
     OMIT,
@@ -38,7 +38,7 @@ from engine.plan import (
     StagePlan,
     TraceStep,
 )
-from engine.render import MaskedEnviron, RenderedRequest, render_request
+from engine.runtime.render import MaskedEnviron, RenderedRequest, render_request
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WIDTH = 120

@@ -3,7 +3,8 @@
 Each kind of file has a linter, found by the top-level key that marks the kind (``buyer:``);
 other kinds register theirs in :data:`LINTERS`. A buyer linter reports every compile problem
 plus what the rules in :data:`BUYER_RULES` find. A rule is a small function from a
-:class:`~engine.lint_rules.BuyerFile` to the issues it finds (see :mod:`engine.lint_rules`).
+:class:`~engine.authoring.rules.BuyerFile` to the issues it finds (see
+:mod:`engine.authoring.rules`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.authoring.rules import BUYER_RULES, BuyerFile
 from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
 from engine.contract.lint import contract_issues
@@ -23,7 +25,6 @@ from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
 from engine.dsl.partial import partial_spec
 from engine.errors import AuthoringError, Issue
-from engine.lint_rules import BUYER_RULES, BuyerFile
 from engine.loading import LEAD_SCHEMA, display_name, schema_for, yaml_files
 from engine.positions import Span
 

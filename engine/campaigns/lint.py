@@ -1,6 +1,7 @@
 """``leadpost lint`` for campaign files: every compile problem, the buyer files' own included.
 
-Registered in :data:`engine.lint.LINTERS` under ``campaign`` (the top-level key of the kind).
+Registered in :data:`engine.authoring.lint.LINTERS` under ``campaign`` (the top-level key of
+the kind).
 """
 
 from __future__ import annotations

@@ -27,18 +27,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engine.auction import DISPOSITIONS, Router, RouteResult, TraceEntry
+from engine.authoring.cases import run_tests
+from engine.authoring.lint import lint_paths, summary
 from engine.campaigns.compile import load_campaign
 from engine.campaigns.plan import CampaignPlan
-from engine.casetest import run_tests
 from engine.clock import SystemClock
-from engine.demo_leads import make_leads
+from engine.commands.route import bidders
 from engine.lead import validate_lead
-from engine.lint import lint_paths, summary
 from engine.loading import schema_for
-from engine.route import bidders, point_campaign
 from engine.runtime.executor import Runtime
 from engine.runtime.tuning import tune_gc
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
+from engine.sandbox.leads import make_leads
+from engine.sandbox.targets import point_campaign
 from engine.store import SqliteStore
 
 TABLE_WIDTH = 124
@@ -297,16 +298,14 @@ async def _sell_all(
             return await sell(campaigns, leads, router, runtime, progress, concurrency)
 
 
-def add_demo_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``demo [--leads N] [--seed N] [--concurrency N] [--root DIR]``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "demo", help="run the whole pipeline on simulated buyers", description=__doc__
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """``demo [--leads N] [--seed N] [--concurrency N] [--root DIR]``."""
+    parser.description = __doc__
     _arguments(parser)
-    parser.set_defaults(
-        handler=lambda a: demo(Path(a.root), a.leads, a.seed, a.concurrency, _console())
-    )
-    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return demo(Path(args.root), args.leads, args.seed, args.concurrency, _console())
 
 
 if __name__ == "__main__":

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from engine.diff.changes import EXIT_USAGE, DiffReport
-from engine.diff.files import diff_pair
+from engine.diff.changes import EXIT_USAGE
 from engine.diff.output import Style, format_report
-from engine.diff.sources import SourceError, open_sources
+from engine.diff.run import diff_command
+from engine.diff.sources import SourceError
 
 EPILOG = """\
 BASE and HEAD are two files, two folders, or two git revisions of the repository around the
@@ -25,28 +22,7 @@ exit status:
 """
 
 
-def diff_command(
-    base: str,
-    head: str,
-    paths: Sequence[str] | None = None,
-    *,
-    leads: Sequence[str | Path] | None = None,
-    cwd: str | Path | None = None,
-) -> DiffReport:
-    """Compare every file of BASE and HEAD. Raises SourceError when either cannot be read."""
-    lead_paths = None
-    if leads:
-        lead_paths = [Path(p) if cwd is None else Path(cwd) / p for p in leads]
-        for p in lead_paths:
-            if not p.is_file():
-                raise SourceError(f"cannot read the lead file {p}")
-    with open_sources(base, head, paths, cwd) as sources:
-        found = [diff_pair(sources.base, sources.head, key, lead_paths) for key in sources.paths()]
-        files = tuple(f for f in found if f is not None)
-        return DiffReport(sources.base.label, sources.head.label, files)
-
-
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         report = diff_command(args.base, args.head, args.paths or None, leads=args.lead)
     except SourceError as exc:
@@ -57,17 +33,15 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def add_diff_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``diff BASE HEAD [PATHS…] [--format text|markdown|github] [--lead LEAD.json …]``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "diff",
-        help="what changed in buyer and campaign files between two versions, in plain English",
-        description="Compares two versions of the integration files for review: each changed\n"
+def configure(parser: argparse.ArgumentParser) -> None:
+    """``diff BASE HEAD [PATHS…] [--format text|markdown|github] [--lead LEAD.json …]``."""
+    parser.description = (
+        "Compares two versions of the integration files for review: each changed\n"
         "setting in plain English, and how the rendered requests of the sample and test leads\n"
-        "change (secrets masked).",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "change (secrets masked)."
     )
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("base", metavar="BASE", help="file, folder or git revision before")
     parser.add_argument("head", metavar="HEAD", help="file, folder or git revision after")
     parser.add_argument("paths", nargs="*", metavar="PATHS", help="files or folders to compare")
@@ -78,5 +52,3 @@ def add_diff_command(subparsers: Any) -> argparse.ArgumentParser:
         metavar="LEAD.json",
         help="render this lead instead of the sample leads (repeatable)",
     )
-    parser.set_defaults(handler=_run)
-    return parser

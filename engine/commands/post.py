@@ -2,20 +2,23 @@
 
 The loading half of the command (authoring side: it compiles the buyer file and validates the
 lead against the nearest lead schema); the sending half is
-:func:`engine.runtime.postcmd.post_plan`, which never sees YAML. Returns text and an exit code;
+:func:`engine.runtime.single.post_plan`, which never sees YAML. Returns text and an exit code;
 the CLI prints it.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine import leadfile
+from engine.authoring import leadfile
+from engine.commands.output import out
 from engine.loading import load_integration, schema_for
-from engine.runtime.postcmd import post_plan
+from engine.runtime.single import post_plan
 
 
 def read_lead_file(
@@ -42,3 +45,19 @@ async def post_command(
     plan = load_integration(path)
     lead, now = read_lead_file(lead_path, path)
     return await post_plan(plan, lead, now, env=env, stage=stage, environ=environ)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="the buyer file")
+    parser.add_argument("--lead", required=True, help="the lead, a JSON file")
+    parser.add_argument("--env", default="test", help="environment to send to (default: test)")
+    parser.add_argument("--stage", choices=("ping", "post"), help="send only this stage")
+
+
+def run(args: argparse.Namespace) -> int:
+    import anyio
+
+    send = functools.partial(post_command, args.file, args.lead, args.env, args.stage)
+    text, code = anyio.run(send)
+    out(text)
+    return code

@@ -13,24 +13,23 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
 
+from engine.authoring.rules import BuyerFile
 from engine.campaigns.compile import check_campaign
 from engine.clock import Clock
+from engine.commands.options import add_sandbox_option
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import load_yaml
 from engine.dsl.suggest import hint_for
 from engine.errors import LeadpostError
-from engine.lint_rules import BuyerFile
 from engine.loading import display_name, load_integration, schema_for, yaml_files
 from engine.plan import IntegrationPlan
 from engine.preflight.report import format_markdown, format_text
 from engine.preflight.run import Inputs, run_checklist
-from engine.route import point_plan
-from engine.sandbox.command import add_sandbox_option, sandbox_targets
+from engine.sandbox.targets import point_plan, sandbox_targets
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: Loggers whose per-attempt warnings would repeat what the report says.
@@ -127,7 +126,7 @@ def _quiet_logs() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     with _quiet_logs(), sandbox_targets(args.sandbox) as kwargs:
         text, code = anyio.run(
             lambda: preflight_command(args.file, args.env, out=args.out, **kwargs)
@@ -136,15 +135,13 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def add_preflight_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``preflight FILE [--env NAME] [--out REPORT.md] [--sandbox [FILE]]``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "preflight",
-        help="run the go-live checklist against the buyer's test environment",
-        description="Checks the environment's address, reaches the endpoint, checks the "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """``preflight FILE [--env NAME] [--out REPORT.md] [--sandbox [FILE]]``."""
+    parser.description = (
+        "Checks the environment's address, reaches the endpoint, checks the "
         "credentials, sends every embedded test lead for real, forces the failures the buyer "
         "offers, compares latencies with the timeouts and lists the retry settings. Prints a "
-        "report, saves it as Markdown, and exits 0 when every item passed.",
+        "report, saves it as Markdown, and exits 0 when every item passed."
     )
     parser.add_argument("file", metavar="FILE", help="the buyer file")
     parser.add_argument("--env", default="test", metavar="NAME", help="environment (default: test)")
@@ -155,5 +152,3 @@ def add_preflight_command(subparsers: Any) -> argparse.ArgumentParser:
         help="where to save the report (default: preflight-<buyer>-<env>.md here)",
     )
     add_sandbox_option(parser)
-    parser.set_defaults(handler=_run)
-    return parser

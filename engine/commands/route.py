@@ -8,7 +8,6 @@ eligibility, ping, bid and post with its latency and outcome — and the final d
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import logging
 import os
@@ -22,57 +21,17 @@ from rich.table import Table
 
 from engine.auction import Router, RouteResult
 from engine.campaigns.compile import load_campaign
-from engine.campaigns.plan import CampaignBuyer, CampaignPlan
+from engine.campaigns.plan import CampaignPlan
 from engine.clock import SystemClock
-from engine.plan import IntegrationPlan, OAuth2Auth
-from engine.postcmd import read_lead_file
+from engine.commands.options import add_sandbox_option
+from engine.commands.post import read_lead_file
+from engine.plan import IntegrationPlan
 from engine.runtime.executor import Runtime
-from engine.sandbox.command import add_sandbox_option, sandbox_targets
+from engine.sandbox.targets import point_campaign, sandbox_targets
 from engine.store import MemoryStore, SqliteStore, Store
 
 EXIT_SOLD, EXIT_NOT_SOLD, EXIT_USAGE = 0, 1, 2
 WIDTH = 120
-
-
-def _moved(url: str | None, old: str, new: str) -> str | None:
-    return new + url[len(old) :] if url is not None and url.startswith(old) else url
-
-
-def point_plan(plan: IntegrationPlan, old: str, new: str, env: str) -> IntegrationPlan:
-    """``plan`` with its ``env`` addresses under origin ``old`` moved to origin ``new``."""
-    environment = plan.environments.get(env)
-    if environment is None:
-        return plan
-    moved = dataclasses.replace(
-        environment,
-        url=_moved(environment.url, old, new) or environment.url,
-        token_url=_moved(environment.token_url, old, new),
-    )
-    auth = plan.auth
-    if isinstance(auth, OAuth2Auth):
-        auth = dataclasses.replace(auth, token_url=_moved(auth.token_url, old, new) or "")
-    return dataclasses.replace(plan, environments={**plan.environments, env: moved}, auth=auth)
-
-
-def point_campaign(campaign: CampaignPlan, old: str, new: str, env: str) -> CampaignPlan:
-    """Every buyer and service of ``campaign`` pointed from origin ``old`` to ``new`` (a
-    sandbox started on another port than the one written in the buyer files)."""
-
-    def buyer(b: CampaignBuyer) -> CampaignBuyer:
-        return dataclasses.replace(b, integration=point_plan(b.integration, old, new, env))
-
-    checks = tuple(
-        c
-        if c.service is None
-        else dataclasses.replace(c, service=point_plan(c.service, old, new, env))
-        for c in campaign.checks
-    )
-    return dataclasses.replace(
-        campaign,
-        buyers=tuple(buyer(b) for b in campaign.buyers),
-        fallback=tuple(buyer(b) for b in campaign.fallback),
-        checks=checks,
-    )
 
 
 def missing_environment(campaign: CampaignPlan, env: str) -> list[str]:
@@ -163,7 +122,7 @@ async def route_command(
     return format_result(result, campaign, env), code
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     store: Store | None = SqliteStore(args.store) if args.store else None
     delivery_log = logging.getLogger("leadpost.delivery")  # the table shows every attempt
     level = delivery_log.level
@@ -181,13 +140,11 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def add_route_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``route CAMPAIGN --lead LEAD.json [--env NAME] [--store FILE] [--sandbox [FILE]]``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "route",
-        help="sell one lead through a campaign for real and show every step",
-        description="Sends the lead through the campaign (checks, pings, bids, posts) in the "
-        "chosen environment and shows what each buyer did. Exit code 0 when it was sold.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    """``route CAMPAIGN --lead LEAD.json [--env NAME] [--store FILE] [--sandbox [FILE]]``."""
+    parser.description = (
+        "Sends the lead through the campaign (checks, pings, bids, posts) in the "
+        "chosen environment and shows what each buyer did. Exit code 0 when it was sold."
     )
     parser.add_argument("campaign", metavar="CAMPAIGN", help="the campaign file")
     parser.add_argument("--lead", required=True, metavar="LEAD.json", help="a lead as JSON")
@@ -196,5 +153,3 @@ def add_route_command(subparsers: Any) -> argparse.ArgumentParser:
         "--store", default=None, metavar="FILE", help="keep results in this SQLite file"
     )
     add_sandbox_option(parser)
-    parser.set_defaults(handler=_run)
-    return parser

@@ -7,9 +7,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from engine.errors import AuthoringError
 from engine.sandbox.base import BuyerStats
@@ -17,56 +16,19 @@ from engine.sandbox.config import (
     SandboxConfig,
     default_config_path,
     load_config,
-    sandbox_environ,
 )
 from engine.sandbox.dialects import DIALECTS
-from engine.sandbox.server import Sandbox, start_in_thread
+from engine.sandbox.server import Sandbox
 
-_HELP = "serve simulated buyers on 127.0.0.1 so integrations can be tried without a real buyer"
 _DESCRIPTION = """\
 Serves the simulated buyers described in the sandbox file (integrations/sandbox.yaml by
 default) on 127.0.0.1. Each buyer answers in the format of its example integration, checks
 credentials, and is slow, refuses or fails as often as the file says. Stop it with Ctrl-C."""
 
 
-@contextmanager
-def sandbox_targets(path: str | None) -> Iterator[dict[str, Any]]:
-    """For ``--sandbox FILE``: serve its buyers while the block runs and give the ``environ``
-    (their credentials) and ``origins`` (the file's port, and where they really listen) that a
-    sending command takes; without a file, nothing to add."""
-    if not path:
-        yield {}
-        return
-    config = load_config(path)
-    sandbox = start_in_thread(config, port=0)
-    try:
-        yield {
-            "environ": {**os.environ, **sandbox_environ(config)},
-            "origins": (f"http://127.0.0.1:{config.port}", sandbox.url),
-        }
-    finally:
-        sandbox.stop()
-
-
-def add_sandbox_option(parser: argparse.ArgumentParser) -> None:
-    """``--sandbox [FILE]`` for commands that send (route, preflight): serve the simulated buyers
-    meanwhile and use their credentials."""
-    parser.add_argument(
-        "--sandbox",
-        nargs="?",
-        const="integrations/sandbox.yaml",
-        default=None,
-        metavar="FILE",
-        help="serve the simulated buyers of this sandbox file meanwhile (default file: "
-        "integrations/sandbox.yaml) and use its credentials",
-    )
-
-
-def add_sandbox_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``sandbox [FILE] [--port N] [--seed N]``; the parsed args call ``args.func(args)``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "sandbox", help=_HELP, description=_DESCRIPTION
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """``sandbox [FILE] [--port N] [--seed N]``."""
+    parser.description = _DESCRIPTION
     parser.add_argument(
         "config",
         nargs="?",
@@ -80,8 +42,10 @@ def add_sandbox_command(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", type=int, default=None, help="seed for the dice (default: the file's seed)"
     )
-    parser.set_defaults(func=lambda args: run_sandbox(args.config, args.port, seed=args.seed))
-    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_sandbox(args.config, args.port, seed=args.seed)
 
 
 def run_sandbox(

@@ -11,7 +11,6 @@ when the mapping does not satisfy the new spec.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -186,31 +185,3 @@ def _report(
         return "\n".join(lines) + "\n", EXIT_BROKEN
     lines.append("the mapping satisfies the new spec")
     return "\n".join(lines) + "\n", EXIT_OK
-
-
-def _run(args: argparse.Namespace) -> int:
-    text_out, code = drift_report(args.file, args.spec, args.stage)
-    print(text_out, end="")
-    return code
-
-
-def add_spec_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``spec check FILE --spec NEW_SPEC [--stage post]``."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "spec",
-        help="compare the buyer's new published spec with the one the buyer file names",
-        description="Checks a buyer file against the buyer's published spec.",
-    )
-    commands = parser.add_subparsers(dest="spec_command", metavar="check", required=True)
-    check = commands.add_parser(
-        "check",
-        help="what changed in the buyer's spec, and does the mapping still satisfy it?",
-        description="Compares the spec the buyer file names with NEW_SPEC (same kind) and "
-        "says, for each change, whether the current fields still satisfy it. Exit code 1 "
-        "when they no longer do.",
-    )
-    check.add_argument("file", metavar="FILE", help="the buyer file")
-    check.add_argument("--spec", required=True, metavar="NEW_SPEC", help="the new spec file")
-    check.add_argument("--stage", default="post", choices=("ping", "post"), help="default: post")
-    check.set_defaults(handler=_run)
-    return parser

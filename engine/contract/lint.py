@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from engine.authoring.rules import BuyerFile
 from engine.contract.infer import facts
 from engine.contract.model import BuyerSpec, PayloadPath, Violation
 from engine.contract.paths import PayloadShape, field_key, key, shape_of
@@ -21,7 +22,6 @@ from engine.dsl import models as m
 from engine.dsl.loader import SourceMap
 from engine.errors import AuthoringError, Issue
 from engine.lead import LeadSchema
-from engine.lint_rules import BuyerFile
 from engine.plan import FieldPlan, IntegrationPlan
 from engine.positions import Span
 

@@ -31,7 +31,7 @@ from engine.contract.shrink import shrink_lead
 from engine.errors import Issue, LeadError, MappingError
 from engine.lead import US_STATES, LeadSchema, lead_timestamp, validate_lead
 from engine.plan import OMIT, FieldPlan, IntegrationPlan, RenderContext
-from engine.render import MaskedEnviron, render_request, render_values
+from engine.runtime.render import MaskedEnviron, render_request, render_values
 
 #: Checks one rendered payload: every way it breaks the buyer's spec.
 Check = Callable[[bytes], list[Violation]]

@@ -2,14 +2,14 @@
 
 sources (where BASE and HEAD come from) → files (load and compile each side) → semantic and
 campaign (plain-English changes) + payloads (rendered request diffs) → output (text, markdown,
-GitHub annotations). command registers the subcommand.
+GitHub annotations). run ties them together; engine.commands.diff is the command line.
 """
 
 from __future__ import annotations
 
 from engine.diff.changes import Change, DiffReport, FileDiff, PayloadDiff
-from engine.diff.command import add_diff_command, diff_command
 from engine.diff.files import diff_pair
+from engine.diff.run import diff_command
 from engine.diff.sources import SourceError, open_sources
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "FileDiff",
     "PayloadDiff",
     "SourceError",
-    "add_diff_command",
     "diff_command",
     "diff_pair",
     "open_sources",

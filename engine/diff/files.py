@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.authoring.lint import LINTERS, LintOptions, kind_of
 from engine.campaigns.compile import compile_campaign
 from engine.campaigns.models import CampaignSpec
 from engine.compiler.integration import compile_document
@@ -20,7 +21,6 @@ from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
 from engine.errors import AuthoringError, Issue
-from engine.lint import LINTERS, LintOptions, kind_of
 from engine.loading import schema_for
 
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
+from engine.authoring.lint import github_line
 from engine.diff.changes import Change, DiffReport, FileDiff, PayloadDiff, plural
 from engine.errors import Issue
-from engine.lint import github_line
 
 Style = Literal["text", "markdown", "github"]
 FORMATTING_ONLY = "no behavioural change (comments, formatting or key order only)"

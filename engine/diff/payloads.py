@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.casetest import body_diff
+from engine.authoring.cases import body_diff
+from engine.authoring.explain import render_preview
 from engine.diff.changes import PayloadDiff
 from engine.errors import LeadError, LeadpostError, MappingError
-from engine.explain import render_preview
 from engine.lead import LeadSchema
 from engine.loading import find_lead_schema, schema_for
 from engine.plan import IntegrationPlan
-from engine.render import RenderedRequest
+from engine.runtime.render import RenderedRequest
 
 LEADS_FOLDER = "leads"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.authoring.explain import describe_auth
 from engine.diff.changes import Change, Collector
 from engine.diff.stages import stage_changes, test_changes
 from engine.diff.wording import arrow, duration, other_keys, set_change, shown
 from engine.dsl import models as m
 from engine.dsl.loader import SourceMap
-from engine.explain import describe_auth
 from engine.plan import (
     BreakerPlan,
     EnvironmentPlan,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from engine.explain import describe_retry
-from engine.lint_rules import BuyerFile, internal_hosts, is_production_env, plain_http, tls_off
+from engine.authoring.explain import describe_retry
+from engine.authoring.rules import BuyerFile, internal_hosts, is_production_env, plain_http, tls_off
 from engine.plan import IntegrationPlan, OAuth2Auth, SecretRef
 from engine.runtime.outcome import Outcome, Timings
 from engine.runtime.target import secret_names

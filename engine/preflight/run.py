@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from engine.casetest import run_plan_tests
+from engine.authoring.cases import run_plan_tests
+from engine.authoring.rules import BuyerFile
 from engine.clock import Clock, SystemClock
 from engine.lead import LeadSchema
-from engine.lint_rules import BuyerFile
 from engine.plan import IntegrationPlan, RenderContext
 from engine.preflight import checks
 from engine.preflight.checks import Item

@@ -21,14 +21,14 @@ from engine.lead import LeadSchema, lead_timestamp, validate_lead
 from engine.plan import ForcedFailure, IntegrationPlan, OAuth2Auth, RenderContext, Template
 from engine.plan import TestCasePlan as Case
 from engine.preflight.checks import Item, Status, TokenCheck, ms
-from engine.render import render_request
-from engine.retry import decide
 from engine.runtime.auth import build_auth
 from engine.runtime.classify import Verdict, apply_on_timeout, classify_exception
 from engine.runtime.executor import Runtime
 from engine.runtime.masking import Scrubber
 from engine.runtime.outcome import Outcome
-from engine.runtime.postcmd import format_outcome
+from engine.runtime.render import render_request
+from engine.runtime.retry import decide
+from engine.runtime.single import format_outcome
 from engine.runtime.timing import CURRENT, Phases
 
 _KINDS = {"error": "bad_response"}

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from engine.plan import IntegrationPlan, StagePlan
-from engine.render import RenderedRequest
 from engine.runtime.classify import is_retryable, status_text
 from engine.runtime.masking import (
     Scrubber,
@@ -28,6 +27,7 @@ from engine.runtime.masking import (
     secret_header_names,
 )
 from engine.runtime.outcome import Exchange, Outcome, OutcomeKind, Timings
+from engine.runtime.render import RenderedRequest
 from engine.runtime.timing import Phases
 
 if TYPE_CHECKING:

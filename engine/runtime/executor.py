@@ -22,7 +22,6 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
-from engine.breaker import BreakerRegistry, CircuitBreaker
 from engine.clock import Clock, SystemClock
 from engine.errors import AuthFailure, MappingError
 from engine.plan import (
@@ -33,10 +32,9 @@ from engine.plan import (
     RenderContext,
     StagePlan,
 )
-from engine.render import render_request, render_values
-from engine.retry import decide, parse_retry_after
 from engine.runtime.attempt import Record, TrackedAuth, log_outcome
 from engine.runtime.auth import TokenCache, build_auth
+from engine.runtime.breaker import BreakerRegistry, CircuitBreaker
 from engine.runtime.classify import (
     Verdict,
     apply_on_timeout,
@@ -46,6 +44,8 @@ from engine.runtime.classify import (
 )
 from engine.runtime.masking import Scrubber
 from engine.runtime.outcome import Delivery, Outcome
+from engine.runtime.render import render_request, render_values
+from engine.runtime.retry import decide, parse_retry_after
 from engine.runtime.scheduler import Job, Scheduler
 from engine.runtime.target import Target
 from engine.runtime.timing import CURRENT

@@ -5,7 +5,7 @@ For a ping/post buyer the ping goes first and the post carries what the ping's a
 stage is one attempt (no retries, so what you see is what the buyer answered), bounded by the
 stage's timeouts. The output shows the outcome, the timings, the request and the response with
 personal data and secrets masked. Loading the buyer file and the lead happens in
-:mod:`engine.postcmd` (the run side never imports the loader).
+:mod:`engine.commands.post` (the run side never imports the loader).
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ Every buyer fails on request: ``X-Sandbox-Force: 500`` (any status 400–599), `
 """
 
 from engine.sandbox.base import Answer, Buyer, BuyerStats, Dialect, Incoming
-from engine.sandbox.command import add_sandbox_command, run_sandbox
 from engine.sandbox.config import (
     BuyerSim,
     SandboxConfig,
@@ -54,11 +53,9 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SandboxThread",
-    "add_sandbox_command",
     "build_config",
     "load_config",
     "parse_config",
-    "run_sandbox",
     "sandbox_environ",
     "serve",
     "start_in_thread",

@@ -12,9 +12,9 @@ from engine.auction import Router
 from engine.campaigns.plan import CampaignPlan
 from engine.clock import SystemClock
 from engine.loading import load_integration
-from engine.route import point_campaign
 from engine.runtime.executor import Runtime
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
+from engine.sandbox.targets import point_campaign
 from engine.store import MemoryStore
 from tests.auction_kit import REPO, campaign, sample_lead
 

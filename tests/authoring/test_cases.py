@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import casetest
+from engine.authoring import cases as casetest
 from engine.cli import main
 from tests.cli_kit import edit
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import explain
+from engine.authoring import explain
 from engine.cli import main
 from engine.plan import OMIT
 

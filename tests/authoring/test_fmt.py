@@ -9,17 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.authoring.fmt import format_text, needs_quotes
 from engine.cli import main
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml_text
 from engine.errors import AuthoringError
-from engine.fmt import format_text, needs_quotes
 from engine.loading import schema_for
+from tests.paths import FIXTURES, REPO
 
-ROOT = Path(__file__).parent.parent
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+ROOT = REPO
+CLI_FIXTURES = FIXTURES / "cli"
 EXAMPLES = sorted((ROOT / "integrations" / "buyers").glob("*.yaml"))
-ALL_FILES = [FIXTURES / "acme.yaml", *EXAMPLES]
+ALL_FILES = [CLI_FIXTURES / "acme.yaml", *EXAMPLES]
 
 MESSY = """\
 # Acme: written out of order

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from engine.authoring.leadfile import lead_from_text, read_lead_file
 from engine.errors import LeadError
 from engine.lead.schema import load_lead_schema
-from engine.leadfile import lead_from_text, read_lead_file
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SCHEMA = load_lead_schema(ROOT / "integrations" / "lead-schema.yaml")
 
 

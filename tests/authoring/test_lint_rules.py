@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import lint
+from engine.authoring import lint
+from engine.authoring.rules import is_internal_host
 from engine.cli import main
-from engine.lint_rules import is_internal_host
 from tests.cli_kit import edit
 
 
@@ -353,7 +353,7 @@ def test_folder_skips_other_tools_files(ws: Path, capsys: pytest.CaptureFixture[
 def test_a_buyers_spec_in_yaml_is_not_linted_as_an_unknown_file(tmp_path: Path) -> None:
     """An OpenAPI document beside the buyer files is skipped in a folder; named on its own it is
     reported with a hint saying what it is."""
-    from engine.lint import lint_paths
+    from engine.authoring.lint import lint_paths
 
     spec = tmp_path / "specs" / "acme.openapi.yaml"
     spec.parent.mkdir()

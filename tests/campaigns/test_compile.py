@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from engine.authoring.lint import kind_of, lint_file
 from engine.campaigns.buyers import find_buyers_dir
 from engine.campaigns.compile import check_campaign, load_campaign
 from engine.errors import AuthoringError, Issue
-from engine.lint import kind_of, lint_file
 from engine.loading import display_name
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 BUYERS = ROOT / "integrations" / "buyers"
 CAMPAIGNS = ROOT / "integrations" / "campaigns"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +24,9 @@ from engine.campaigns.checks import (
 )
 from engine.lead import validate_lead
 from engine.lead.schema import load_lead_schema
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 FAST = settings(max_examples=200, deadline=None)
 
 

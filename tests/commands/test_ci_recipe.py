@@ -14,8 +14,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from engine.cli import main
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SPEC = (ROOT / "dsl-spec.md").read_text(encoding="utf-8")
 LEADPOST = Path(sys.executable).with_name("leadpost")
 

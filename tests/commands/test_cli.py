@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from engine import cli, lint
+from engine import cli
+from engine.authoring import lint
 from engine.cli import main
+from engine.commands import COMMANDS, module_name
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -153,14 +158,22 @@ def test_schema_for_editors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "from" in schema["$defs"]["FieldSpec"]["properties"]
 
 
-def test_extra_commands_plug_in(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Commands defined elsewhere register through cli.EXTRA_COMMANDS and set ``func``."""
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_is_one_module(command: str) -> None:
+    """Each subcommand is a module of engine.commands with configure(parser) and run(args)."""
+    module = importlib.import_module(module_name(command))
+    assert callable(module.configure)
+    assert callable(module.run)
+    _, chosen = cli.build_parser([command, "--help"])
+    assert chosen is module
 
-    def add_hello(sub: object) -> None:
-        parser = sub.add_parser("hello")  # type: ignore[attr-defined]
-        parser.set_defaults(func=lambda args: 7)
 
-    monkeypatch.setattr(cli, "EXTRA_COMMANDS", [*cli.EXTRA_COMMANDS, add_hello])
-    assert main(["hello"]) == 7
+def test_help_imports_no_command() -> None:
+    """`leadpost --help` lists the commands without importing any of them (nor the runtime)."""
+    code = (
+        "import sys; from engine.cli import main; main(['--help']);"
+        "print(sorted(m for m in sys.modules if m.startswith(('engine.commands.', 'aiohttp',"
+        " 'httpx', 'hypothesis'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "['engine.commands.output']"

@@ -10,8 +10,8 @@ from decimal import Decimal
 from rich.console import Console
 
 from engine.auction import RouteResult, TraceEntry
-from engine.demo import BuyerRow, buyer_rows, run_demo
-from engine.demo_leads import make_leads
+from engine.commands.demo import BuyerRow, buyer_rows, run_demo
+from engine.sandbox.leads import make_leads
 from tests.auction_kit import REPO
 
 

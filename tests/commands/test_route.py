@@ -10,9 +10,10 @@ import pytest
 from engine.auction import RouteResult, TraceEntry
 from engine.campaigns.compile import load_campaign
 from engine.cli import main
+from engine.commands.route import format_result, route_command
 from engine.plan import OAuth2Auth
-from engine.route import format_result, point_campaign, route_command
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
+from engine.sandbox.targets import point_campaign
 from tests.auction_kit import REPO
 
 CAMPAIGNS = REPO / "integrations" / "campaigns"

@@ -15,8 +15,9 @@ from engine.errors import MappingError
 from engine.loading import load_integration
 from engine.plan import RenderContext
 from engine.transforms import TRANSFORMS
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 CTX = RenderContext(lead={}, now=datetime(2024, 12, 15, 14, 30, tzinfo=UTC))
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml_text
 from engine.lead.schema import load_lead_schema
+from tests.paths import INTEGRATIONS
 
-SCHEMA = load_lead_schema(Path(__file__).resolve().parent.parent / "integrations/lead-schema.yaml")
+SCHEMA = load_lead_schema(INTEGRATIONS / "lead-schema.yaml")
 
 TEXT = """\
 buyer: oops

@@ -26,9 +26,10 @@ from engine.errors import MappingError
 from engine.lead import lead_timestamp, validate_lead
 from engine.loading import load_integration, schema_for
 from engine.plan import RenderContext
-from engine.render import MaskedEnviron, render_request
+from engine.runtime.render import MaskedEnviron, render_request
+from tests.paths import INTEGRATIONS
 
-ROOT = Path(__file__).parent.parent / "integrations"
+ROOT = INTEGRATIONS
 BUYERS = sorted((ROOT / "buyers").glob("*.yaml"))
 SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.is_file())
 SAMPLE_LEADS = sorted((ROOT / "leads").glob("sample*.json"))

@@ -6,7 +6,6 @@ import json
 import string
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from random import Random
 from typing import Any
 
@@ -20,8 +19,8 @@ from engine.campaigns.checks import check_consent, check_email, check_phone
 from engine.contract.leads import leads
 from engine.lead import KINDS, FieldSpec, LeadSchema, lead_timestamp, validate_lead
 from engine.lead.schema import load_lead_schema
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SCHEMA = load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
 OPTIONAL = [path for path, spec in SCHEMA.fields.items() if not spec.required]
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

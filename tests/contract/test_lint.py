@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.authoring.lint import LintOptions, lint_file
 from engine.cli import main
 from engine.errors import Issue
-from engine.lint import LintOptions, lint_file
 from tests.contract_kit import FIXTURES, ROOT
 
 

@@ -15,8 +15,8 @@ from engine.lead import validate_lead
 from engine.lead.schema import load_lead_schema
 from engine.loading import load_integration
 from engine.plan import IntegrationPlan
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SCHEMA = load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
 EXAMPLES = 60
 

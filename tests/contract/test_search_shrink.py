@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from random import Random
 from typing import Any
 
@@ -15,8 +14,8 @@ from engine.contract.shrink import shrink_lead
 from engine.errors import LeadError
 from engine.lead import validate_lead
 from engine.lead.schema import load_lead_schema
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SCHEMA = load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
 OPTIONAL = [path for path, spec in SCHEMA.fields.items() if not spec.required]
 ONE = settings(max_examples=1, database=None, phases=(Phase.generate,), verbosity=Verbosity.quiet)

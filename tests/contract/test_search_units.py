@@ -21,7 +21,7 @@ from engine.contract.search import (
 from engine.loading import load_integration
 from engine.plan import FieldPlan, IntegrationPlan
 from engine.positions import Span
-from tests.test_contract_search import BUYER, SCHEMA, Check, buyer, json_schema_check, line_of
+from tests.contract.test_search import BUYER, SCHEMA, Check, buyer, json_schema_check, line_of
 
 EXAMPLES = 40
 

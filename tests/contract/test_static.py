@@ -50,7 +50,7 @@ def test_a_mapping_that_satisfies_the_spec_has_no_findings(tmp_path: Path) -> No
 
 def test_the_fixture_buyers_satisfy_their_specs() -> None:
     """The JSON Schema, OpenAPI and XSD (SOAP) example buyers lint clean."""
-    from engine.lint import lint_paths
+    from engine.authoring.lint import lint_paths
 
     reports = lint_paths([FIXTURES])
     assert [i.render() for r in reports for i in r.issues] == []

@@ -8,7 +8,7 @@ tests/golden/diff/<name>.
 
 To regenerate the golden files after an intended change of the output, run::
 
-    LEADPOST_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_diff_golden.py -p no:randomly
+    LEADPOST_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q tests/diff/test_golden.py -p no:randomly
 
 and review the changes to tests/golden/diff/ before committing them.
 """
@@ -24,9 +24,10 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from tests.diff_kit import REPO, apply_edits, copy_integrations, git_env, make_repo
+from tests.diff_kit import apply_edits, copy_integrations, git_env, make_repo
+from tests.paths import GOLDEN, REPO
 
-GOLDEN = Path(__file__).parent / "golden" / "diff"
+DIFF_GOLDEN = GOLDEN / "diff"
 REGENERATE = os.environ.get("LEADPOST_REGEN_GOLDEN") == "1"
 
 
@@ -48,7 +49,7 @@ def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
+    path = DIFF_GOLDEN / name
     if REGENERATE:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"no golden file {path}: run with LEADPOST_REGEN_GOLDEN=1"
@@ -105,9 +106,9 @@ def test_the_same_revision_twice_changes_nothing(
 
 def test_the_golden_files_exist_and_are_not_empty() -> None:
     """Every golden file the tests compare with is there (a regeneration wrote them all)."""
-    names = sorted(p.name for p in GOLDEN.iterdir())
+    names = sorted(p.name for p in DIFF_GOLDEN.iterdir())
     assert names == ["folders.txt", "revisions.github", "revisions.md", "revisions.txt"]
-    assert all((GOLDEN / n).stat().st_size > 200 for n in names)
+    assert all((DIFF_GOLDEN / n).stat().st_size > 200 for n in names)
 
 
 def test_the_golden_repository_does_not_need_the_machines_git_config(tmp_path: Path) -> None:
@@ -136,8 +137,8 @@ def test_the_reference_shows_real_output() -> None:
     section = _section((REPO / "dsl-spec.md").read_text(encoding="utf-8"))
     fences = re.findall(r"^```(text|markdown)\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
     goldens = {
-        "text": _lines((GOLDEN / "revisions.txt").read_text(encoding="utf-8")),
-        "markdown": _lines((GOLDEN / "revisions.md").read_text(encoding="utf-8")),
+        "text": _lines((DIFF_GOLDEN / "revisions.txt").read_text(encoding="utf-8")),
+        "markdown": _lines((DIFF_GOLDEN / "revisions.md").read_text(encoding="utf-8")),
     }
     examples = [(kind, body) for kind, body in fences if not body.startswith("leadpost diff BASE")]
     assert len(examples) == 3

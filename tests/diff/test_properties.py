@@ -6,13 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.authoring.fmt import format_text
 from engine.diff.campaign import CampaignVersion, campaign_changes
 from engine.diff.files import Version, diff_pair, load_version
 from engine.diff.payloads import payload_diffs
 from engine.diff.semantic import BuyerVersion, buyer_changes
 from engine.diff.sources import Side
 from engine.diff.wording import description_change, split_description
-from engine.fmt import format_text
 from tests.diff_kit import INTEGRATIONS, copy_integrations
 
 BUYERS = sorted(p.relative_to(INTEGRATIONS).as_posix() for p in INTEGRATIONS.glob("buyers/*.yaml"))

@@ -10,8 +10,9 @@ import pytest
 from engine.errors import AuthoringError, LeadError
 from engine.lead import LeadSchema, parse_lead_json, validate_lead
 from engine.lead.schema import load_lead_schema
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SCHEMA_FILE = ROOT / "integrations" / "lead-schema.yaml"
 LEADS = ROOT / "integrations" / "leads"
 VALID = sorted(p.name for p in LEADS.glob("sample*.json"))

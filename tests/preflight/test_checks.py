@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.authoring.rules import BuyerFile
 from engine.compiler.integration import compile_document
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import load_yaml_text
 from engine.errors import AuthoringError
-from engine.lint_rules import BuyerFile
 from engine.loading import load_integration, schema_for
 from engine.plan import ForcedFailure, IntegrationPlan, RetryPlan
 from engine.preflight.checks import Item, credentials_item, environment_item, timeouts_item

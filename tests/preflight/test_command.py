@@ -10,7 +10,7 @@ import pytest
 
 from engine.cli import main
 from engine.clock import FakeClock
-from engine.preflight.command import campaign_deadlines, preflight_command
+from engine.commands.preflight import campaign_deadlines, preflight_command
 from tests.buyer_server import BuyerServer, Reply
 from tests.conftest import REPO
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from engine.clock import FakeClock
-from engine.preflight.command import preflight_command
+from engine.commands.preflight import preflight_command
 from engine.sandbox import SandboxThread, parse_config, sandbox_environ, start_in_thread
 from tests.conftest import REPO
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.breaker import BreakerEvent, BreakerRegistry, CircuitBreaker
 from engine.clock import FAKE_EPOCH, FakeClock
 from engine.plan import BreakerPlan
+from engine.runtime.breaker import BreakerEvent, BreakerRegistry, CircuitBreaker
 
 PLAN = BreakerPlan(
     consecutive_failures=3, failure_rate=0.5, window=60, min_requests=10, cooldown=30

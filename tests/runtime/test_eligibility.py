@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,12 +14,13 @@ import pytest
 
 from engine.campaigns.plan import CampaignBuyer
 from engine.clock import FakeClock
-from engine.eligibility import BREAKER_OPEN, cap_windows, eligibility, schedule_open
 from engine.loading import load_integration
 from engine.plan import CapsPlan, FilterPlan, IntegrationPlan, SchedulePlan
+from engine.runtime.eligibility import BREAKER_OPEN, cap_windows, eligibility, schedule_open
 from engine.store import MemoryStore
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 #: Monday 2024-12-16, 14:30 UTC = 09:30 in New York (EST).
 MONDAY = datetime(2024, 12, 16, 14, 30, tzinfo=UTC)
 LEAD: Mapping[str, Any] = {"lead": {"address": {"state": "TX"}}}

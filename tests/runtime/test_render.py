@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from engine.lead import lead_timestamp, validate_lead
 from engine.loading import load_integration, schema_for
 from engine.plan import RenderContext
-from engine.render import render_request
+from engine.runtime.render import render_request
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SUMMIT = ROOT / "integrations" / "buyers" / "summit-crm.yaml"
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.plan import RetryPlan
-from engine.retry import (
+from engine.runtime.retry import (
     Delay,
     backoff_delay,
     base_delay,

@@ -16,7 +16,7 @@ from engine.clock import FakeClock
 from engine.lead.validate import validate_lead
 from engine.loading import load_integration, schema_for
 from engine.plan import IntegrationPlan, Interpretation, RenderContext
-from engine.render import render_request
+from engine.runtime.render import render_request
 from engine.sandbox import (
     SandboxConfig,
     SandboxThread,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import signal
@@ -19,14 +18,14 @@ import anyio
 import httpx
 import pytest
 
+from engine.cli import build_parser
+from engine.commands.sandbox import run_sandbox
 from engine.sandbox import (
     Burst,
     Faults,
     SandboxConfig,
     SandboxThread,
-    add_sandbox_command,
     parse_config,
-    run_sandbox,
     serve,
     start_in_thread,
 )
@@ -246,7 +245,8 @@ def test_the_command_serves_until_interrupted(tmp_path: Path, signum: int) -> No
     good = tmp_path / "sandbox.yaml"
     good.write_text(CONFIG)
     code = (
-        "import sys; from engine.sandbox import run_sandbox; sys.exit(run_sandbox(sys.argv[1], 0))"
+        "import sys; from engine.commands.sandbox import run_sandbox;"
+        " sys.exit(run_sandbox(sys.argv[1], 0))"
     )
     with subprocess.Popen(
         [sys.executable, "-c", code, str(good)],
@@ -268,10 +268,8 @@ def test_the_command_serves_until_interrupted(tmp_path: Path, signum: int) -> No
     assert any(line.split()[:2] == ["apex-ping", "1"] for line in out.splitlines())
 
 
-def test_add_sandbox_command() -> None:
-    """The subcommand takes an optional file, --port and --seed, and names its handler."""
-    parser = argparse.ArgumentParser(prog="leadpost")
-    add_sandbox_command(parser.add_subparsers(dest="command"))
+def test_sandbox_command_arguments() -> None:
+    """The subcommand takes an optional file, --port and --seed."""
+    parser, _ = build_parser(["sandbox"])
     args = parser.parse_args(["sandbox", "--port", "0", "--seed", "5"])
     assert (args.config, args.port, args.seed) == ("integrations/sandbox.yaml", 0, 5)
-    assert callable(args.func)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.clock import FakeClock
 from engine.store import DEFAULT_PATH, SqliteStore
-from tests.test_store_contract import T0, outcome
+from tests.store.test_contract import T0, outcome
 
 
 def rows(path: Path, sql: str) -> list[tuple[object, ...]]:

@@ -16,8 +16,9 @@ from engine.campaigns.plan import CheckPlan
 from engine.cli import main
 from engine.store import MemoryStore, SqliteStore, Store
 from tests.auction_kit import FakeRuntime, campaign, plan, sample_lead
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 @pytest.fixture(params=["memory", "sqlite"])

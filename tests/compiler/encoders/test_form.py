@@ -9,7 +9,7 @@ from lxml import etree
 
 from engine.errors import Issue
 from engine.plan import OMIT, Encoder
-from tests.test_encoders_paths import compile_stage
+from tests.compiler.encoders.test_paths import compile_stage
 
 
 def form_stage(fields: list[str], fmt: str = "form") -> str:

@@ -12,7 +12,7 @@ from engine.compiler.encoders import JsonEncoder
 from engine.compiler.encoders.paths import Problem, build_tree
 from engine.errors import MappingError
 from engine.plan import OMIT, OutputPath
-from tests.test_encoders_paths import compile_stage
+from tests.compiler.encoders.test_paths import compile_stage
 
 
 def encoder(*paths: OutputPath) -> JsonEncoder:

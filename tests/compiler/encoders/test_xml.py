@@ -10,7 +10,7 @@ from lxml import etree
 
 from engine.errors import Issue, MappingError
 from engine.plan import OMIT, Encoder
-from tests.test_encoders_paths import compile_stage
+from tests.compiler.encoders.test_paths import compile_stage
 
 
 def xml_stage(fields: list[str], **options: str) -> str:

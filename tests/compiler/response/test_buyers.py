@@ -10,8 +10,9 @@ from engine.compiler.context import CompileContext
 from engine.compiler.response import compile_response
 from engine.dsl.loader import load_yaml
 from engine.dsl.models import IntegrationSpec, TestCaseSpec
+from tests.paths import INTEGRATIONS
 
-BUYERS = sorted((Path(__file__).parent.parent / "integrations" / "buyers").glob("*.yaml"))
+BUYERS = sorted((INTEGRATIONS / "buyers").glob("*.yaml"))
 CASES = [
     pytest.param(path, i, id=f"{path.stem}: {case['name']}")
     for path in BUYERS

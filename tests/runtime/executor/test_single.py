@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.commands.post import post_command
 from engine.errors import AuthoringError
-from engine.postcmd import post_command
 from tests.buyer_server import BuyerServer, Reply
 from tests.conftest import REPO, RUNTIME_FIXTURES
 

@@ -1,0 +1,50 @@
+"""``leadpost lint PATH…``: check buyer and campaign files for mistakes and risky settings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from engine.authoring import lint
+from engine.commands.output import EXIT_OK, EXIT_PROBLEMS, out
+
+
+def _cache_home() -> Path:
+    """Where generated leads keep Hypothesis's cache: the user's cache folder, so that linting
+    leaves no ``.hypothesis`` folder in the project (HYPOTHESIS_STORAGE_DIRECTORY wins)."""
+    where = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+    if where:
+        return Path(where)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "leadpost" / "hypothesis"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from engine.contract.search import DEEP_EXAMPLES, EXAMPLES
+
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    parser.add_argument("--format", choices=("text", "github"), default="text")
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help=f"try {DEEP_EXAMPLES:,} generated leads per stage against the buyer's spec "
+        f"instead of {EXAMPLES}",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    from engine.contract.search import DEEP_EXAMPLES, EXAMPLES
+
+    examples = DEEP_EXAMPLES if args.deep else EXAMPLES
+    set_hypothesis_home_dir(_cache_home())
+    try:
+        reports = lint.lint_paths(args.paths, lint.LintOptions(examples=examples))
+    finally:
+        set_hypothesis_home_dir(None)
+    out(lint.format_reports(reports, args.format))
+    failed = any(r.failed(args.strict) for r in reports)
+    return EXIT_PROBLEMS if failed else EXIT_OK
