@@ -15,8 +15,11 @@ from engine.lead import LeadSchema, validate_lead
 from engine.lead.schema import load_lead_schema
 from engine.loading import load_integration
 from engine.plan import IntegrationPlan
+from tests import props
 from tests.buyer_server import BuyerServer
 from tests.paths import FIXTURES, REPO
+
+props.load()  # the Hypothesis profile (LEADPOST_HYPOTHESIS=dev|ci|long), before any test module
 
 pytest_plugins = ("tests.cli_kit",)  # the `ws` fixture of the command-line tests
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.auction import DISPOSITIONS, Router
@@ -53,7 +53,6 @@ def _run(
     return result, runtime, info
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     st.lists(BUYER, min_size=1, max_size=8),
     st.lists(st.tuples(STATUS, POST_KIND), max_size=3),
@@ -100,7 +99,6 @@ def test_auction_properties(
     assert set(result.reasons) == set(info)
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.lists(BUYER, min_size=1, max_size=6), st.lists(st.tuples(STATUS, POST_KIND), max_size=2))
 def test_waterfall_properties(
     buyers: list[tuple[str, str, Decimal | None, str]], fallback: list[tuple[str, str]]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import anyio
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.auction.select import Bid, PostStep, post_step, rank, read_bid, take_turns
@@ -101,7 +101,6 @@ BIDS = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(BIDS)
 def test_rank_is_always_descending_by_bid(bids: list[Bid]) -> None:
     """Whatever the bids, the winners' order never puts a lower bid before a higher one, and
@@ -116,7 +115,6 @@ def test_rank_is_always_descending_by_bid(bids: list[Bid]) -> None:
                 assert a.priority <= b.priority
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     st.lists(KINDS, max_size=12),
     st.none() | st.integers(1, 6),

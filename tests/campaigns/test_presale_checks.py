@@ -27,7 +27,7 @@ from engine.lead.schema import load_lead_schema
 from tests.paths import REPO
 
 ROOT = REPO
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings()
 
 
 def sample_lead() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import MappingError
@@ -16,6 +16,7 @@ from engine.loading import load_integration
 from engine.plan import RenderContext
 from engine.transforms import TRANSFORMS
 from tests.paths import REPO
+from tests.props import fewer
 
 ROOT = REPO
 CTX = RenderContext(lead={}, now=datetime(2024, 12, 15, 14, 30, tzinfo=UTC))
@@ -67,7 +68,6 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,args,values", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-@settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_fast_path_equals_careful_path(name: str, args: Any, values: Any, data: Any) -> None:
     fn = build(name, args)
@@ -97,7 +97,7 @@ def _mutated(draw: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", BUYERS, ids=lambda p: p.stem)
-@settings(max_examples=60, deadline=None)
+@fewer(4)
 @given(data=st.data())
 def test_fused_render_equals_field_by_field(path: Path, data: Any) -> None:
     """The generated stage renderer gives each field's own value, or the same refusal."""

@@ -12,7 +12,7 @@ from typing import Any
 import phonenumbers
 import pytest
 from email_validator import validate_email
-from hypothesis import HealthCheck, Phase, Verbosity, find, given, settings
+from hypothesis import Phase, Verbosity, find, given, settings
 from hypothesis.errors import NoSuchExample
 
 from engine.campaigns.checks import check_consent, check_email, check_phone
@@ -23,7 +23,7 @@ from tests.paths import REPO
 
 SCHEMA = load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
 OPTIONAL = [path for path, spec in SCHEMA.fields.items() if not spec.required]
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings()
 #: Searches for one kind of lead: deterministic, silent, and bounded.
 SEARCH = settings(
     max_examples=400, database=None, deadline=None, verbosity=Verbosity.quiet,

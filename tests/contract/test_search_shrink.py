@@ -5,7 +5,7 @@ from __future__ import annotations
 from random import Random
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, find, given, settings
+from hypothesis import Phase, Verbosity, find, given, settings
 from hypothesis import strategies as st
 
 from engine.campaigns.checks import check_consent
@@ -15,6 +15,7 @@ from engine.errors import LeadError
 from engine.lead import validate_lead
 from engine.lead.schema import load_lead_schema
 from tests.paths import REPO
+from tests.props import fewer
 
 SCHEMA = load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
 OPTIONAL = [path for path, spec in SCHEMA.fields.items() if not spec.required]
@@ -115,7 +116,7 @@ def test_the_budget_caps_the_number_of_tries() -> None:
     assert len(calls) <= 5 and breaks(out)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@fewer(4)
 @given(leads(SCHEMA), st.integers(0, 30))
 def test_a_shrunk_lead_is_valid_still_breaks_and_is_no_bigger(doc: Any, slack: int) -> None:
     """Whatever the lead and limit: the result is valid, breaks, and has no field more."""

@@ -14,15 +14,14 @@ from engine.diff.semantic import BuyerVersion, buyer_changes
 from engine.diff.sources import Side
 from engine.diff.wording import description_change, split_description
 from tests.diff_kit import INTEGRATIONS, copy_integrations
+from tests.props import fewer
 
 BUYERS = sorted(p.relative_to(INTEGRATIONS).as_posix() for p in INTEGRATIONS.glob("buyers/*.yaml"))
 CAMPAIGNS = sorted(
     p.relative_to(INTEGRATIONS).as_posix() for p in INTEGRATIONS.glob("campaigns/*.yaml")
 )
 REAL = Side("real", INTEGRATIONS, {k: INTEGRATIONS / k for k in BUYERS + CAMPAIGNS}, "integrations")
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+SETTINGS = settings(fewer(8), suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def loaded(key: str) -> Version:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +13,7 @@ from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml_text
 from engine.errors import CODES, AuthoringError
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings()
 
 #: Pieces of YAML syntax, so random text reaches the parser's corners, not just its first check.
 YAML_PIECES = st.sampled_from(

@@ -23,7 +23,7 @@ from engine.lead import (
 )
 from engine.lead.normalize import normalize_phone
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings()
 US_REGIONS = {"US", "PR", "GU", "VI", "AS", "MP"}
 
 CHOICES = ("excellent", "good", "fair", "poor")

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.clock import FAKE_EPOCH, FakeClock
@@ -183,7 +183,6 @@ def test_old_results_slide_out_of_the_window(fake_clock: FakeClock) -> None:
     assert breaker.state == "open"
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.floats(0, 20)), max_size=200))
 def test_window_counts_match_a_naive_count(results: list[tuple[bool, float]]) -> None:
     """The bucketed counts equal a naive count over the same buckets' span, and the breaker

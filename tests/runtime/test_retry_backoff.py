@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.plan import RetryPlan
@@ -59,7 +59,6 @@ def test_bad_arguments_are_refused(attempt: int, rand: float) -> None:
         backoff_delay(PLAN, attempt, rand)
 
 
-@settings(max_examples=200, deadline=None)
 @given(plans, st.integers(1, 60))
 def test_delays_never_shrink_and_never_exceed_the_cap(plan: RetryPlan, attempt: int) -> None:
     """Before jitter the sequence is non-decreasing and stays within [0, max_delay]."""
@@ -67,7 +66,6 @@ def test_delays_never_shrink_and_never_exceed_the_cap(plan: RetryPlan, attempt: 
     assert 0 <= now <= after <= plan.max_delay
 
 
-@settings(max_examples=200, deadline=None)
 @given(plans, st.integers(1, 60), st.floats(0, 1))
 def test_jitter_stays_within_the_capped_delay(plan: RetryPlan, attempt: int, rand: float) -> None:
     """With any rand, the jittered delay lies in [0, capped delay]."""
@@ -102,7 +100,6 @@ def test_parse_retry_after_with_naive_now() -> None:
     assert parse_retry_after("Fri, 01 Mar 2024 12:01:00 GMT", NOW.replace(tzinfo=None)) == 60
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=40))
 def test_parse_retry_after_never_raises(value: str) -> None:
     """Any header text gives a non-negative number or None, never an exception."""
@@ -110,7 +107,6 @@ def test_parse_retry_after_never_raises(value: str) -> None:
     assert result is None or result >= 0
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)))
 def test_http_dates_round_trip(when: datetime) -> None:
     """An HTTP date gives the distance from now (at second precision), or 0 in the past."""

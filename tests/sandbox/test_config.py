@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -169,7 +169,6 @@ TREES: Any = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from(KEYS), TREES, max_size=5))
 def test_any_file_gives_a_config_or_our_error(data: dict[str, Any]) -> None:
     """Whatever the file holds, loading it gives a config or an AuthoringError, nothing else."""

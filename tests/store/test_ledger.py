@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from engine.store.base import Ledger, Series
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings()
 times = st.integers(min_value=0, max_value=50).map(float)
 prices = st.none() | st.decimals(min_value=0, max_value=1000, places=2)
 

@@ -15,10 +15,11 @@ from engine.dsl.loader import load_yaml_text
 from engine.errors import MappingError
 from engine.plan import RenderContext, Transform
 from engine.transforms import TRANSFORMS, compile_step, limit_length, to_type, truncate
+from tests.props import fewer
 
 CTX = RenderContext(lead={}, now=datetime(2024, 12, 15, 14, 30, tzinfo=UTC))
-FAST = settings(max_examples=200, deadline=None)
-PER_STEP = settings(max_examples=100, deadline=None)  # run once per step: 35 steps
+FAST = settings()
+PER_STEP = fewer(2)  # run once per step: 35 steps
 
 #: At least one compiled variant of every transform, written as in a buyer file.
 STEPS = [

@@ -22,7 +22,7 @@ from engine.dsl.models import XmlOptions
 from engine.errors import MappingError
 from engine.plan import OMIT, OutputPath
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings()
 
 #: Characters that break naive encoders: markup, controls, non-characters, surrogates, emoji.
 SPECIALS = "&<>\"'\r\n\t\x00\x01\x1b\x7f\x85\ufffe\uffff\ud800\udfff€😀Ñú«»𝔘\u0301 "

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.compiler.context import CompileContext
@@ -132,7 +132,6 @@ headers = st.dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     plan=st.sampled_from(PLANS),
     status=st.integers(min_value=100, max_value=599),
@@ -154,7 +153,6 @@ def test_interpret_never_raises(
     assert not (result.reason or "").startswith("the response could not be read")
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=40) | st.from_regex(r"\A[$€]?[0-9]{1,7}(,[0-9]{3})*(\.[0-9]{0,3})?\Z"))
 def test_price_of_any_text_is_decimal_or_none(text: str) -> None:
     """parse_price never raises; what it returns is a finite, non-negative Decimal."""
@@ -162,14 +160,12 @@ def test_price_of_any_text_is_decimal_or_none(text: str) -> None:
     assert price is None or (isinstance(price, Decimal) and price.is_finite() and price >= 0)
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False))
 def test_formatted_money_reads_back(amount: Decimal) -> None:
     """An amount written as $1,234.56 reads back as the same amount."""
     assert parse_price(f"${amount:,.2f}") == amount
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(["price", "reason", "buyer_lead_id"]), json_values)
 def test_typed_value_never_raises(name: str, value: Any) -> None:
     """Any JSON-like value gets a type or is dropped with a note, never an exception."""
