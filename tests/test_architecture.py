@@ -111,3 +111,36 @@ def test_every_module_opens_with_a_docstring() -> None:
     """Each module says its role in its first line."""
     missing = [name for name, p in MODULES if ast.get_docstring(ast.parse(p.read_text())) is None]
     assert missing == []
+
+
+def _prints_or_exits(path: Path) -> list[str]:
+    """Calls of print(), sys.exit() and uses of sys.stdout / sys.stderr in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        match node:
+            case ast.Call(func=ast.Name(id="print" | "exit" | "quit" as name)):
+                found.append(f"{name}() at line {node.lineno}")
+            case ast.Attribute(value=ast.Name(id="sys"), attr="exit" | "stdout" | "stderr"):
+                found.append(f"sys.{node.attr} at line {node.lineno}")
+    return found
+
+
+COMMAND_SIDE = ("engine.commands", "engine.cli")
+
+
+@pytest.mark.parametrize(
+    "name,path", [m for m in MODULES if not _within(m[0], COMMAND_SIDE)], ids=lambda v: str(v)
+)
+def test_only_commands_print(name: str, path: Path) -> None:
+    """Everything below the commands returns data or text; only engine.commands prints or
+    exits (so the same code serves the CLI, the service and tests)."""
+    assert _prints_or_exits(path) == []
+
+
+@pytest.mark.parametrize(
+    "name,path", [m for m in MODULES if not _within(m[0], COMMAND_SIDE)], ids=lambda v: str(v)
+)
+def test_nothing_imports_the_commands(name: str, path: Path) -> None:
+    """The commands sit on top: no other module imports them."""
+    bad = sorted(i for i in imports(path) if _within(i, COMMAND_SIDE))
+    assert bad == [], f"{name} imports {bad}"
