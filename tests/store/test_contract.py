@@ -79,6 +79,7 @@ def test_attempts_are_kept_in_order_with_their_exchange(store: Store) -> None:
 def test_results_read_back_and_can_be_replaced(store: Store) -> None:
     """get_result returns the last saved result as JSON data, None for an unknown lead."""
     assert store.get_result("L1") is None
+    store.save_lead("L1", "home-auction", {})
     store.save_result("L1", {"disposition": "unknown", "trace": []})
     store.save_result("L1", {"disposition": "sold", "price": Decimal("38.00"), "at": T0})
     assert store.get_result("L1") == {
