@@ -77,8 +77,8 @@ class LeadState:
     received_at: float
     disposition: str | None
     attempts: tuple[AttemptRow, ...]
-    holds: tuple[tuple[str, str], ...]
-    """(buyer, state) of each hold that is not released."""
+    holds: tuple[tuple[str, str, str | None], ...]
+    """(buyer, state, price) of each hold that is not released."""
     job: tuple[str, int] | None
     """(buyer, next attempt) of the lead's retry job."""
 
@@ -200,8 +200,9 @@ class DurableStore:
         refused: str | None = await self._commit(op)
         return refused
 
-    def release(self, lead_id: str, buyer: str) -> None:
-        """Give up the buyer's hold (its post certainly did not deliver); queued."""
+    def release(self, lead_id: str, buyer: str | None = None) -> None:
+        """Give up the buyer's held hold (its post certainly did not deliver), or every held
+        hold of the lead; queued (a later write of this process commits after it)."""
         self.writer.submit(ops.release(lead_id, buyer), wait=False)
 
     async def finish(
@@ -258,7 +259,8 @@ class DurableStore:
             (lead_id,),
         )
         holds = self.backend.read(
-            "SELECT buyer, state FROM holds WHERE lead_id = ? AND state <> 'released'", (lead_id,)
+            "SELECT buyer, state, price FROM holds WHERE lead_id = ? AND state <> 'released'",
+            (lead_id,),
         )
         job = self.backend.read("SELECT buyer, attempt FROM jobs WHERE lead_id = ?", (lead_id,))
         return LeadState(
@@ -267,7 +269,7 @@ class DurableStore:
             float(rows[0][1]),
             rows[0][2],
             tuple(AttemptRow(a[0], a[1], int(a[2]), a[3], a[4], a[5]) for a in attempts),
-            tuple((h[0], h[1]) for h in holds),
+            tuple((h[0], h[1], h[2]) for h in holds),
             (job[0][0], int(job[0][1])) if job else None,
         )
 
