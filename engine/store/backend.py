@@ -124,6 +124,8 @@ class SqliteBackend:
 
 # -- PostgreSQL -------------------------------------------------------------------------------
 
+#: How leadpost's connections are named in pg_stat_activity.
+APPLICATION = "leadpost"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -168,7 +170,7 @@ class PostgresBackend:
             url,
             min_size=1,
             max_size=max_size,
-            kwargs={"connect_timeout": 10},
+            kwargs={"connect_timeout": 10, "application_name": APPLICATION},
             configure=configure,
             check=ConnectionPool.check_connection,
             open=True,
