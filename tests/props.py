@@ -36,4 +36,6 @@ def load() -> str:
 def fewer(divisor: int) -> settings:
     """The loaded profile with ``divisor`` times fewer examples (at least 5), for properties
     whose every example runs something expensive (a whole file through lint, a diff)."""
-    return settings(max_examples=max(settings.default.max_examples // divisor, 5))
+    loaded = settings.default
+    assert loaded is not None, "load() runs first (tests/conftest.py)"
+    return settings(max_examples=max(loaded.max_examples // divisor, 5))

@@ -16,7 +16,8 @@ from engine.runtime.executor import Runtime
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
 from engine.sandbox.targets import point_campaign
 from engine.store import MemoryStore
-from tests.auction_kit import REPO, campaign, sample_lead
+from tests.auction_kit import campaign, sample_lead
+from tests.paths import REPO
 
 GENERIC = ("apex", "citadel", "dune", "ember", "falcon", "granite", "helix", "ironwood")
 CONFIG = load_config(REPO / "integrations" / "sandbox.yaml").steady()

@@ -12,7 +12,7 @@ from rich.console import Console
 from engine.auction import RouteResult, TraceEntry
 from engine.commands.demo import BuyerRow, buyer_rows, run_demo
 from engine.sandbox.leads import make_leads
-from tests.auction_kit import REPO
+from tests.paths import REPO
 
 
 def test_demo_runs_end_to_end_with_a_few_leads() -> None:

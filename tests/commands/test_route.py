@@ -14,7 +14,7 @@ from engine.commands.route import format_result, route_command
 from engine.plan import OAuth2Auth
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
 from engine.sandbox.targets import point_campaign
-from tests.auction_kit import REPO
+from tests.paths import REPO
 
 CAMPAIGNS = REPO / "integrations" / "campaigns"
 LEAD = REPO / "integrations" / "leads" / "sample.json"

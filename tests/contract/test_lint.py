@@ -92,9 +92,10 @@ def test_lint_keeps_hypothesis_files_in_the_users_cache_folder(
     from hypothesis.configuration import storage_directory
 
     import engine.contract.lint as contract_lint
+    from engine.contract import search
 
     seen: list[Path] = []
-    real = contract_lint.find_violations
+    real = search.find_violations
 
     def spy(*args: object, **kwargs: object) -> object:
         seen.append(storage_directory("constants", intent_to_write=False).path)

@@ -23,7 +23,7 @@ from engine.preflight.report import Report, format_markdown, format_text
 from engine.preflight.sending import expected_kinds, with_force
 from engine.runtime.outcome import Outcome, Timings
 from engine.sandbox.force import Forced, parse_force
-from tests.conftest import REPO
+from tests.paths import REPO
 
 HARBOR = REPO / "integrations" / "buyers" / "harbor-mutual.yaml"
 APEX = REPO / "integrations" / "buyers" / "apex-ping.yaml"
