@@ -144,3 +144,48 @@ def test_nothing_imports_the_commands(name: str, path: Path) -> None:
     """The commands sit on top: no other module imports them."""
     bad = sorted(i for i in imports(path) if _within(i, COMMAND_SIDE))
     assert bad == [], f"{name} imports {bad}"
+
+
+def _module_edges() -> dict[str, set[str]]:
+    """Module -> the engine modules it imports at import time (``from pkg import submodule``
+    counts as importing the submodule, not the package)."""
+    names = {name for name, _ in MODULES}
+    edges: dict[str, set[str]] = {}
+    for name, path in MODULES:
+        found = set()
+        for target in imports(path):
+            if target in names and target != name:
+                found.add(target)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in names and node.level == 0:
+                subs = {f"{node.module}.{a.name}" for a in node.names} & names
+                if subs and len(subs) == len(node.names):
+                    found.discard(node.module)
+                found |= subs
+        edges[name] = found
+    return edges
+
+
+def test_no_import_circles() -> None:
+    """No two engine modules import each other, directly or around a circle."""
+    edges = _module_edges()
+    circles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+    assert circles == []

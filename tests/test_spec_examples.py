@@ -105,4 +105,6 @@ def test_partial_example_is_valid(example: Any) -> None:
     for key, value in doc.data.items():
         model = next((m for m in PART_MODELS if key in m.model_fields), None)
         assert model is not None, f"no file kind has a key {key!r}"
-        TypeAdapter(model.model_fields[key].annotation).validate_python(value)
+        annotation = model.model_fields[key].annotation
+        assert annotation is not None
+        TypeAdapter(annotation).validate_python(value)

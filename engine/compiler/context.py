@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from engine.compiler.jmes import CompiledExpression
 from engine.dsl.loader import SourceMap
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue
@@ -54,13 +53,6 @@ class CompileContext:
         return any(i.severity == "error" for i in self.issues)
 
     # -- checks that compile a piece once ----------------------------------------------------
-
-    def jmespath(self, expr: str, at: Path) -> CompiledExpression | None:
-        """Compile a JMESPath condition to closures, or report LP303 and return None."""
-        # Imported here: the response compiler builds on this context (a module cycle).
-        from engine.compiler.response_exprs import compile_expression
-
-        return compile_expression(expr, at, self, "this condition")
 
     def duration(self, text: str | None, at: Path, default: float) -> float:
         """Read '100ms', '2s', '5m', '1h' or a plain number of seconds; LP310 on anything else."""

@@ -25,6 +25,7 @@ from engine.compiler.fields_run import (
     prior_getter,
     when_getter,
 )
+from engine.compiler.response_exprs import compile_expression
 from engine.dsl.models import Fields, FieldSpec
 from engine.dsl.suggest import hint_for
 from engine.errors import MappingError
@@ -198,7 +199,7 @@ def _when(name: str, spec: FieldSpec, at: Path, ctx: CompileContext) -> _Source 
     ok = True
     for j, case in enumerate(spec.when or ()):
         if_at = (*at, "when", j, "if")
-        condition = ctx.jmespath(case.if_, if_at)
+        condition = compile_expression(case.if_, if_at, ctx, "this condition")
         if condition is not None:
             ok &= _condition_fields(dict(condition.parsed), if_at, ctx)
         branch = _branch(name, case.then, (*at, "when", j, "then"), ctx)

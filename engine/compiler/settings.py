@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.compiler.context import CompileContext, Path
+from engine.compiler.response_exprs import compile_expression
 from engine.dsl import models as m
 from engine.dsl.suggest import hint_for
 from engine.plan import (
@@ -173,7 +174,11 @@ def filters(spec: m.FilterSpec | None, ctx: CompileContext) -> FilterPlan | None
     at: Path = ("filters",)
     states = frozenset(s.strip().upper() for s in spec.states) if spec.states is not None else None
     zips = frozenset(z.strip()[:5] for z in spec.zips) if spec.zips is not None else None
-    cond = ctx.jmespath(spec.when, (*at, "when")) if spec.when is not None else None
+    cond = (
+        compile_expression(spec.when, (*at, "when"), ctx, "this condition")
+        if spec.when is not None
+        else None
+    )
     state_key = ("lead", "address", "state")
     zip_key = ("lead", "address", "zip")
     described: list[str] = []

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from engine.lead import US_STATES, FieldSpec
 from engine.lead.normalize import _STATES as STATE_NAMES  # the normalizer's own names
+from engine.words import NO, YES
 
 #: The lead's submission time (always generated, declared or not: rendering needs it).
 TIMESTAMP: Final = "timestamp"
@@ -153,8 +154,9 @@ def _bounded(spec: FieldSpec) -> st.SearchStrategy[Any]:
     return st.builds(spelled, st.one_of(st.sampled_from(edges_f), floats), st.integers(0, 3))
 
 
-_TRUE: Final = (True, "true", "yes", "Y", 1, "1", "TRUE", "Yes")
-_BOOLEAN: Final = st.sampled_from((*_TRUE, False, "false", "no", "n", 0, "0", "FALSE", "No"))
+#: Every spelling of the yes/no vocabulary, as typed in any capitals.
+_TRUE: Final = (True, 1, *sorted(YES), "TRUE", "Yes", "Y", "ON")
+_BOOLEAN: Final = st.sampled_from((*_TRUE, False, 0, *sorted(NO), "FALSE", "No", "N", "OFF"))
 
 # -- dates and times -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from engine.contract.model import PayloadPath
-from engine.lead.normalize import show as _show
+from engine.words import show
 
 #: How each JSON Schema type is named for people.
 TYPE_WORDS = {
@@ -20,14 +20,6 @@ TYPE_WORDS = {
     "array": "a list",
     "null": "empty (null)",
 }
-
-
-def show(value: Any) -> str:
-    """A value as a person would write it: text in quotes, cut when long."""
-    try:
-        return _show(value)
-    except (TypeError, ValueError):
-        return "a value of an unexpected kind"
 
 
 def types_text(types: Iterable[str]) -> str:

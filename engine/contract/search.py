@@ -25,13 +25,14 @@ from hypothesis.errors import NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
 from engine.contract.leads import leads
-from engine.contract.messages import show, show_path
+from engine.contract.messages import show_path
 from engine.contract.model import PayloadPath, Violation
 from engine.contract.shrink import shrink_lead
 from engine.errors import Issue, LeadError, MappingError
 from engine.lead import US_STATES, LeadSchema, lead_timestamp, validate_lead
 from engine.plan import OMIT, FieldPlan, IntegrationPlan, RenderContext
 from engine.runtime.render import MaskedEnviron, render_request, render_values
+from engine.words import show
 
 #: Checks one rendered payload: every way it breaks the buyer's spec.
 Check = Callable[[bytes], list[Violation]]

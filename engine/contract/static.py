@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.contract.infer import Facts, json_type, text
-from engine.contract.messages import choices_text, show, show_path, types_text
+from engine.contract.messages import choices_text, show_path, types_text
 from engine.contract.model import BuyerSpec, PayloadPath, Property
 from engine.contract.paths import PayloadShape, key, present_paths, to_spec
 from engine.dsl import models as m
@@ -21,6 +21,7 @@ from engine.dsl.suggest import hint_for
 from engine.errors import Issue
 from engine.plan import FieldPlan
 from engine.positions import Span
+from engine.words import show
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,12 @@ from elementpath import ElementPathError
 from lxml import etree
 from xmlschema.validators import XsdElement, XsdGroup
 
-from engine.contract.messages import choices_text, show
+from engine.contract.messages import choices_text
 from engine.contract.model import BuyerSpec, PayloadPath, Property, Violation
 from engine.contract.paths import XML_PARSER, PayloadShape, document, payload_element
 from engine.contract.problems import SpecProblem
 from engine.dsl.suggest import hint_for
+from engine.words import show
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 _MAX_DEPTH = 30

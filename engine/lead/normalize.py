@@ -10,7 +10,6 @@ builds the one for a list of choices. The runtime's pre-sale checks reuse them t
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
 import unicodedata
@@ -24,6 +23,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from engine.errors import Issue, LeadError
+from engine.words import show, yes_no
 
 #: A normalizer: a JSON value in, the normalized value out (or InvalidValue).
 Normalizer = Callable[[Any], Any]
@@ -40,20 +40,6 @@ class InvalidValue(Exception):
     def issue(self, path: str) -> Issue:
         """The Issue for field ``path``: its message starts with the dotted path."""
         return Issue(self.code, f"{path}: {self.reason}")
-
-
-def show(value: Any) -> str:
-    """A value as a person would write it in a message: text in quotes, cut when long."""
-    if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return f"'{text}'"
-    if isinstance(value, dict):
-        return "an object {...}"
-    if isinstance(value, list):
-        return "a list [...]"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "a number that is not finite"
-    return json.dumps(value)
 
 
 def _describe(value: Any) -> str:
@@ -129,23 +115,17 @@ def normalize_number(value: Any) -> float:
     return result
 
 
-_TRUE: Final = frozenset({"true", "yes", "y", "1"})
-_FALSE: Final = frozenset({"false", "no", "n", "0"})
-
-
 def normalize_boolean(value: Any) -> bool:
-    """True/false from a JSON bool, 0/1, or the words true/false/yes/no/y/n/1/0."""
+    """True/false from a JSON bool, 0/1, or a word of the yes/no vocabulary (engine.words)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-        raise InvalidValue("LP502", f"{show(value)} is not yes or no; write true or false")
+        answer = yes_no(value)
+        if answer is None:
+            raise InvalidValue("LP502", f"{show(value)} is not yes or no; write true or false")
+        return answer
     raise _wrong_type(value, "true or false")
 
 

@@ -22,8 +22,8 @@ from engine.lead.normalize import (
     Normalizer,
     bounded,
     enum_normalizer,
-    show,
 )
+from engine.words import show
 
 
 @dataclass(frozen=True, slots=True)

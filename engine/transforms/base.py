@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from engine.errors import MappingError
-from engine.lead.normalize import show as _show
 from engine.plan import Transform
+from engine.words import show
 
 __all__ = [
     "ArgError",
@@ -64,18 +64,6 @@ class Args(BaseModel):
     """Base of every arguments model: unknown keys refused, values frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
-
-
-def show(value: Any) -> str:
-    """A value as a person would write it in a message: text in quotes, cut when long."""
-    if isinstance(value, Decimal):
-        return str(value) if value.is_finite() else "a number that is not finite"
-    try:
-        return _show(value)
-    except ValueError:  # an integer with more digits than Python will print
-        return "a very long number"
-    except TypeError:  # not a JSON value at all
-        return "a value of an unexpected kind"
 
 
 def scalar_text(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from engine.errors import MappingError
 from engine.plan import RenderContext, Transform
 from engine.transforms.base import Args, Text, TransformDef, as_decimal, as_text, show
+from engine.words import YES_NO_TEXT, yes_no
 
 # -- phone ---------------------------------------------------------------------------------------
 
@@ -159,9 +160,6 @@ NUMBER = TransformDef(
 
 # -- boolean -------------------------------------------------------------------------------------
 
-_TRUE = frozenset({"true", "yes", "y", "1", "on", "t"})
-_FALSE = frozenset({"false", "no", "n", "0", "off", "f"})
-
 
 def truth(value: Any) -> bool:
     """True/false from a boolean, 0/1, or yes/no text; MappingError for anything else."""
@@ -171,15 +169,9 @@ def truth(value: Any) -> bool:
         raise MappingError("expects a yes/no value, not an undefined number")
     if isinstance(value, int | float | Decimal) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-    raise MappingError(
-        f"{show(value)} is not a yes/no value (expected true, false, yes, no, 1 or 0)"
-    )
+    if isinstance(value, str) and (answer := yes_no(value)) is not None:
+        return answer
+    raise MappingError(f"{show(value)} is not a yes/no value (expected {YES_NO_TEXT})")
 
 
 class BooleanArgs(Args):

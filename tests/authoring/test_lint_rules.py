@@ -9,6 +9,7 @@ import pytest
 from engine.authoring import lint
 from engine.authoring.rules import is_internal_host
 from engine.cli import main
+from engine.errors import Issue
 from tests.cli_kit import edit
 
 
@@ -308,7 +309,7 @@ def test_registered_linter_handles_its_kind(
     """Other file kinds plug in through lint.LINTERS, keyed by their top-level key."""
     seen: list[Path] = []
 
-    def lint_campaign(doc: object, path: Path, options: lint.LintOptions) -> list[lint.Issue]:
+    def lint_campaign(doc: object, path: Path, options: lint.LintOptions) -> list[Issue]:
         seen.append(path)
         return []
 

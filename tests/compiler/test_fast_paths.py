@@ -88,7 +88,7 @@ leaf = st.one_of(
 
 
 def _mutated(draw: Any) -> dict[str, Any]:
-    lead = json.loads(json.dumps(SAMPLE))
+    lead: dict[str, Any] = json.loads(json.dumps(SAMPLE))
     for section in ("lead", "attributes", "consent"):
         for key in list(lead[section]):
             if draw(st.integers(0, 4)) == 0:

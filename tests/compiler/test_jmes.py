@@ -84,7 +84,8 @@ def test_compiled_matches_jmespath(expr: str, value: Any) -> None:
 
 def test_falsiness_follows_jmespath() -> None:
     """false, null, "", [] and {} are false; 0 and "0" are true."""
-    assert [is_false(v) for v in (False, None, "", [], {}, 0, "0", [0])] == [
+    values: tuple[object, ...] = (False, None, "", [], {}, 0, "0", [0])
+    assert [is_false(v) for v in values] == [
         True,
         True,
         True,

@@ -106,7 +106,9 @@ def spec_problems(spec: dict[str, str], stage: dict[str, Any], payload: bytes) -
         schema = xmlschema.XMLSchema(ROOT / "buyers" / spec["xsd"])
         element = etree.fromstring(payload)
         if element.tag == SOAP + "Envelope":  # the spec describes the element inside Body
-            element = element.find(SOAP + "Body")[0]
+            body = element.find(SOAP + "Body")
+            assert body is not None
+            element = body[0]
         assert etree.QName(element).localname == spec.get("element", etree.QName(element).localname)
         return [str(e.reason) for e in schema.iter_errors(etree.tostring(element).decode())]
     instance = dict(parse_qsl(payload.decode())) if fmt == "form" else json.loads(payload)
@@ -188,7 +190,9 @@ def test_rendered_bodies_satisfy_the_buyers_spec(
 def declared_names(spec_file: Path) -> set[str]:
     """Every property (JSON Schema) or element (XSD) name a spec file declares."""
     if spec_file.suffix == ".xsd":
-        return set(etree.parse(str(spec_file)).xpath("//*[local-name()='element']/@name"))
+        found = etree.parse(str(spec_file)).xpath("//*[local-name()='element']/@name")
+        assert isinstance(found, list)
+        return {str(name) for name in found}
     names: set[str] = set()
 
     def walk(node: Any) -> None:

@@ -189,7 +189,7 @@ def test_optional_fields_are_sometimes_missing(path: str, missing: Any) -> None:
         *parents, key = path.split(".")
         node = _get(doc, ".".join(parents)) if parents else doc
         if not isinstance(node, dict):
-            return missing == "absent"
+            return bool(missing == "absent")
         found = node.get(key, marker)
         if missing == "absent":
             return found is marker

@@ -110,7 +110,7 @@ def test_the_budget_caps_the_number_of_tries() -> None:
 
     def counted(doc: dict[str, Any]) -> bool:
         calls.append(1)
-        return breaks(doc)
+        return bool(breaks(doc))
 
     out = shrink_lead(RICH, counted, SCHEMA, SIMPLE, budget=5)
     assert len(calls) <= 5 and breaks(out)

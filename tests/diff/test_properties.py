@@ -13,7 +13,8 @@ from engine.diff.payloads import payload_diffs
 from engine.diff.semantic import BuyerVersion, buyer_changes
 from engine.diff.sources import Side
 from engine.diff.wording import description_change, split_description
-from tests.diff_kit import INTEGRATIONS, copy_integrations
+from tests.diff_kit import copy_integrations
+from tests.paths import INTEGRATIONS
 from tests.props import fewer
 
 BUYERS = sorted(p.relative_to(INTEGRATIONS).as_posix() for p in INTEGRATIONS.glob("buyers/*.yaml"))

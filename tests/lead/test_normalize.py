@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.errors import LeadError
 from engine.lead.normalize import (
@@ -13,9 +15,11 @@ from engine.lead.normalize import (
     US_STATES,
     InvalidValue,
     enum_normalizer,
+    normalize_boolean,
     normalize_value,
-    show,
 )
+from engine.transforms.formats import truth
+from engine.words import NO, YES, show
 
 TF_ID = "8151325dcdbae9e0ff95f9f9658432dbedfdb209"
 PHONE_FIX = "is not a valid US phone number; write 10 digits like 512-555-0142"
@@ -270,3 +274,9 @@ def test_registry_covers_every_kind_and_states_include_dc_and_territories() -> N
 def test_show_writes_values_as_a_person_would(value: Any, shown: str) -> None:
     """Messages quote text, write JSON literals as JSON and never show Python reprs."""
     assert show(value) == shown
+
+
+@given(st.sampled_from(sorted(YES | NO)), st.sampled_from([str.lower, str.upper, str.title]))
+def test_intake_and_the_boolean_transform_read_the_same_words(word: str, case: Any) -> None:
+    """One yes/no vocabulary: a word intake accepts is the same answer in `boolean`."""
+    assert normalize_boolean(f" {case(word)} ") is truth(case(word)) is (word in YES)

@@ -12,7 +12,7 @@ from engine.cli import main
 from engine.clock import FakeClock
 from engine.commands.preflight import campaign_deadlines, preflight_command
 from tests.buyer_server import BuyerServer, Reply
-from tests.conftest import REPO
+from tests.paths import REPO
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ import pytest
 from engine.clock import FakeClock
 from engine.commands.preflight import preflight_command
 from engine.sandbox import SandboxThread, parse_config, sandbox_environ, start_in_thread
-from tests.conftest import REPO
+from tests.paths import REPO
 
 pytestmark = pytest.mark.anyio
 

@@ -156,7 +156,7 @@ REFUSALS = [
         "boolean-word",
         "{boolean: [Y, N]}",
         "maybe",
-        "'maybe' is not a yes/no value (expected true, false, yes, no, 1 or 0)",
+        "'maybe' is not a yes/no value (expected true/false, yes/no, y/n, t/f, 1/0 or on/off)",
     ),
     ("age-future", "age", "2030-01-01", "'2030-01-01' is after the lead's date, so it has no age"),
     ("range-low", "{range: {min: 18}}", 17, "17 is below 18, the least this buyer accepts"),
@@ -244,7 +244,8 @@ def test_to_type(value: Any, kind: Any, expected: Any) -> None:
         (
             "perhaps",
             "boolean",
-            "'perhaps' is not a yes/no value (expected true, false, yes, no, 1 or 0)",
+            "'perhaps' is not a yes/no value"
+            " (expected true/false, yes/no, y/n, t/f, 1/0 or on/off)",
         ),
     ],
     ids=["fraction-integer", "word-number", "bool-number", "list-string", "word-boolean"],

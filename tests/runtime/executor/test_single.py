@@ -10,7 +10,8 @@ import pytest
 from engine.commands.post import post_command
 from engine.errors import AuthoringError
 from tests.buyer_server import BuyerServer, Reply
-from tests.conftest import REPO, RUNTIME_FIXTURES
+from tests.conftest import RUNTIME_FIXTURES
+from tests.paths import REPO
 
 pytestmark = pytest.mark.anyio
 
