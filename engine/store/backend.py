@@ -145,12 +145,22 @@ class _PgTx:
 
 
 class PostgresBackend:
-    """A psycopg-pool of connections to ``url``, every one on ``schema`` (its search_path). A
-    connection the server dropped is discarded by the pool's check and replaced."""
+    """Connections to ``url``, every one on ``schema`` (its search_path): one of its own for the
+    writer thread's transactions, reconnected at once when the server dropped it (the writer
+    retries with its own short backoff; psycopg-pool's reconnection backs off to many seconds
+    when connections keep being killed), and a psycopg-pool pool for reads, whose check
+    replaces a connection the server dropped."""
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, schema: str = "public", max_size: int = 4) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str = "public",
+        max_size: int = 4,
+        application: str = APPLICATION,
+    ) -> None:
         import psycopg  # imported here: SQLite-only installs and tests do not pay for it
         from psycopg_pool import ConnectionPool
 
@@ -166,11 +176,16 @@ class PostgresBackend:
             conn.execute(f'SET search_path TO "{schema}"')
             conn.commit()
 
+        self._url = url
+        self._configure = configure
+        self._application = application
+        self._conn: Any = None
+
         self._pool = ConnectionPool(
             url,
             min_size=1,
             max_size=max_size,
-            kwargs={"connect_timeout": 10, "application_name": APPLICATION},
+            kwargs={"connect_timeout": 10, "application_name": application},
             configure=configure,
             check=ConnectionPool.check_connection,
             open=True,
@@ -178,10 +193,29 @@ class PostgresBackend:
             reconnect_timeout=3600.0,
         )
 
+    def _writer_connection(self) -> Any:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                conn.close()
+            self._conn = None
+            conn = self._psycopg.connect(
+                self._url, connect_timeout=10, application_name=self._application
+            )
+            self._configure(conn)
+            self._conn = conn
+        return conn
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield _PgTx(cur)
+        """A transaction on the writer's connection (call from one thread: the writer)."""
+        conn = self._writer_connection()
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                yield _PgTx(cur)
+        except self._psycopg.OperationalError:
+            conn.close()
+            raise
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._pool.connection() as conn, conn.cursor() as cur:
@@ -201,6 +235,8 @@ class PostgresBackend:
         return isinstance(exc, retry)
 
     def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
         self._pool.close()
 
 

@@ -28,10 +28,11 @@ class PostgresStore(DurableStore):
         lease: float = LEASE,
         node: str | None = None,
         heartbeat: bool = True,
+        application: str = "leadpost",
     ) -> None:
         self.url = url
         super().__init__(
-            PostgresBackend(url, schema=schema),
+            PostgresBackend(url, schema=schema, application=application),
             keyring or Keyring([DataKey.generate()], ephemeral=True),
             clock=clock,
             lease=lease,

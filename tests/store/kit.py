@@ -9,6 +9,7 @@ with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,16 +27,23 @@ PG_URL = os.environ.get("LEADPOST_TEST_DATABASE_URL", "postgresql://postgres@127
 BACKENDS = ("memory", "sqlite", "postgres")
 
 
-def pg_ready() -> None:
-    """Fail (never skip) with instructions when PostgreSQL is not reachable."""
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
-        raise AssertionError(
-            f"PostgreSQL is not reachable at {PG_URL} ({exc}); start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
-        ) from exc
+def pg_ready(patience: float = 30.0) -> None:
+    """Fail (never skip) with instructions when PostgreSQL is not reachable (after waiting up
+    to ``patience`` seconds: a test may be restarting it)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with psycopg.connect(PG_URL, connect_timeout=5) as conn:
+                conn.execute("SELECT 1")
+            return
+        except psycopg.OperationalError as exc:
+            if time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
+            raise AssertionError(
+                f"PostgreSQL is not reachable at {PG_URL} ({exc}); start it with "
+                "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+            ) from exc
 
 
 def new_schema() -> str:
@@ -43,6 +51,7 @@ def new_schema() -> str:
 
 
 def drop_schema(schema: str) -> None:
+    pg_ready()
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
