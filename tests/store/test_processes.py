@@ -166,7 +166,8 @@ def test_sigkilled_sellers_lose_nothing_and_sell_nothing_twice(backend: Backend)
     buyer received is in the journal, no lead was accepted by two buyers, and every sale that
     route reported is a committed sale."""
     rng = random.Random(20261207)
-    with Recording() as server:
+    server = Recording()
+    with server:
         for name in ("w1", "w2"):
             server.script(f"/{name}/post", *flaky_replies(name, rng, 6000))
         reported: set[str] = set()
