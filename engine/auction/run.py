@@ -82,7 +82,9 @@ class Router:
         lead_id = lead_id or new_lead_id()
         rec = Recorder(self.store, self.clock, lead_id, campaign.campaign, journaled=self.journaled)
         if resume is None:
-            await self.store.open_lead(lead_id, campaign.campaign, lead)
+            # Queued: the first post's intent, awaited before any byte is sent, commits it too
+            # (one wait on the disk instead of two); finish commits it when nothing is posted.
+            await self.store.open_lead(lead_id, campaign.campaign, lead, wait=False)
         sale = _Sale(self, campaign, lead, rec, skip=resume or frozenset())
         result = await sale.run()
         await self.store.finish(lead_id, result.to_dict(), sale.job)

@@ -16,7 +16,6 @@ methods await their commit without blocking the event loop; the sync methods of 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -165,15 +164,21 @@ class DurableStore:
         return ledger
 
     async def _commit(self, op: Op) -> Any:
-        future = self.writer.submit(op)
-        assert future is not None
-        return await asyncio.wrap_future(future)
+        return await self.writer.submit_async(op)
 
     # -- the journal (async, for the runtime and the router) ---------------------------------
 
-    async def open_lead(self, lead_id: str, campaign: str, lead: Mapping[str, Any]) -> None:
-        """Seal and save the lead, owned by this node, committed before returning."""
-        await self._commit(self._open_op(lead_id, campaign, lead))
+    async def open_lead(
+        self, lead_id: str, campaign: str, lead: Mapping[str, Any], *, wait: bool = True
+    ) -> None:
+        """Seal and save the lead, owned by this node; committed before returning, or with
+        ``wait=False`` queued: the next awaited write of this store (the first post's intent)
+        commits it too, since the writer commits in order."""
+        op = self._open_op(lead_id, campaign, lead)
+        if wait:
+            await self._commit(op)
+        else:
+            self.writer.submit(op, wait=False)
 
     def _open_op(self, lead_id: str, campaign: str, lead: Mapping[str, Any]) -> Any:
         key_id, sealed = self.keyring.seal(to_json(lead).encode(), lead_id)
@@ -195,8 +200,14 @@ class DurableStore:
     async def reserve(
         self, lead_id: str, buyer: str, price: Decimal | None, limits: Sequence[Limit]
     ) -> str | None:
-        """Hold the lead for ``buyer`` before posting: None, or the cap that refuses."""
+        """Hold the lead for ``buyer`` before posting: None, or the cap that refuses. Without
+        caps nothing can refuse (the router released any earlier buyer's hold first, and the
+        writer keeps the order), so the hold is queued, not awaited: the post's intent, which
+        is awaited, commits it."""
         op = ops.reserve(lead_id, buyer, price, limits, self._now(), self.backend.dialect)
+        if not limits:
+            self.writer.submit(op, wait=False)
+            return None
         refused: str | None = await self._commit(op)
         return refused
 

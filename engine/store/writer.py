@@ -16,6 +16,8 @@ retried alone, so it fails only its own caller.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -29,6 +31,9 @@ from engine.store.backend import Backend, Tx
 log = logging.getLogger("leadpost.store")
 
 Op = Callable[[Tx], Any]
+#: Who waits for an operation: nobody, a thread (a concurrent Future), or a task of an event
+#: loop (an asyncio Future, resolved on its loop).
+Waiter = Future[Any] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"] | None
 #: Longest a batch that nobody awaits waits for more work before committing.
 WINDOW = 0.005
 #: Waits between reconnection attempts after the database was lost (seconds, then the last).
@@ -41,7 +46,7 @@ class Writer:
     def __init__(self, backend: Backend, *, window: float = WINDOW, name: str = "store") -> None:
         self.backend = backend
         self.window = window
-        self._queue: deque[tuple[Op, Future[Any] | None]] = deque()
+        self._queue: deque[tuple[Op, Waiter]] = deque()
         self._cond = threading.Condition()
         self._stop = False
         self.commits = 0
@@ -60,6 +65,19 @@ class Writer:
             if self._stop:
                 raise RuntimeError("the store is closed")
             self._queue.append((op, future))
+            self._cond.notify()
+        return future
+
+    def submit_async(self, op: Op) -> asyncio.Future[Any]:
+        """Queue ``op`` from async code: an asyncio Future of the running loop, resolved once
+        committed. The writer resolves all of a batch's futures of one loop in one call, so a
+        batch costs the loop one wake-up, not one per caller."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._cond:
+            if self._stop:
+                raise RuntimeError("the store is closed")
+            self._queue.append((op, (loop, future)))
             self._cond.notify()
         return future
 
@@ -82,7 +100,7 @@ class Writer:
 
     # -- the thread ------------------------------------------------------------------------
 
-    def _take(self) -> list[tuple[Op, Future[Any] | None]] | None:
+    def _take(self) -> list[tuple[Op, Waiter]] | None:
         with self._cond:
             while not self._queue and not self._stop:
                 self._cond.wait()
@@ -106,7 +124,7 @@ class Writer:
                 return
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Op, Future[Any] | None]]) -> None:
+    def _commit(self, batch: list[tuple[Op, Waiter]]) -> None:
         tries = 0
         while True:
             try:
@@ -122,11 +140,9 @@ class Writer:
                     time.sleep(wait)
                     continue
                 if len(batch) == 1:
-                    future = batch[0][1]
-                    if future is not None:
-                        future.set_exception(exc)
-                    else:
+                    if batch[0][1] is None:
                         log.error("a store write failed and is lost: %s", exc)
+                    _deliver([(batch[0][1], None, exc)])
                     return
                 for one in batch:  # find the one that fails; the others commit
                     self._commit([one])
@@ -134,6 +150,33 @@ class Writer:
             break
         self.commits += 1
         self.batched += len(batch)
-        for (_, future), result in zip(batch, results, strict=True):
-            if future is not None:
-                future.set_result(result)
+        _deliver([(w, r, None) for (_, w), r in zip(batch, results, strict=True)])
+
+
+def _deliver(done: list[tuple[Waiter, Any, BaseException | None]]) -> None:
+    """Hand each result (or failure) to whoever waits for it."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
+    for waiter, result, exc in done:
+        if waiter is None:
+            continue
+        if isinstance(waiter, Future):
+            if exc is not None:
+                waiter.set_exception(exc)
+            else:
+                waiter.set_result(result)
+            continue
+        loop, future = waiter
+        by_loop.setdefault(loop, []).append((future, result, exc))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle, items)
+
+
+def _settle(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, exc in items:
+        if future.done():  # the waiting task was cancelled; the write happened anyway
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
