@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -239,9 +240,9 @@ async def test_the_result_is_saved_after_the_lead(buyer_server: BuyerServer) -> 
     calls: list[str] = []
 
     class Watching(MemoryStore):
-        async def open_lead(self, *args: object) -> None:
+        async def open_lead(self, *args: Any, **kw: Any) -> None:
             calls.append("lead")
-            await super().open_lead(*args)  # type: ignore[arg-type]
+            await super().open_lead(*args, **kw)
 
         def save_attempt(self, *args: object) -> None:
             calls.append("attempt")
