@@ -40,8 +40,13 @@ async def again(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.getLogger("leadpost.delivery").setLevel(logging.ERROR)
-    return anyio.run(again, args)
+    delivery_log = logging.getLogger("leadpost.delivery")  # the outcome is printed instead
+    level = delivery_log.level
+    delivery_log.setLevel(logging.ERROR)
+    try:
+        return anyio.run(again, args)
+    finally:
+        delivery_log.setLevel(level)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

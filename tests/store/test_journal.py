@@ -57,14 +57,20 @@ async def test_an_accepted_post_is_a_sale_in_the_same_write(made: Made) -> None:
 
 
 async def test_a_lead_is_held_by_one_buyer_at_a_time(made: Made) -> None:
-    """A second buyer cannot hold a held lead; once released, it can."""
-    store = made.store(clock())
+    """A second buyer cannot hold a held lead; once released, it can. (A buyer with caps is
+    answered at once; without caps the hold is queued and committed with the next write.)"""
+    c = clock()
+    store = made.store(c)
+    caps = cap_limits(CapsPlan(per_day=100), c.wall())
     await store.open_lead("L1", "c", {})
     assert await store.reserve("L1", "a", None, []) is None
-    assert await store.reserve("L1", "a", None, []) is None  # the same buyer again: idempotent
-    assert await store.reserve("L1", "b", None, []) == "the lead is already held by a"
+    assert await store.reserve("L1", "a", None, caps) is None  # the same buyer: idempotent
+    assert await store.reserve("L1", "b", None, caps) == "the lead is already held by a"
     store.release("L1", "a")
-    assert await store.reserve("L1", "b", None, []) is None
+    assert await store.reserve("L1", "b", None, caps) is None
+    assert rows(made, "SELECT buyer, state FROM holds ORDER BY id") == [
+        ("a", "released"), ("b", "held"),
+    ]  # fmt: skip
 
 
 async def test_caps_count_holds_in_flight_and_sales(made: Made) -> None:
