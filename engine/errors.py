@@ -67,6 +67,9 @@ CODES: dict[str, str] = {
     "LP407": "substring rule also matches a failure",
     "LP408": "4xx status treated as success",
     "LP409": "stage has no response rules",
+    # LP54x: durable delivery
+    "LP540": "at_least_once delivery without an idempotency header",
+    "LP541": "at_least_once delivery while on_timeout rejects",
     # LP5xx: incoming leads
     "LP501": "required lead field missing",
     "LP502": "lead field has the wrong type",

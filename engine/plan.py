@@ -410,6 +410,10 @@ class IntegrationPlan:
     tests: tuple[TestCasePlan, ...]
     source: str = ""
     """The file's text, for excerpts under runtime errors."""
+    delivery: Literal["at_most_once", "at_least_once"] = "at_most_once"
+    """What happens to a post whose answer was lost (the process stopped while it was on its
+    way): at_most_once parks it for an operator; at_least_once resends it with the same
+    idempotency key, for buyers that deduplicate on it."""
 
     @property
     def is_ping_post(self) -> bool:

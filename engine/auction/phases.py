@@ -77,7 +77,8 @@ async def run_checks(
         outcome = await sender.send(
             plan, "post", ctx, env=env, lead_id=rec.lead_id, deadline=deadline
         )
-        rec.store.save_attempt(rec.lead_id, outcome)
+        if not rec.journaled:
+            rec.store.save_attempt(rec.lead_id, outcome)
         found[check.name] = None if outcome.ok else f"{outcome.kind}: {outcome.reason or ''}"
 
     with anyio.move_on_after(max(deadline - rec.clock.now(), 0.0) + GRACE):

@@ -34,8 +34,12 @@ def post_failed(last: Outcome) -> str:
 class Recorder:
     """Collects the trace and the per-buyer reasons, and saves every attempt to the store."""
 
-    def __init__(self, store: Store, clock: Clock, lead_id: str, campaign: str) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, lead_id: str, campaign: str, *, journaled: bool = False
+    ) -> None:
         self.store = store
+        self.journaled = journaled
+        """True when the runtime journals posts itself (their attempts are not saved twice)."""
         self.clock = clock
         self.lead_id = lead_id
         self.campaign = campaign
@@ -60,8 +64,9 @@ class Recorder:
         self.trace.append(TraceEntry(self.ms(), buyer, step, outcome, bid, latency, reason))
 
     def attempt(self, step: Step, outcome: Outcome, *, bid: Decimal | None = None) -> None:
-        """Save one attempt and add it to the trace."""
-        self.store.save_attempt(self.lead_id, outcome)
+        """Save one attempt (unless the runtime's journal did) and add it to the trace."""
+        if not (self.journaled and outcome.stage != "ping"):
+            self.store.save_attempt(self.lead_id, outcome)
         latency = outcome.timings.total * 1000.0
         reason = outcome.reason
         if outcome.attempt > 1:

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-Disposition = Literal["sold", "unsold", "rejected", "unknown", "scheduled"]
+Disposition = Literal["sold", "unsold", "rejected", "unknown", "scheduled", "expired"]
 """sold: a buyer accepted the lead. unsold: nobody bought it. rejected: it failed a critical
 pre-sale check, so no buyer saw it. unknown: a post's result is unknown (the buyer may have it),
-so it is not offered to anyone else. scheduled: its delivery waits in the retry queue."""
+so it is not offered to anyone else. scheduled: its delivery waits in the retry queue.
+expired: nobody bought it and it got too old (a buyer's ``give_up_after``) to be tried again."""
 
-DISPOSITIONS: tuple[Disposition, ...] = ("sold", "unsold", "rejected", "unknown", "scheduled")
+DISPOSITIONS: tuple[Disposition, ...] = (
+    "sold", "unsold", "rejected", "unknown", "scheduled", "expired",
+)  # fmt: skip
 
 Step = Literal["check", "eligibility", "ping", "post", "fallback"]
 

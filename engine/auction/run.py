@@ -1,10 +1,13 @@
 """The router: one lead through one campaign — checks, eligibility, auction or waterfall, posts.
 
-``Router.route`` saves the lead before anything is sent, runs the pre-sale checks, offers the
-lead to the eligible buyers by the campaign's mode, falls back to the fallback waterfall when
-nobody bought it, records sales (caps) and post answers (acceptance rates), and saves the
-:class:`RouteResult`. A post whose result is unknown is never offered to a second buyer. The
-caller never waits past the campaign's deadlines and no task outlives ``route``.
+``Router.route`` seals and commits the lead before anything is sent, runs the pre-sale checks,
+offers the lead to the eligible buyers by the campaign's mode, falls back to the fallback
+waterfall when nobody bought it, and commits the :class:`RouteResult` before returning it. Before
+each post the store reserves the buyer's hold on the lead (its caps are decided there, for every
+process at once); a post whose result is unknown keeps its hold, so the lead is never offered to
+a second buyer. With a journaled runtime a post that must wait for a retry becomes a job in the
+store (for ``leadpost worker``), committed with the lead's ``scheduled`` disposition. The caller
+never waits past the campaign's deadlines and no task outlives ``route``.
 """
 
 from __future__ import annotations
@@ -26,9 +29,13 @@ from engine.clock import Clock
 from engine.errors import LeadError
 from engine.lead import lead_timestamp
 from engine.plan import RenderContext
+from engine.runtime.eligibility import cap_limits
 from engine.runtime.outcome import Delivery, Outcome
+from engine.runtime.retry import STALE
 from engine.runtime.scheduler import Job
-from engine.store.base import Store
+from engine.store.base import to_json
+from engine.store.journal import DurableStore
+from engine.store.ops import JobSpec
 
 #: How far back a buyer's acceptance rate is counted for the auction's tie-break.
 ACCEPTANCE_WINDOW = 24 * 3600.0
@@ -49,31 +56,43 @@ def lead_time(lead: Mapping[str, Any], clock: Clock) -> datetime:
 class Router:
     """Sells leads through campaigns with one runtime and one store."""
 
-    def __init__(self, runtime: Sender, store: Store, clock: Clock, *, env: str) -> None:
+    def __init__(self, runtime: Sender, store: DurableStore, clock: Clock, *, env: str) -> None:
         self.runtime = runtime
         self.store = store
         self.clock = clock
         self.env = env
+        self.journaled = getattr(runtime, "journal", None) is not None
+        """True when the runtime commits each post's intent (then retries become store jobs)."""
         self._waiting: dict[tuple[str, str], tuple[Decimal | None, int]] = {}
         scheduler = getattr(runtime, "scheduler", None)
         if scheduler is not None and scheduler.on_result is None:
             scheduler.on_result = self.settle
 
     async def route(
-        self, campaign: CampaignPlan, lead: Mapping[str, Any], *, lead_id: str | None = None
+        self,
+        campaign: CampaignPlan,
+        lead: Mapping[str, Any],
+        *,
+        lead_id: str | None = None,
+        resume: frozenset[str] | None = None,
     ) -> RouteResult:
-        """Route one normalized lead through ``campaign``; the result is also saved."""
+        """Route one normalized lead through ``campaign``; the result is committed before it is
+        returned. ``resume``: the lead is already stored (recovery); skip these buyers, which
+        the journal shows were posted to already."""
         lead_id = lead_id or new_lead_id()
-        rec = Recorder(self.store, self.clock, lead_id, campaign.campaign)
-        # Persisted before the first attempt, in a worker thread: a commit that waits on the disk
-        # must not hold up the pings of the other auctions in flight.
-        await anyio.to_thread.run_sync(self.store.save_lead, lead_id, campaign.campaign, lead)
-        result = await _Sale(self, campaign, lead, rec).run()
-        self.store.save_result(lead_id, result.to_dict())
+        rec = Recorder(self.store, self.clock, lead_id, campaign.campaign, journaled=self.journaled)
+        if resume is None:
+            # Queued: the first post's intent, awaited before any byte is sent, commits it too
+            # (one wait on the disk instead of two); finish commits it when nothing is posted.
+            await self.store.open_lead(lead_id, campaign.campaign, lead, wait=False)
+        sale = _Sale(self, campaign, lead, rec, skip=resume or frozenset())
+        result = await sale.run()
+        await self.store.finish(lead_id, result.to_dict(), sale.job)
         return result
 
-    def settle(self, job: Job, delivery: Delivery) -> None:
-        """Record how a post handed to the retry queue ended (the scheduler's ``on_result``)."""
+    async def settle(self, job: Job, delivery: Delivery) -> None:
+        """Record how a post handed to the in-memory retry queue ended (the scheduler's
+        ``on_result``; a journaled runtime's retries are store jobs instead)."""
         waiting = self._waiting.pop((job.lead_id, job.buyer), None)
         if waiting is None or job.stage != "post":
             return
@@ -86,7 +105,6 @@ class Router:
         before = dict(self.store.get_result(job.lead_id) or {"lead_id": job.lead_id})
         if last.ok:
             price = price if price is not None else last.price
-            self.store.record_sale(job.buyer, price, self.clock.wall())
             update = {"disposition": "sold", "price": None if price is None else str(price)}
             update["buyer_lead_id"] = last.buyer_lead_id
             update["reason"] = f"sold to {job.buyer} for {money(price)} after retries"
@@ -96,7 +114,8 @@ class Router:
         else:
             why = f"nobody bought the lead: the retried post to {job.buyer} ended {said(last)}"
             update = {"disposition": "unsold", "reason": why}
-        self.store.save_result(job.lead_id, {**before, **update})
+        update["buyer"] = job.buyer
+        await self.store.finish(job.lead_id, {**before, **update})
 
 
 def _untried(turns: Turns[Any], sold: str) -> str:
@@ -112,9 +131,20 @@ class _Sale:
     """The state of selling one lead (internal to :meth:`Router.route`)."""
 
     def __init__(
-        self, router: Router, campaign: CampaignPlan, lead: Mapping[str, Any], rec: Recorder
+        self,
+        router: Router,
+        campaign: CampaignPlan,
+        lead: Mapping[str, Any],
+        rec: Recorder,
+        *,
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         self.r = router
+        self.skip = skip
+        self.job: JobSpec | None = None
+        """The retry job to commit with the result (journaled runtime, post scheduled)."""
+        self.stale: str | None = None
+        """Why a buyer's retries stopped because the lead got too old, if one did."""
         self.campaign = campaign
         self.lead = lead
         self.rec = rec
@@ -156,7 +186,8 @@ class _Sale:
 
     async def auction(self) -> Turns[Bid]:
         c, rec, env = self.campaign, self.rec, self.r.env
-        buyers = eligible(c.buyers, self.lead, self.r.runtime, self.r.store, rec, env=env)
+        offer = self.offered(c.buyers)
+        buyers = eligible(offer, self.lead, self.r.runtime, self.r.store, rec, env=env)
         by_id = {b.buyer: b for b in buyers}
         pings = await ping_all(
             self.r.runtime, buyers, self.ctx(), rec, env=env, deadline=self.ping_deadline
@@ -190,7 +221,8 @@ class _Sale:
         self, buyers: Sequence[CampaignBuyer], step: Step = "post"
     ) -> Turns[CampaignBuyer]:
         rec = self.rec
-        offered = eligible(buyers, self.lead, self.r.runtime, self.r.store, rec, env=self.r.env)
+        offer = self.offered(buyers)
+        offered = eligible(offer, self.lead, self.r.runtime, self.r.store, rec, env=self.r.env)
 
         async def post(b: CampaignBuyer) -> PostStep:
             prior: dict[str, Mapping[str, Any]] = {}
@@ -213,6 +245,13 @@ class _Sale:
             rec.why(b.buyer, _untried(turns, "not needed: an earlier buyer bought the lead"))
         return turns
 
+    def offered(self, buyers: Sequence[CampaignBuyer]) -> list[CampaignBuyer]:
+        """The buyers not skipped (when resuming: the journal shows a post to them already)."""
+        for b in buyers:
+            if b.buyer in self.skip:
+                self.rec.why(b.buyer, "posted to before the restart: not offered again")
+        return [b for b in buyers if b.buyer not in self.skip]
+
     # -- one post -----------------------------------------------------------------------------
 
     async def post(
@@ -224,6 +263,12 @@ class _Sale:
     ) -> PostStep:
         """Deliver the full lead to ``b`` (with retries per its file) by the total deadline."""
         rec, r = self.rec, self.r
+        limits = cap_limits(b.integration.caps, r.clock.wall())
+        refused = await r.store.reserve(rec.lead_id, b.buyer, price, limits)
+        if refused is not None:
+            rec.note(step, b.buyer, "excluded", reason=refused)
+            rec.why(b.buyer, f"excluded: {refused}")
+            return "next"
         self.posting = b.buyer
         self.posted.append(b.buyer)
         delivery = await r.runtime.deliver(
@@ -238,17 +283,37 @@ class _Sale:
         result = post_step(last.kind, scheduled=delivery.scheduled)
         if result == "sold":
             paid = price if price is not None else last.price
-            r.store.record_sale(b.buyer, paid, r.clock.wall())
             self.sale = (b.buyer, paid, last.buyer_lead_id)
             rec.why(b.buyer, f"sold for {money(paid)}")
         elif result == "scheduled":
-            r._waiting[(rec.lead_id, b.buyer)] = (price, len(delivery.attempts))
             self.pending = last
             rec.why(b.buyer, f"post waits for a retry ({said(last)})")
+            if r.journaled:
+                self.job = self.persist(b, delivery, prior)
+            else:
+                r._waiting[(rec.lead_id, b.buyer)] = (price, len(delivery.attempts))
         else:
             self.pending = last
             rec.why(b.buyer, post_failed(last))
+            if result == "next":
+                r.store.release(rec.lead_id, b.buyer)
+            if delivery.gave_up and delivery.gave_up.startswith(STALE):
+                self.stale = f"{b.buyer}: {delivery.gave_up}"
         return result
+
+    def persist(
+        self, b: CampaignBuyer, delivery: Delivery, prior: Mapping[str, Mapping[str, Any]]
+    ) -> JobSpec:
+        """The store job replacing the runtime's in-memory retry of ``b`` (same due time)."""
+        r = self.r
+        scheduler = getattr(r.runtime, "scheduler", None)
+        if scheduler is not None:
+            scheduler.cancel(self.rec.lead_id, b.buyer)
+        wait = max((delivery.scheduled_at or r.clock.now()) - r.clock.now(), 0.0)
+        due = r.clock.wall().timestamp() + wait
+        last = delivery.outcome
+        reason = f"retry after {said(last)}"
+        return JobSpec(b.buyer, "post", last.attempt + 1, due, reason, to_json(prior))
 
     # -- the end ------------------------------------------------------------------------------
 
@@ -285,6 +350,10 @@ class _Sale:
                 return rec.result("unknown", why, buyer=last.buyer)
             why = f"the post to {last.buyer} failed ({last.kind}) and waits in the retry queue"
             return rec.result("scheduled", why, buyer=last.buyer)
+        if self.stale is not None:
+            return rec.result(
+                "expired", f"nobody bought the lead before it got too old ({self.stale})"
+            )
         return rec.result("unsold", self.unsold_reason(turns))
 
     def unsold_reason(self, turns: Turns[Any] | None) -> str:

@@ -44,6 +44,15 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WIDTH = 120
 
 
+#: The delivery guarantee in plain words.
+DELIVERY = {
+    "at_most_once": "delivery: at most once (a post whose answer was lost when leadpost stopped is"
+    " parked for an operator, never sent again nor sold to another buyer)",
+    "at_least_once": "delivery: at least once (a post whose answer was lost when leadpost stopped"
+    " is sent again with the same idempotency key; the buyer must ignore a repeat)",
+}
+
+
 def lead_context(
     lead_text: str | bytes,
     schema: LeadSchema | None,
@@ -159,6 +168,7 @@ def explain_plan(plan: IntegrationPlan, description: str | None = None) -> str:
     out.append(f"concurrency: at most {plan.concurrency} requests at once")
     idem = plan.idempotency_header
     out.append(f"idempotency header: {idem}" if idem else "idempotency header: none")
+    out.append(DELIVERY[plan.delivery])
     if plan.filters is not None and plan.filters.description:
         out.append("filters: " + "; ".join(plan.filters.description))
     caps = [

@@ -1,4 +1,4 @@
-"""The semantic rules of ``leadpost lint`` (LP401–LP409): one small function per rule.
+"""The semantic rules of ``leadpost lint`` (LP401–LP409, LP540–LP541): one small function each.
 
 Each rule reads a :class:`BuyerFile` (the validated spec, its positions, the compiled plan when
 there is one, the lead schema) and yields the issues it finds. :data:`BUYER_RULES` lists them.
@@ -322,6 +322,33 @@ def missing_rules(f: BuyerFile) -> Iterator[Issue]:
         )
 
 
+def delivery_guarantee(f: BuyerFile) -> Iterator[Issue]:
+    """LP540 at_least_once resends without a key the buyer can deduplicate on; LP541 it cannot
+    resend what on_timeout: reject gives up on."""
+    if f.spec.delivery != "at_least_once":
+        return
+    header = f.spec.idempotency_header
+    if header is None or header.lower() in ("off", "none", ""):
+        yield Issue(
+            "LP540",
+            "delivery: at_least_once sends a post again after a crash, but the buyer gets no"
+            " idempotency header to recognise the repeat, so it may count the lead twice",
+            f.at("delivery"),
+            "set idempotency_header (e.g. Idempotency-Key) to the header the buyer deduplicates"
+            " on, or use delivery: at_most_once",
+            severity="warning",
+        )
+    if f.spec.retry.on_timeout == "reject":
+        yield Issue(
+            "LP541",
+            "delivery: at_least_once has no effect: on_timeout: reject treats a lost answer as"
+            " a rejection and offers the lead to the next buyer instead of resending it",
+            f.at("delivery"),
+            "remove on_timeout: reject (so a lost answer is resent), or use delivery: at_most_once",
+            severity="warning",
+        )
+
+
 #: Every buyer rule, in code order.
 BUYER_RULES: list[Rule] = [
     inline_secrets,
@@ -332,4 +359,5 @@ BUYER_RULES: list[Rule] = [
     translate_coverage,
     risky_rules,
     missing_rules,
+    delivery_guarantee,
 ]

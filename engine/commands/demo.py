@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engine.auction import DISPOSITIONS, Router, RouteResult, TraceEntry
+from engine.auction.worker import Worker
 from engine.authoring.cases import run_tests
 from engine.authoring.lint import lint_paths, summary
 from engine.campaigns.compile import load_campaign
@@ -91,8 +92,11 @@ async def sell(
     async with anyio.create_task_group() as tg:
         for campaign, lead in leads:
             tg.start_soon(one, campaign, lead)
-    with anyio.move_on_after(8):
-        await runtime.scheduler.drain()
+    worker = Worker(router, {c.campaign: c for c in campaigns.values()}, idle=0.2)
+    with anyio.move_on_after(8):  # retries waiting in the store, run as `leadpost worker` would
+        while router.store.next_due() is not None:
+            if not await worker.run_once():
+                await anyio.sleep(0.2)
     return results
 
 
@@ -272,7 +276,10 @@ def demo(root: Path, count: int, seed: int, concurrency: int, console: Console) 
             sandbox.stop()
         for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
-    console.print("4. stopped the simulated buyers; removed the temporary SQLite store")
+    console.print(
+        "4. stopped the simulated buyers; removed the temporary SQLite store (its leads were"
+        " sealed with a key that existed only in this process)"
+    )
     return 0
 
 
@@ -291,7 +298,7 @@ async def _sell_all(
         TimeElapsedColumn(),
         console=console,
     )
-    async with Runtime(environ=environ) as runtime:
+    async with Runtime(environ=environ, journal=store) as runtime:
         await runtime.prewarm([p for c in campaigns.values() for p in bidders(c)], "test")
         router = Router(runtime, store, SystemClock(), env="test")
         with progress:

@@ -25,10 +25,12 @@ from engine.campaigns.plan import CampaignPlan
 from engine.clock import SystemClock
 from engine.commands.options import add_sandbox_option
 from engine.commands.post import read_lead_file
+from engine.commands.storage import the_store
 from engine.plan import IntegrationPlan
 from engine.runtime.executor import Runtime
 from engine.sandbox.targets import point_campaign, sandbox_targets
-from engine.store import MemoryStore, SqliteStore, Store
+from engine.store import DurableStore, MemoryStore, SqliteStore
+from engine.store.settings import keyring
 
 EXIT_SOLD, EXIT_NOT_SOLD, EXIT_USAGE = 0, 1, 2
 WIDTH = 120
@@ -96,7 +98,7 @@ async def route_command(
     env: str = "test",
     *,
     environ: Mapping[str, str] | None = None,
-    store: Store | None = None,
+    store: DurableStore | None = None,
     origins: tuple[str, str] | None = None,
 ) -> tuple[str, int]:
     """Sell the lead in ``lead_path`` through the campaign file ``campaign_path`` for real, in
@@ -114,7 +116,8 @@ async def route_command(
         return f"these buyers have no environment '{env}': {names}; choose another --env", 2
     lead, _ = read_lead_file(lead_path, campaign_path)
     store = store if store is not None else MemoryStore()
-    async with Runtime(environ=os.environ if environ is None else environ) as runtime:
+    env_vars = os.environ if environ is None else environ
+    async with Runtime(environ=env_vars, journal=store) as runtime:
         await warm_up(runtime, campaign, env)
         router = Router(runtime, store, SystemClock(), env=env)
         result = await router.route(campaign, lead)
@@ -122,8 +125,19 @@ async def route_command(
     return format_result(result, campaign, env), code
 
 
+def _store(args: argparse.Namespace) -> DurableStore | None:
+    """The store to keep the result in: --store FILE, --keep (the configured store), or None
+    (in memory)."""
+    if args.keep:
+        return the_store()
+    if args.store:
+        keys, _ = keyring(os.environ)
+        return SqliteStore(args.store, keyring=keys)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
-    store: Store | None = SqliteStore(args.store) if args.store else None
+    store = _store(args)
     delivery_log = logging.getLogger("leadpost.delivery")  # the table shows every attempt
     level = delivery_log.level
     delivery_log.setLevel(logging.ERROR)
@@ -151,5 +165,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default="test", metavar="NAME", help="environment (default: test)")
     parser.add_argument(
         "--store", default=None, metavar="FILE", help="keep results in this SQLite file"
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the lead and its journal in the configured store (LEADPOST_DATA or"
+        " LEADPOST_DATABASE_URL), so `leadpost worker` runs its retries",
     )
     add_sandbox_option(parser)

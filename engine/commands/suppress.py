@@ -12,13 +12,17 @@ from engine.commands.output import EXIT_OK, EXIT_PROBLEMS, out
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="text file: one phone number or email per line, # comments")
     parser.add_argument(
-        "--store", default="leadpost.sqlite3", help="the SQLite store (default: %(default)s)"
+        "--store",
+        default=None,
+        help="an SQLite store file (default: the configured store, LEADPOST_DATA or"
+        " LEADPOST_DATABASE_URL)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.campaigns.checks import parse_suppression
-    from engine.store import SqliteStore
+    from engine.commands.storage import the_store
+    from engine.store import DurableStore, SqliteStore
 
     try:
         text = Path(args.file).read_text(encoding="utf-8")
@@ -28,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     listed, bad = parse_suppression(args.file, text)
     for line in bad:
         out(f"{args.file}:{line.line}: not a phone number or email, skipped: {line.text}")
-    with SqliteStore(args.store) as store:
+    store: DurableStore = SqliteStore(args.store) if args.store else the_store()
+    with store:
         added = store.add_suppressed([*listed.phones, *listed.emails])
     read = f"{len(listed.phones)} phone numbers and {len(listed.emails)} emails read"
-    out(f"{read}; {added} new on the suppression list in {args.store}")
+    out(f"{read}; {added} new on the suppression list in {store.backend.where}")
     return EXIT_PROBLEMS if bad else EXIT_OK

@@ -68,6 +68,7 @@ def compile_spec(spec: m.IntegrationSpec, ctx: CompileContext) -> IntegrationPla
         price=settings.money(ctx, spec.price, ("price",)),
         tests=tests,
         source=ctx.source.text,
+        delivery=spec.delivery,
     )
     return None if ctx.failed else plan
 

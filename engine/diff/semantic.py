@@ -107,6 +107,7 @@ _TOP_KEYS = frozenset(
         "auth",
         "headers",
         "idempotency_header",
+        "delivery",
         "concurrency",
         "price",
         "retry",
@@ -170,6 +171,9 @@ def _simple(base: BuyerVersion, head: BuyerVersion, out: Collector) -> None:
     if a.idempotency_header != b.idempotency_header:
         what = arrow(a.idempotency_header, b.idempotency_header)
         out.add(SETTINGS, f"idempotency header {what}", ("idempotency_header",))
+    if a.delivery != b.delivery:
+        what = arrow(a.delivery, b.delivery)
+        out.add(SETTINGS, f"delivery guarantee {what}", ("delivery",))
     if a.concurrency != b.concurrency:
         what = arrow(a.concurrency, b.concurrency)
         out.add(SETTINGS, f"concurrency {what} requests at once", ("concurrency",))

@@ -402,6 +402,11 @@ class IntegrationSpec(Model):
     auth: AuthSpec = Field(default_factory=lambda: NoAuthSpec(type="none"))
     headers: dict[str, str] = Field(default_factory=dict)
     idempotency_header: str | None = "Idempotency-Key"
+    delivery: Literal["at_most_once", "at_least_once"] = Field(
+        "at_most_once",
+        description="a post whose answer was lost when leadpost stopped: at_most_once parks it"
+        " for an operator; at_least_once sends it again with the same idempotency key",
+    )
     concurrency: Annotated[int, Field(ge=1, le=1000)] = 20
     price: str | None = Field(None, description="fixed price per accepted lead, e.g. 35.00")
     retry: RetrySpec = Field(default_factory=RetrySpec)

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 from engine.campaigns.plan import CampaignBuyer
 from engine.clock import Clock
 from engine.plan import CapsPlan, SchedulePlan
-from engine.store.base import Store
+from engine.store.base import Store, epoch
+from engine.store.ops import Limit
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 BREAKER_OPEN = "the buyer's circuit breaker is open (too many recent failures): it is paused"
@@ -108,3 +109,20 @@ def caps_reason(
                 f"${price:.2f} would pass the ${cap:.2f} cap"
             )
     return None
+
+
+def cap_limits(caps: CapsPlan, now: datetime) -> list[Limit]:
+    """The caps as the store checks them when it reserves a hold (counted across processes)."""
+    if caps == CapsPlan():
+        return []
+    hour, day, month = cap_windows(now)
+    out = []
+    if caps.per_hour is not None:
+        out.append(Limit(epoch(hour), caps.per_hour, None, "hourly cap", "this hour"))
+    if caps.per_day is not None:
+        out.append(Limit(epoch(day), caps.per_day, None, "daily cap", "today"))
+    if caps.per_month is not None:
+        out.append(Limit(epoch(month), caps.per_month, None, "monthly cap", "this month"))
+    if caps.spend_per_day is not None:
+        out.append(Limit(epoch(day), None, caps.spend_per_day, "daily spend cap", "today"))
+    return out

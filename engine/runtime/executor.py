@@ -42,9 +42,10 @@ from engine.runtime.classify import (
     classify_answer,
     classify_exception,
 )
+from engine.runtime.journal import AttemptJournal
 from engine.runtime.masking import Scrubber
 from engine.runtime.outcome import Delivery, Outcome
-from engine.runtime.render import render_request, render_values
+from engine.runtime.render import idempotency_key, render_request, render_values
 from engine.runtime.retry import decide, parse_retry_after
 from engine.runtime.scheduler import Job, Scheduler
 from engine.runtime.target import Target
@@ -100,7 +101,10 @@ class Runtime:
         rand: Callable[[], float] = random.random,
         logger: logging.Logger | None = None,
         settings: ClientSettings | None = None,
+        journal: AttemptJournal | None = None,
     ) -> None:
+        self.journal = journal
+        """Where each post's intent is committed before it leaves (see engine.runtime.journal)."""
         self.clock: Clock = clock or SystemClock()
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.breakers = breakers if breakers is not None else BreakerRegistry(self.clock)
@@ -244,6 +248,8 @@ class Runtime:
         record = Record(plan, stage, lead_id, attempt)
         outcome = await self._attempt(record, ctx, env, deadline)
         log_outcome(self.log, lead_id, outcome)
+        if self.journal is not None and stage != "ping":
+            self.journal.answered(lead_id, outcome)
         return outcome
 
     async def _attempt(
@@ -322,6 +328,11 @@ class Runtime:
                 if not breaker.allow():
                     return record.outcome("circuit_open", self._open_reason(breaker))
                 allowed = True
+                if self.journal is not None and record.stage != "ping":
+                    key = idempotency_key(record.lead_id, record.plan.buyer, record.stage)
+                    await self.journal.sending(
+                        record.lead_id, record.plan.buyer, record.stage, record.attempt, key
+                    )
                 try:
                     await self._roundtrip(record, target)
                 except AuthFailure as exc:

@@ -49,6 +49,12 @@ class MaskedEnviron(Mapping[str, str]):
         return 0
 
 
+def idempotency_key(lead_id: str, buyer: str, stage: str) -> str:
+    """The key a buyer may deduplicate on: the same for every attempt of one stage of one lead
+    to one buyer, so a resent post (retry, at-least-once redelivery) is recognisably the same."""
+    return f"{lead_id}:{buyer}:{stage}"
+
+
 def render_values(plan: IntegrationPlan, stage: str, ctx: RenderContext) -> list[object]:
     """Compute every field of the stage, in file order (OMIT for left-out fields)."""
     request = plan.stages[stage].request
@@ -103,7 +109,7 @@ def render_request(
     else:
         query_text = ""
     if lead_id is not None and plan.idempotency_header:
-        headers.append((plan.idempotency_header, f"{lead_id}:{plan.buyer}:{stage}"))
+        headers.append((plan.idempotency_header, idempotency_key(lead_id, plan.buyer, stage)))
     if with_auth:
         _auth_preview(plan, environment, headers, query, ctx.environ, mask)
     if content_type is not None and not any(h.lower() == "content-type" for h, _ in headers):

@@ -18,6 +18,10 @@ from email.utils import parsedate_to_datetime
 
 from engine.plan import RetryPlan
 
+#: How every reason for stopping because the lead got too old begins (the router reads it to
+#: end such a lead as ``expired``).
+STALE = "the lead would be older than"
+
 _SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
@@ -142,7 +146,7 @@ def decide(
         return RetryDecision(
             False,
             None,
-            f"the lead would be older than {plan.give_up_after:g} seconds by the next attempt",
+            f"{STALE} {plan.give_up_after:g} seconds by the next attempt",
         )
     how = "later from the queue" if delay.scheduled else "in-line"
     why = "as the buyer's Retry-After asked" if delay.from_retry_after else "after backoff"

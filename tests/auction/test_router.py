@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -33,12 +34,15 @@ pytestmark = pytest.mark.anyio
 
 
 async def route(
-    camp: CampaignPlan, store: MemoryStore | None = None, clock: FakeClock | None = None
+    camp: CampaignPlan,
+    store: MemoryStore | None = None,
+    clock: FakeClock | None = None,
+    lead_id: str = "lead-1",
 ) -> RouteResult:
     clock = clock or fake_clock()
     async with Runtime(environ=ENVIRON, clock=clock) as runtime:
         router = Router(runtime, store or MemoryStore(), clock, env="test")
-        return await router.route(camp, sample_lead(), lead_id="lead-1")
+        return await router.route(camp, sample_lead(), lead_id=lead_id)
 
 
 def paths(server: BuyerServer, suffix: str) -> list[str]:
@@ -146,7 +150,7 @@ async def test_a_reached_cap_excludes_the_buyer_from_the_next_lead(
     buyers.append(plan("bidder", "other", buyer_server.url))
     store, clock = MemoryStore(), fake_clock()
     first = await route(campaign(buyers), store, clock)
-    second = await route(campaign(buyers), store, clock)
+    second = await route(campaign(buyers), store, clock, "lead-2")
     assert (first.buyer, second.buyer) == ("capped", "other")
     assert paths(buyer_server, "/ping").count("/capped/ping") == 1
     assert store.sales("capped", clock.wall().replace(minute=0)) == (1, Decimal("50.00"))
@@ -236,9 +240,9 @@ async def test_the_result_is_saved_after_the_lead(buyer_server: BuyerServer) -> 
     calls: list[str] = []
 
     class Watching(MemoryStore):
-        def save_lead(self, *args: object) -> None:
+        async def open_lead(self, *args: Any, **kw: Any) -> None:
             calls.append("lead")
-            super().save_lead(*args)  # type: ignore[arg-type]
+            await super().open_lead(*args, **kw)
 
         def save_attempt(self, *args: object) -> None:
             calls.append("attempt")

@@ -37,7 +37,7 @@ def test_summary(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "      dob: lead.dob, the lead is refused when it is missing" in lines
     assert "      rule 1: status 2xx and if \"result == 'sold'\" -> accepted" in lines
     assert "    headers: X-Source: ${env:ACME_SOURCE}" in lines
-    assert lines[-7:] == [
+    assert lines[-8:] == [
         "retry: up to 6 attempts on auth, rate_limited, server_error, transport, waiting 2s "
         "then x2 each time (at most 1m, random jitter); a timed-out post counts as unknown; "
         "no attempts 1h after the lead arrived",
@@ -45,6 +45,8 @@ def test_summary(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "20 requests); tries again after 1m",
         "concurrency: at most 20 requests at once",
         "idempotency header: Idempotency-Key",
+        "delivery: at most once (a post whose answer was lost when leadpost stopped is parked"
+        " for an operator, never sent again nor sold to another buyer)",
         "caps: none",
         "schedule: always open",
         "tests: 5 embedded test case(s)",

@@ -1,28 +1,26 @@
-"""The Store contract: MemoryStore and SqliteStore keep and answer the same things."""
+"""The Store contract: memory, SQLite and PostgreSQL stores keep and answer the same things."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import anyio
 import pytest
 
 from engine.runtime.outcome import Exchange, Outcome, Timings
-from engine.store import MemoryStore, SqliteStore, Store
+from engine.store import Store
+from tests.store.kit import Made
 
 T0 = datetime(2024, 12, 15, 14, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Each contract test runs against both stores (SQLite in a fresh file)."""
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
-    yield made
-    made.close()
+@pytest.fixture
+def store(made: Made) -> Store:
+    """Each contract test runs against memory, SQLite (a fresh file) and PostgreSQL (a fresh
+    schema)."""
+    return made.store()
 
 
 def outcome(kind: str = "accepted", attempt: int = 1) -> Outcome:
@@ -79,6 +77,7 @@ def test_attempts_are_kept_in_order_with_their_exchange(store: Store) -> None:
 def test_results_read_back_and_can_be_replaced(store: Store) -> None:
     """get_result returns the last saved result as JSON data, None for an unknown lead."""
     assert store.get_result("L1") is None
+    store.save_lead("L1", "home-auction", {})
     store.save_result("L1", {"disposition": "unknown", "trace": []})
     store.save_result("L1", {"disposition": "sold", "price": Decimal("38.00"), "at": T0})
     assert store.get_result("L1") == {
