@@ -168,13 +168,20 @@ def test_a_seed_makes_answers_reproducible(client: httpx.Client) -> None:
 
 
 def test_stop_closes_everything(client: httpx.Client) -> None:
-    """After stop: the thread is gone, kept-alive connections are closed, the port is free."""
+    """After stop: the thread is gone, kept-alive connections are closed, the port is free.
+    (Other sandboxes may be serving meanwhile, e.g. the session's shared one.)"""
+
+    def sandbox_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "leadpost-sandbox"}
+
+    before = sandbox_threads()
     sb = start_in_thread(parse_config(CONFIG), port=0)
+    assert len(sandbox_threads() - before) == 1
     assert ping(client, sb).status_code == 200
     port = sb.port
     sb.stop()
     assert not sb.running
-    assert not any(t.name == "leadpost-sandbox" for t in threading.enumerate())
+    assert sandbox_threads() <= before
     with pytest.raises(httpx.TransportError):
         ping(client, sb)
     with socket.socket() as probe:
