@@ -145,7 +145,7 @@ def _source(spec: m.FieldSpec, schema: LeadSchema | None, states: frozenset[str]
             return Facts(frozenset({"string"}), shaped=True)
         return _of_values((spec.value,), shaped=True)
     if spec.concat is not None:
-        parts = [_lead(p.strip(), schema) for p in spec.concat]
+        parts = [facts(p, schema) for p in spec.concat]
         sep = len(" " if spec.separator is None else spec.separator)
         lengths = [p.max_len for p in parts]
         total = None if None in lengths else sum(x or 0 for x in lengths) + sep * (len(parts) - 1)

@@ -39,7 +39,9 @@ class FieldSpec(Model):
 
     from_: str | None = Field(None, alias="from", description="lead field, e.g. lead.phone")
     value: str | None = Field(None, description="constant text (may use ${env:NAME})")
-    concat: list[str] | None = Field(None, description="lead fields joined by `separator`")
+    concat: list[FieldSpec | str] | None = Field(
+        None, description="lead fields (or {value: text}) joined by `separator`"
+    )
     separator: str | None = Field(None, description="text between concat parts (default space)")
     when: list[WhenCase] | None = Field(None, description="conditional: first matching `if` wins")
     else_: FieldSpec | str | None = Field(None, alias="else", description="used when no `if` holds")
