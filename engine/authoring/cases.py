@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from lxml import etree
 
+from engine.dsl.kinds import guess_kind, kind_of
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, Issue, LeadError, MappingError
 from engine.lead import LeadSchema, lead_timestamp, validate_lead
@@ -328,10 +329,11 @@ def run_tests(paths: Iterable[str | Path]) -> TestReport:
 
 def _maybe_buyer(path: Path) -> bool:
     try:
-        data = load_yaml(path).data
+        doc = load_yaml(path)
     except AuthoringError:
         return True  # compiling it reports the problem
-    return isinstance(data, dict) and "buyer" in data
+    kinds = ("buyer",)
+    return kind_of(doc.data, kinds) is not None or guess_kind(doc, kinds) is not None
 
 
 # -- output --------------------------------------------------------------------------------------

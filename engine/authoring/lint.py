@@ -20,6 +20,7 @@ from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
 from engine.contract.lint import contract_issues
 from engine.contract.search import EXAMPLES
+from engine.dsl import kinds
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
@@ -100,9 +101,7 @@ class FileReport:
 
 def kind_of(data: Any) -> str | None:
     """The registered kind of a loaded file (``buyer``), from its top-level keys."""
-    if isinstance(data, dict):
-        return next((kind for kind in LINTERS if kind in data), None)
-    return None
+    return kinds.kind_of(data, LINTERS)
 
 
 def lint_file(path: str | Path, options: LintOptions = LintOptions()) -> FileReport:
@@ -114,6 +113,10 @@ def lint_file(path: str | Path, options: LintOptions = LintOptions()) -> FileRep
     except AuthoringError as exc:
         return FileReport(name, exc.source or "", tuple(exc.issues))
     kind = kind_of(doc.data)
+    typo: tuple[Issue, ...] = ()
+    if kind is None and (guessed := kinds.guess_kind(doc, LINTERS)) is not None:
+        kind, doc, issue = guessed  # "buyerx:" is a buyer file with a misspelt key
+        typo = (issue,)
     if kind is None:
         known = " or ".join(f"'{k}:'" for k in LINTERS)
         issue = Issue(
@@ -127,7 +130,7 @@ def lint_file(path: str | Path, options: LintOptions = LintOptions()) -> FileRep
             ),
         )
         return FileReport(name, doc.source.text, (issue,))
-    return FileReport(name, doc.source.text, tuple(LINTERS[kind](doc, p, options)))
+    return FileReport(name, doc.source.text, (*typo, *LINTERS[kind](doc, p, options)))
 
 
 #: Files of other tools that folders may hold: skipped when found in a folder (a file named

@@ -42,7 +42,12 @@ def _plain(fn: Any) -> Any:
 
 
 STATE_NAME = TransformDef(
-    "state_name", None, None, _plain(state_name), "as a state name like Texas", ("TX", None, "Texas")
+    "state_name",
+    None,
+    None,
+    _plain(state_name),
+    "as a state name like Texas",
+    ("TX", None, "Texas"),
 )
 STATE_CODE = TransformDef(
     "state_code",
