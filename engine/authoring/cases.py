@@ -25,7 +25,14 @@ from engine.dsl.kinds import guess_kind, kind_of
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, Issue, LeadError, MappingError
 from engine.lead import LeadSchema, lead_timestamp, validate_lead
-from engine.loading import check_integration, display_name, schema_for, yaml_files
+from engine.lead.schema import load_lead_schema
+from engine.loading import (
+    check_integration,
+    display_name,
+    find_lead_schema,
+    schema_for,
+    yaml_files,
+)
 from engine.plan import IntegrationPlan, Interpretation, RenderContext, TestCasePlan
 from engine.runtime.classify import classify_answer
 from engine.runtime.eligibility import schedule_reason
@@ -60,6 +67,8 @@ class FileTests:
     source: str
     issues: tuple[Issue, ...]
     cases: tuple[CaseResult, ...]
+    blocked: tuple[str, ...] = ()
+    """A broken lead schema: the buyer files that read it, not run until it is fixed."""
 
     @property
     def compiled(self) -> bool:
@@ -324,7 +333,25 @@ def run_tests(paths: Iterable[str | Path]) -> TestReport:
     Files that are not buyer files (no top-level ``buyer:``, e.g. campaigns) have no cases and
     are skipped; a file that cannot be read is reported.
     """
-    return TestReport(tuple(run_file(p) for p in yaml_files(paths) if _maybe_buyer(p)))
+    found = [p for p in yaml_files(paths) if _maybe_buyer(p)]
+    broken = _broken_schemas(found)
+    rest = [p for p in found if find_lead_schema(p) not in broken]
+    return TestReport((*broken.values(), *(run_file(p) for p in rest)))
+
+
+def _broken_schemas(found: list[Path]) -> dict[Path | None, FileTests]:
+    """Each broken lead schema the files read, reported alone with the files it blocks."""
+    broken: dict[Path | None, FileTests] = {}
+    for schema in dict.fromkeys(find_lead_schema(p) for p in found):
+        if schema is None:
+            continue
+        try:
+            load_lead_schema(schema, display_name(schema))
+        except AuthoringError as exc:
+            readers = tuple(display_name(p) for p in found if find_lead_schema(p) == schema)
+            issues = tuple(exc.issues)
+            broken[schema] = FileTests(display_name(schema), exc.source or "", issues, (), readers)
+    return broken
 
 
 def _maybe_buyer(path: Path) -> bool:
@@ -355,6 +382,14 @@ def format_report(report: TestReport) -> str:
     for f in report.files:
         if not f.compiled:
             blocks += [i.render(f.source) for i in f.issues if i.severity == "error"]
+        if f.blocked:
+            count = len(f.blocked)
+            which = (
+                f"the {count} buyer files that read it were"
+                if count > 1
+                else ("the buyer file that reads it was")
+            )
+            blocks.append(f"fix {f.file} first: {which} not run ({', '.join(f.blocked[:5])})")
         blocks += [format_case(c) for c in f.cases]
     line = f"{report.passed} passed, {report.failed} failed"
     broken = report.broken_files

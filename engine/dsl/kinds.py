@@ -23,6 +23,10 @@ STARTS = {
 }
 
 
+#: Keys other kinds of files start with, close to a kind key but no typo of it.
+_OTHER_KEYS = frozenset({"buyers", "fields"})
+
+
 def kind_of(data: Any, kinds: Iterable[str]) -> str | None:
     """The first of ``kinds`` that is a top-level key of ``data``."""
     if isinstance(data, dict):
@@ -31,24 +35,25 @@ def kind_of(data: Any, kinds: Iterable[str]) -> str | None:
 
 
 def guess_kind(doc: Document, kinds: Iterable[str]) -> tuple[str, Document, Issue] | None:
-    """(kind, the document with the misspelt key corrected, the LP201 issue at the key) when a
-    top-level key is a typo of a kind key; None otherwise."""
+    """(kind, the document with the misspelt key corrected, the LP201 issue at the key) when the
+    first top-level key is a typo of a kind key; None otherwise."""
     data = doc.data
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not data:
         return None
     options = list(kinds)
-    for key in data:
-        kind = did_you_mean(key, options)
-        if kind is None or kind in data:
-            continue
-        issue = Issue(
-            "LP201",
-            f"unknown key '{key}' — did you mean '{kind}'?",
-            doc.source.key_at((key,)),
-            hint=STARTS.get(kind, f"write '{kind}:'"),
-        )
-        return kind, with_key_renamed(doc, key, kind), issue
-    return None
+    if any(kind in data for kind in options):
+        return None
+    key = next(iter(data))  # the kind key comes first (fmt keeps it there); "buyers:" later on
+    kind = did_you_mean(key, options)  # in a campaign or sandbox file is no typo of "buyer:"
+    if kind is None or key in _OTHER_KEYS:
+        return None
+    issue = Issue(
+        "LP201",
+        f"unknown key '{key}' — did you mean '{kind}'?",
+        doc.source.key_at((key,)),
+        hint=STARTS.get(kind, f"write '{kind}:'"),
+    )
+    return kind, with_key_renamed(doc, key, kind), issue
 
 
 def with_key_renamed(doc: Document, old: str, new: str) -> Document:

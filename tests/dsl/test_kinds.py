@@ -65,3 +65,16 @@ def test_lint_and_test_report_the_typo_and_the_rest(
     assert "typo.yaml:2:1: LP201 unknown key 'buyerx' — did you mean 'buyer'?" in out
     assert "typo.yaml:11:5: LP201 unknown key 'typo'" in out
     assert "no 'buyer:'" not in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "seed: 1\nbuyers: {a: {dialect: generic-json}}\n",  # a sandbox file
+        "name: c\nbuyers: [a]\n",
+        "fields:\n  lead.phone: {type: phone}\n",  # a lead schema
+    ],
+)
+def test_other_kinds_of_files_are_no_typos(text: str) -> None:
+    """Only the first key may be a misspelt kind key; "buyers:" and "fields:" never are."""
+    assert guess_kind(load_yaml_text(text, "f.yaml"), ("buyer", "campaign")) is None
