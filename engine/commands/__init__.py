@@ -11,6 +11,7 @@ from __future__ import annotations
 #: Subcommand name -> the one line ``leadpost --help`` shows. The module is
 #: ``engine.commands.<name>``.
 COMMANDS: dict[str, str] = {
+    "init": "write a starter project (lead schema, buyer, campaign, sandbox, CI) in a folder",
     "lint": "check buyer files for mistakes and risky settings",
     "test": "run the test cases written in buyer files",
     "render": "show the exact HTTP request for a lead",
