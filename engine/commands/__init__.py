@@ -17,7 +17,7 @@ COMMANDS: dict[str, str] = {
     "render": "show the exact HTTP request for a lead",
     "explain": "describe a buyer file in plain English",
     "fmt": "rewrite buyer files in the canonical layout",
-    "schema": "print the JSON Schema of buyer files (for editors)",
+    "schema": "JSON Schemas of every kind of file, for editors (--write), and of the reports",
     "diff": "what changed in buyer and campaign files between two versions, in plain English",
     "spec": "compare the buyer's new published spec with the one the buyer file names",
     "post": "send a lead to the buyer for real and show what happened",
