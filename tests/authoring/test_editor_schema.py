@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from ruamel.yaml import YAML
@@ -147,3 +149,18 @@ def test_schema_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_schema_output(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "--output", name]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == f"leadpost {name} --format json"
+
+
+@given(st.text())
+def test_parse_reads_any_text(text: str) -> None:
+    """Any markdown gives a (possibly empty) table of lines, never an exception."""
+    found = parse(text)
+    assert all(isinstance(v, dict) for v in found.values())
+
+
+def test_parse_reads_tagged_tables_only() -> None:
+    text = (
+        "| `a` | not tagged |\n\n<!-- keys: One Two -->\n| key | what |\n|---|---|\n"
+        "| `x` | the x |\n| y | no backquotes: skipped |\n\nafter\n| `z` | not in the table |\n"
+    )
+    assert parse(text) == {"One": {"x": "the x"}, "Two": {"x": "the x"}}

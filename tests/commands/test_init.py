@@ -126,3 +126,15 @@ def test_the_wheel_ships_the_templates_and_schemas(tmp_path: Path) -> None:
     for args in (("lint", "project/integrations"), ("test", "project/integrations")):
         done = leadpost(*args)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_outside_a_project_sandbox_and_demo_point_to_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In an empty folder there is no integrations/sandbox.yaml: say how to get one."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["sandbox"]) == 1
+    assert "leadpost init makes one" in capsys.readouterr().err
+    console = Console(file=io.StringIO(), width=140)
+    assert run_demo(["--root", str(tmp_path)], console) == 2
+    assert "leadpost init makes one" in console.file.getvalue()  # type: ignore[attr-defined]
