@@ -19,6 +19,7 @@ from engine.cli import main
 from engine.commands.demo import run_demo
 from engine.version import leadpost_version
 from tests.paths import REPO
+from tests.props import SLOW
 
 STARTER = {
     "README.md",
@@ -74,6 +75,7 @@ def test_init_never_overwrites_without_force(
     assert (tmp_path / "README.md").read_text() != "mine\n"
 
 
+@SLOW
 def test_the_demo_runs_in_the_starter_project(tmp_path: Path) -> None:
     """The demo's flow (sandbox, lint, test, selling leads) works from the starter project."""
     assert main(["init", str(tmp_path)]) == 0
@@ -84,6 +86,7 @@ def test_the_demo_runs_in_the_starter_project(tmp_path: Path) -> None:
     assert "12 leads in" in text and "example-buyer" in text
 
 
+@SLOW
 def test_the_wheel_ships_the_templates_and_schemas(tmp_path: Path) -> None:
     """Build the wheel, install it apart from this checkout, and make a project with it."""
     wheels = tmp_path / "wheels"

@@ -16,6 +16,7 @@ from engine.version import leadpost_version
 from tests.cli_kit import edit
 from tests.diff_kit import HARBOR, apply_edits, copy_integrations
 from tests.paths import ENGINE, REPO
+from tests.props import SLOW
 
 SCHEMAS = ENGINE / "schemas"
 
@@ -273,6 +274,7 @@ def test_diff_json(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypat
 # -- route ---------------------------------------------------------------------------------------
 
 
+@SLOW
 def test_route_json_sold_or_not(capsys: pytest.CaptureFixture[str]) -> None:
     """The result as stored: disposition, prices as text, the trace in milliseconds."""
     integrations = REPO / "integrations"

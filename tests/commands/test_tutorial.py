@@ -10,6 +10,7 @@ import pytest
 
 from engine.cli import main
 from tests.paths import REPO
+from tests.props import SLOW
 
 SPEC = (REPO / "dsl-spec.md").read_text(encoding="utf-8")
 SECTION = SPEC[SPEC.index("## Your first buyer in 15 minutes") : SPEC.index("## How values")]
@@ -21,6 +22,7 @@ def _block(pattern: str) -> str:
     return m.group(1)
 
 
+@SLOW
 def test_the_tutorial_from_init_to_preflight(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
