@@ -15,6 +15,7 @@ from types import ModuleType
 from engine.commands import COMMANDS, module_name
 from engine.commands.output import EXIT_FAILURE, EXIT_PROBLEMS, out
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
+from engine.version import leadpost_version
 
 
 def chosen(argv: Sequence[str]) -> str | None:
@@ -34,6 +35,7 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, Mod
         prog="leadpost",
         description="Write, check and run leadpost integrations: buyers, campaigns, delivery.",
     )
+    parser.add_argument("--version", action="version", version=f"leadpost {leadpost_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     name = chosen(argv)
     module = importlib.import_module(module_name(name)) if name is not None else None

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.compiler.integration import compile_document
+from engine.dsl.kinds import guess_kind, kind_of
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, Issue
 from engine.lead import LeadSchema
@@ -56,9 +57,13 @@ def check_integration(
         doc = load_yaml(p, display_name(p))
     except AuthoringError as exc:
         return None, exc.issues, exc.source or ""
+    typo: list[Issue] = []
+    if kind_of(doc.data, ("buyer",)) is None and (guess := guess_kind(doc, ("buyer",))):
+        _, doc, issue = guess  # "buyerx:": report the typo, and everything else as a buyer file
+        typo.append(issue)
     schema = lead_schema if lead_schema is not None else schema_for(p)
     plan, issues = compile_document(doc, schema, base_dir=str(p.resolve().parent))
-    return plan, issues, doc.source.text
+    return (None if typo else plan), [*typo, *issues], doc.source.text
 
 
 def load_integration(path: str | Path, lead_schema: LeadSchema | None = None) -> IntegrationPlan:

@@ -379,8 +379,12 @@ class TestCasePlan:
     expect_reject: str | None
     """Expected MappingError reason fragment when the lead must be refused before sending."""
     response: SampleResponse | None
-    expect_outcome: Decision | None
-    expect_values: Mapping[str, str]
+    expect_outcome: str | None
+    """A rule's decision (``accepted`` … ``error``) or an outcome class (``client_error`` …)."""
+    expect_values: Mapping[str, str | None]
+    """Extracted values as text; None: the value must be absent (``reason: null``)."""
+    expect_excluded: str | None = None
+    """Expected reason fragment when the buyer's filters or schedule must exclude the lead."""
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,13 +11,22 @@ ROOT = REPO
 SPEC = ROOT / "dsl-spec.md"
 
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-KINDS = ("yaml fields", "yaml integration", "yaml invalid", "yaml campaign", "yaml part")
+KINDS = (
+    "yaml fields",
+    "yaml integration",
+    "yaml invalid",
+    "yaml campaign",
+    "yaml part",
+    "yaml lead-schema",
+    "json lead",
+)
 
 
 @dataclass(frozen=True)
 class Example:
     kind: str
-    """fields, integration, invalid, campaign or part (a few keys of a file)."""
+    """fields, integration, invalid, campaign, part (a few keys of a file), lead-schema,
+    invalid-lead-schema, or lead (a lead and, as ``output``, its normalized form)."""
     line: int
     text: str
     output: str | None = None
@@ -42,6 +51,14 @@ def examples(text: str | None = None) -> list[Example]:
         if info == "json lead-patch":
             patch = body
             continue
+        if info == "json normalized":
+            if pending is None or pending.kind != "lead":
+                raise ValueError(f"dsl-spec.md:{line}: a json normalized block needs a json lead")
+            found.append(Example("lead", pending.line, pending.text, body))
+            pending = None
+            continue
+        if pending is not None and pending.kind == "lead":
+            raise ValueError(f"dsl-spec.md:{pending.line}: json lead block without json normalized")
         if info == "json output":
             if pending is None:
                 raise ValueError(
@@ -56,6 +73,13 @@ def examples(text: str | None = None) -> list[Example]:
             pending = Example("fields", line, body, lead_patch=patch)
         elif info == "yaml integration":
             found.append(Example("integration", line, body))
+        elif info == "json lead":
+            pending = Example("lead", line, body)
+        elif info == "yaml lead-schema":
+            found.append(Example("lead-schema", line, body))
+        elif info.startswith("yaml invalid-lead-schema"):
+            code = info.removeprefix("yaml invalid-lead-schema").strip()
+            found.append(Example("invalid-lead-schema", line, body, code=code))
         elif info.startswith("yaml invalid"):
             code = info.removeprefix("yaml invalid").strip()
             found.append(Example("invalid", line, body, code=code))

@@ -16,7 +16,7 @@ from engine.dsl.loader import load_yaml_text
 from engine.dsl.models import IntegrationSpec, ResponseSpec
 from engine.errors import CODES, AuthoringError
 from engine.lead import validate_lead
-from engine.lead.schema import load_lead_schema
+from engine.lead.schema import lead_schema_text, load_lead_schema
 from engine.plan import RenderContext
 from engine.runtime.render import MaskedEnviron, render_request
 from tests.spec_examples import ROOT, SPEC, examples, wrap_fields
@@ -108,3 +108,26 @@ def test_partial_example_is_valid(example: Any) -> None:
         annotation = model.model_fields[key].annotation
         assert annotation is not None
         TypeAdapter(annotation).validate_python(value)
+
+
+@pytest.mark.parametrize(
+    "example", [e for e in EXAMPLES if e.kind == "lead-schema"], ids=lambda e: e.id
+)
+def test_lead_schema_example_loads(example: Any) -> None:
+    """A lead schema shown in the reference is a valid lead schema."""
+    lead_schema_text(example.text, f"dsl-spec.md (example at line {example.line})")
+
+
+@pytest.mark.parametrize(
+    "example", [e for e in EXAMPLES if e.kind == "invalid-lead-schema"], ids=lambda e: e.id
+)
+def test_invalid_lead_schema_example_reports_its_code(example: Any) -> None:
+    with pytest.raises(AuthoringError) as caught:
+        lead_schema_text(example.text, f"dsl-spec.md (example at line {example.line})")
+    assert example.code in {i.code for i in caught.value.issues}
+
+
+@pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "lead"], ids=lambda e: e.id)
+def test_lead_example_is_normalized_as_shown(example: Any) -> None:
+    """A lead shown arriving becomes the normalized lead shown, by integrations/lead-schema.yaml."""
+    assert validate_lead(SCHEMA, json.loads(example.text)) == json.loads(example.output)

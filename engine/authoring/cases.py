@@ -21,11 +21,21 @@ from urllib.parse import parse_qsl
 
 from lxml import etree
 
+from engine.dsl.kinds import guess_kind, kind_of
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, Issue, LeadError, MappingError
 from engine.lead import LeadSchema, lead_timestamp, validate_lead
-from engine.loading import check_integration, display_name, schema_for, yaml_files
+from engine.lead.schema import load_lead_schema
+from engine.loading import (
+    check_integration,
+    display_name,
+    find_lead_schema,
+    schema_for,
+    yaml_files,
+)
 from engine.plan import IntegrationPlan, Interpretation, RenderContext, TestCasePlan
+from engine.runtime.classify import classify_answer
+from engine.runtime.eligibility import schedule_reason
 from engine.runtime.render import MaskedEnviron, render_request
 
 _FORM = re.compile(rb"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
@@ -57,6 +67,8 @@ class FileTests:
     source: str
     issues: tuple[Issue, ...]
     cases: tuple[CaseResult, ...]
+    blocked: tuple[str, ...] = ()
+    """A broken lead schema: the buyer files that read it, not run until it is fixed."""
 
     @property
     def compiled(self) -> bool:
@@ -151,11 +163,13 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _value_problem(name: str, expected: str, interp: Interpretation) -> str | None:
+def _value_problem(name: str, expected: str | None, interp: Interpretation) -> str | None:
     if name == "reason":
         actual = interp.values.get("reason", interp.reason)
     else:
         actual = interp.values.get(name)
+    if expected is None:
+        return None if actual is None else f"expected no {name}, got {_as_text(actual)}"
     if actual is None:
         return f"expected {name} = {expected}, but nothing was extracted"
     if name == "price":
@@ -215,16 +229,55 @@ def _check_request(
         problems.append(Issue("LP601", f"the {what} differs from expect_body:\n" + diff))
 
 
+#: Names a test may use for an outcome class: a rule's ``error`` is the class ``bad_response``.
+_SAME_AS = {"error": "bad_response"}
+
+
+def answer_outcome(status: int, interp: Interpretation) -> str:
+    """The outcome class a delivery would record for this answer: the deciding rule's outcome,
+    else the status's class (``client_error``, ``server_error``, ``rate_limited``, ``auth``)."""
+    return classify_answer(status, interp).kind
+
+
+def exclusion(plan: IntegrationPlan, ctx: RenderContext) -> str | None:
+    """Why the buyer's filters, or its schedule at the lead's timestamp, exclude the lead."""
+    reason = plan.filters.check(ctx.lead) if plan.filters is not None else None
+    if reason is None and plan.schedule is not None:
+        reason = schedule_reason(plan.schedule, ctx.now)
+    return reason
+
+
+def excluded_problem(wanted: str, reason: str | None) -> str | None:
+    """What is wrong when a case expects exclusion for ``wanted`` and got ``reason``."""
+    if reason is None:
+        return (
+            f"expected the buyer's filters to exclude the lead ('{wanted}'), "
+            "but they let it through"
+        )
+    if wanted.casefold() not in reason.casefold():
+        return f"the lead was excluded, but not for '{wanted}': {reason}"
+    return None
+
+
+def _check_excluded(
+    plan: IntegrationPlan, case: TestCasePlan, ctx: RenderContext, problems: list[Issue]
+) -> None:
+    assert case.expect_excluded is not None
+    problem = excluded_problem(case.expect_excluded, exclusion(plan, ctx))
+    if problem is not None:
+        problems.append(Issue("LP602", problem))
+
+
 def _check_response(plan: IntegrationPlan, case: TestCasePlan, problems: list[Issue]) -> None:
     assert case.response is not None
     sample = case.response
     interp = plan.stages[case.stage].response.interpret(sample.status, sample.headers, sample.body)
-    outcome = interp.decision or "error"
-    if case.expect_outcome is not None and outcome != case.expect_outcome:
+    outcome = answer_outcome(sample.status, interp)
+    wanted = case.expect_outcome
+    if wanted is not None and outcome != _SAME_AS.get(wanted, wanted):
         why = f" ({interp.reason})" if interp.reason else ""
-        problems.append(
-            Issue("LP602", f"expected outcome {case.expect_outcome}, got {outcome}{why}")
-        )
+        shown = "error (bad_response)" if outcome == "bad_response" else outcome
+        problems.append(Issue("LP602", f"expected outcome {wanted}, got {shown}{why}"))
     for name, expected in case.expect_values.items():
         problem = _value_problem(name, expected, interp)
         if problem is not None:
@@ -241,11 +294,14 @@ def run_case(
     env = test_environ() if environ is None else environ
     problems: list[Issue] = []
     try:
-        if case.lead is not None and (case.expect_body is not None or case.expect_reject):
+        lead_checks = (case.expect_body, case.expect_reject, case.expect_excluded)
+        if case.lead is not None and any(c is not None for c in lead_checks):
             ctx = _lead_context(case, schema, env)
             if isinstance(ctx, str):
                 problems.append(Issue("LP603", ctx))
-            else:
+            elif case.expect_excluded is not None:
+                _check_excluded(plan, case, ctx, problems)
+            if not isinstance(ctx, str) and (case.expect_body is not None or case.expect_reject):
                 _check_request(plan, case, ctx, problems)
         if case.response is not None:
             _check_response(plan, case, problems)
@@ -277,15 +333,34 @@ def run_tests(paths: Iterable[str | Path]) -> TestReport:
     Files that are not buyer files (no top-level ``buyer:``, e.g. campaigns) have no cases and
     are skipped; a file that cannot be read is reported.
     """
-    return TestReport(tuple(run_file(p) for p in yaml_files(paths) if _maybe_buyer(p)))
+    found = [p for p in yaml_files(paths) if _maybe_buyer(p)]
+    broken = _broken_schemas(found)
+    rest = [p for p in found if find_lead_schema(p) not in broken]
+    return TestReport((*broken.values(), *(run_file(p) for p in rest)))
+
+
+def _broken_schemas(found: list[Path]) -> dict[Path | None, FileTests]:
+    """Each broken lead schema the files read, reported alone with the files it blocks."""
+    broken: dict[Path | None, FileTests] = {}
+    for schema in dict.fromkeys(find_lead_schema(p) for p in found):
+        if schema is None:
+            continue
+        try:
+            load_lead_schema(schema, display_name(schema))
+        except AuthoringError as exc:
+            readers = tuple(display_name(p) for p in found if find_lead_schema(p) == schema)
+            issues = tuple(exc.issues)
+            broken[schema] = FileTests(display_name(schema), exc.source or "", issues, (), readers)
+    return broken
 
 
 def _maybe_buyer(path: Path) -> bool:
     try:
-        data = load_yaml(path).data
+        doc = load_yaml(path)
     except AuthoringError:
         return True  # compiling it reports the problem
-    return isinstance(data, dict) and "buyer" in data
+    kinds = ("buyer",)
+    return kind_of(doc.data, kinds) is not None or guess_kind(doc, kinds) is not None
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -307,6 +382,14 @@ def format_report(report: TestReport) -> str:
     for f in report.files:
         if not f.compiled:
             blocks += [i.render(f.source) for i in f.issues if i.severity == "error"]
+        if f.blocked:
+            count = len(f.blocked)
+            which = (
+                f"the {count} buyer files that read it were"
+                if count > 1
+                else ("the buyer file that reads it was")
+            )
+            blocks.append(f"fix {f.file} first: {which} not run ({', '.join(f.blocked[:5])})")
         blocks += [format_case(c) for c in f.cases]
     line = f"{report.passed} passed, {report.failed} failed"
     broken = report.broken_files

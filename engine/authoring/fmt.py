@@ -68,6 +68,11 @@ def _yaml() -> YAML:
     return yaml
 
 
+def round_trip_yaml() -> YAML:
+    """The YAML reader and writer fmt uses: comments, quotes and layout kept (``--update``)."""
+    return _yaml()
+
+
 def needs_quotes(text: str, *, in_flow: bool = False) -> bool:
     """True when ``text`` written without quotes could be read as something else."""
     if not text or text != text.strip() or not text.isprintable():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,12 +20,14 @@ from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
 from engine.contract.lint import contract_issues
 from engine.contract.search import EXAMPLES
+from engine.dsl import kinds
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
 from engine.dsl.partial import partial_spec
 from engine.errors import AuthoringError, Issue
-from engine.loading import LEAD_SCHEMA, display_name, schema_for, yaml_files
+from engine.lead.schema import load_lead_schema
+from engine.loading import LEAD_SCHEMA, display_name, find_lead_schema, schema_for, yaml_files
 from engine.positions import Span
 
 
@@ -84,6 +86,8 @@ class FileReport:
     file: str
     source: str
     issues: tuple[Issue, ...]
+    blocked: tuple[str, ...] = ()
+    """A broken lead schema: the files that read it, not checked until it is fixed."""
 
     @property
     def errors(self) -> list[Issue]:
@@ -100,20 +104,35 @@ class FileReport:
 
 def kind_of(data: Any) -> str | None:
     """The registered kind of a loaded file (``buyer``), from its top-level keys."""
-    if isinstance(data, dict):
-        return next((kind for kind in LINTERS if kind in data), None)
-    return None
+    return kinds.kind_of(data, LINTERS)
+
+
+def lint_lead_schema(path: str | Path) -> FileReport:
+    """Every problem in a lead schema file (``lead-schema.yaml``)."""
+    p = Path(path)
+    name = display_name(p)
+    try:
+        load_lead_schema(p, name)
+    except AuthoringError as exc:
+        return FileReport(name, exc.source or "", tuple(exc.issues))
+    return FileReport(name, "", ())
 
 
 def lint_file(path: str | Path, options: LintOptions = LintOptions()) -> FileReport:
     """Every problem in one file. Never raises for a problem in the file."""
     p = Path(path)
+    if p.name == LEAD_SCHEMA:
+        return lint_lead_schema(p)
     name = display_name(p)
     try:
         doc = load_yaml(p, name)
     except AuthoringError as exc:
         return FileReport(name, exc.source or "", tuple(exc.issues))
     kind = kind_of(doc.data)
+    typo: tuple[Issue, ...] = ()
+    if kind is None and (guessed := kinds.guess_kind(doc, LINTERS)) is not None:
+        kind, doc, issue = guessed  # "buyerx:" is a buyer file with a misspelt key
+        typo = (issue,)
     if kind is None:
         known = " or ".join(f"'{k}:'" for k in LINTERS)
         issue = Issue(
@@ -127,7 +146,7 @@ def lint_file(path: str | Path, options: LintOptions = LintOptions()) -> FileRep
             ),
         )
         return FileReport(name, doc.source.text, (issue,))
-    return FileReport(name, doc.source.text, tuple(LINTERS[kind](doc, p, options)))
+    return FileReport(name, doc.source.text, (*typo, *LINTERS[kind](doc, p, options)))
 
 
 #: Files of other tools that folders may hold: skipped when found in a folder (a file named
@@ -154,8 +173,32 @@ def lint_paths(
     :data:`SKIPPED_FILES` and buyers' specs written in YAML)."""
     paths = list(paths)
     named = {Path(p) for p in paths}
-    found = yaml_files(paths, skip=SKIPPED_FILES)
-    return [lint_file(p, options) for p in found if p in named or not _spec_document(p)]
+    every = yaml_files(paths, skip=SKIPPED_FILES)
+    found = [p for p in every if p in named or not _spec_document(p)]
+    schemas, broken = _lead_schemas_first(found)
+    rest = [p for p in found if p.name != LEAD_SCHEMA and _governing(p) not in broken]
+    return [*schemas, *(lint_file(p, options) for p in rest)]
+
+
+def _governing(path: Path) -> Path | None:
+    """The lead schema a file is read with (a lead schema file: itself)."""
+    return path.resolve() if path.name == LEAD_SCHEMA else find_lead_schema(path)
+
+
+def _lead_schemas_first(found: list[Path]) -> tuple[list[FileReport], set[Path]]:
+    """The lead schemas the files read, checked first: a broken one is reported alone, and the
+    files reading it are not checked (each would repeat its errors as errors of its own)."""
+    reports: list[FileReport] = []
+    broken: set[Path] = set()
+    for schema in dict.fromkeys(g for p in found if (g := _governing(p)) is not None):
+        report = lint_lead_schema(schema)
+        readers = [p for p in found if p.name != LEAD_SCHEMA and _governing(p) == schema]
+        if report.failed():
+            broken.add(schema)
+            reports.append(replace(report, blocked=tuple(display_name(p) for p in readers)))
+        elif any(p.name == LEAD_SCHEMA and p.resolve() == schema for p in found):
+            reports.append(report)  # named (or found) itself: counted as a file checked
+    return reports, broken
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -188,11 +231,28 @@ def summary(reports: list[FileReport]) -> str:
     errors = sum(len(r.errors) for r in reports)
     warnings = sum(len(r.warnings) for r in reports)
     files = f"{len(reports)} file" + ("" if len(reports) == 1 else "s")
+    blocked = sum(len(r.blocked) for r in reports)
+    later = f"; {_files(blocked)} not checked until the lead schema is fixed" if blocked else ""
     if not errors and not warnings:
-        return f"{files} checked: no problems found"
+        return f"{files} checked: no problems found{later}"
     parts = [f"{errors} error" + ("" if errors == 1 else "s")]
     parts.append(f"{warnings} warning" + ("" if warnings == 1 else "s"))
-    return f"{', '.join(parts)} in {files}"
+    return f"{', '.join(parts)} in {files}{later}"
+
+
+def _files(count: int) -> str:
+    return f"{count} file" + ("" if count == 1 else "s")
+
+
+def blocked_note(report: FileReport) -> str | None:
+    """``fix lead-schema.yaml first: …`` under a broken lead schema's problems."""
+    if not report.blocked:
+        return None
+    shown = ", ".join(report.blocked[:5]) + (", …" if len(report.blocked) > 5 else "")
+    count = len(report.blocked)
+    which = f"the {_files(count)} that read it" if count > 1 else "the file that reads it"
+    verb = "were" if count > 1 else "was"
+    return f"fix {report.file} first: {which} ({shown}) {verb} not checked"
 
 
 def format_reports(reports: list[FileReport], style: Literal["text", "github"] = "text") -> str:
@@ -200,5 +260,9 @@ def format_reports(reports: list[FileReport], style: Literal["text", "github"] =
     if style == "github":
         lines = [github_line(i) for r in reports for i in r.issues]
         return "\n".join([*lines, summary(reports)])
-    blocks = [render_issue(i, r) for r in reports for i in r.issues]
+    blocks: list[str] = []
+    for r in reports:
+        blocks += [render_issue(i, r) for i in r.issues]
+        note = blocked_note(r)
+        blocks += [note] if note else []
     return "\n\n".join([*blocks, summary(reports)])

@@ -11,12 +11,13 @@ from __future__ import annotations
 #: Subcommand name -> the one line ``leadpost --help`` shows. The module is
 #: ``engine.commands.<name>``.
 COMMANDS: dict[str, str] = {
+    "init": "write a starter project (lead schema, buyer, campaign, sandbox, CI) in a folder",
     "lint": "check buyer files for mistakes and risky settings",
     "test": "run the test cases written in buyer files",
     "render": "show the exact HTTP request for a lead",
     "explain": "describe a buyer file in plain English",
     "fmt": "rewrite buyer files in the canonical layout",
-    "schema": "print the JSON Schema of buyer files (for editors)",
+    "schema": "JSON Schemas of every kind of file, for editors (--write), and of the reports",
     "diff": "what changed in buyer and campaign files between two versions, in plain English",
     "spec": "compare the buyer's new published spec with the one the buyer file names",
     "post": "send a lead to the buyer for real and show what happened",

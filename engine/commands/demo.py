@@ -228,8 +228,9 @@ def prepare(
     loaded = load_campaigns(root)
     campaigns = {k: point_campaign(c, origin, sandbox.url, "test") for k, c in loaded.items()}
     rng = random.Random(seed)
-    names, weights = list(WEIGHTS), list(WEIGHTS.values())
-    schema = schema_for(root / "integrations" / "buyers" / "harbor-mutual.yaml")
+    names = list(campaigns)  # the example campaigns get their shares; any other campaign one
+    weights = [WEIGHTS.get(name, 1) for name in names]
+    schema = schema_for(root / "integrations" / "campaigns")
     leads = []
     for raw in make_leads(count, seed, datetime.now(UTC)):
         lead = validate_lead(schema, raw) if schema is not None else raw
@@ -248,7 +249,14 @@ def demo(root: Path, count: int, seed: int, concurrency: int, console: Console) 
     sandbox: SandboxThread | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="leadpost-demo-") as tmp:
-            config = load_config(root / "integrations" / "sandbox.yaml")
+            sandbox_file = root / "integrations" / "sandbox.yaml"
+            if not sandbox_file.is_file():
+                console.print(
+                    f"there is no {sandbox_file} here: run the demo in a leadpost project "
+                    "(leadpost init makes one), or give its folder with --root"
+                )
+                return 2
+            config = load_config(sandbox_file)
             sandbox = start_in_thread(config, port=0)
             console.print(f"1. simulated buyers: {len(config.buyers)} on {sandbox.url}")
             console.print("2. checking every integration file")

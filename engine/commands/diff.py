@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``diff BASE HEAD [PATHS…] [--format text|markdown|github] [--lead LEAD.json …]``."""
+    """``diff BASE HEAD [PATHS…] [--format text|markdown|github|json] [--lead LEAD.json …]``."""
     parser.description = (
         "Compares two versions of the integration files for review: each changed\n"
         "setting in plain English, and how the rendered requests of the sample and test leads\n"
@@ -45,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("base", metavar="BASE", help="file, folder or git revision before")
     parser.add_argument("head", metavar="HEAD", help="file, folder or git revision after")
     parser.add_argument("paths", nargs="*", metavar="PATHS", help="files or folders to compare")
-    parser.add_argument("--format", choices=("text", "markdown", "github"), default="text")
+    parser.add_argument("--format", choices=("text", "markdown", "github", "json"), default="text")
     parser.add_argument(
         "--lead",
         action="append",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
-from engine.authoring import lint
-from engine.commands.output import EXIT_OK, EXIT_PROBLEMS, out
+from engine.authoring import lint, machine
+from engine.commands.output import EXIT_FAILURE, EXIT_OK, EXIT_PROBLEMS, out
 
 
 def _cache_home() -> Path:
@@ -25,7 +26,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
-    parser.add_argument("--format", choices=("text", "github"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "github", "json", "sarif"),
+        default="text",
+        help="text (default), github (annotations), json (for scripts) or sarif (code scanning)",
+    )
     parser.add_argument(
         "--deep",
         action="store_true",
@@ -45,6 +51,15 @@ def run(args: argparse.Namespace) -> int:
         reports = lint.lint_paths(args.paths, lint.LintOptions(examples=examples))
     finally:
         set_hypothesis_home_dir(None)
-    out(lint.format_reports(reports, args.format))
+    if not reports:
+        where = ", ".join(args.paths)
+        out(f"leadpost lint: no files to check in {where} (it checks *.yaml files)", sys.stderr)
+        return EXIT_FAILURE
+    if args.format == "json":
+        out(machine.dumps(machine.lint_json(reports, args.strict)))
+    elif args.format == "sarif":
+        out(machine.dumps(machine.lint_sarif(reports)))
+    else:
+        out(lint.format_reports(reports, args.format))
     failed = any(r.failed(args.strict) for r in reports)
     return EXIT_PROBLEMS if failed else EXIT_OK

@@ -20,12 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.auction import Router, RouteResult
+from engine.authoring.jsonout import dumps, envelope, problem
 from engine.campaigns.compile import load_campaign
 from engine.campaigns.plan import CampaignPlan
 from engine.clock import SystemClock
 from engine.commands.options import add_sandbox_option
 from engine.commands.post import read_lead_file
 from engine.commands.storage import the_store
+from engine.errors import AuthoringError, Issue, LeadError
 from engine.plan import IntegrationPlan
 from engine.runtime.executor import Runtime
 from engine.sandbox.targets import point_campaign, sandbox_targets
@@ -92,6 +94,19 @@ def format_result(result: RouteResult, campaign: CampaignPlan, env: str, width: 
     return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
+def route_json(result: RouteResult | None, env: str, problems: list[Issue]) -> dict[str, Any]:
+    """``leadpost route --format json``: the result as stored (prices as text, times in ms),
+    or the problems that kept the lead from being routed (``result`` null)."""
+    ok = result is not None and result.sold
+    return envelope(
+        "route",
+        ok,
+        environment=env,
+        result=None if result is None else result.to_dict(),
+        problems=[problem(i) for i in problems],
+    )
+
+
 async def route_command(
     campaign_path: str | Path,
     lead_path: str | Path,
@@ -100,6 +115,7 @@ async def route_command(
     environ: Mapping[str, str] | None = None,
     store: DurableStore | None = None,
     origins: tuple[str, str] | None = None,
+    as_json: bool = False,
 ) -> tuple[str, int]:
     """Sell the lead in ``lead_path`` through the campaign file ``campaign_path`` for real, in
     environment ``env``; secrets from ``environ`` (default: the process environment); results
@@ -113,7 +129,10 @@ async def route_command(
     missing = missing_environment(campaign, env)
     if missing:
         names = ", ".join(missing)
-        return f"these buyers have no environment '{env}': {names}; choose another --env", 2
+        why = f"these buyers have no environment '{env}': {names}; choose another --env"
+        if as_json:
+            return dumps(route_json(None, env, [Issue("LP204", why)])) + "\n", 2
+        return why, 2
     lead, _ = read_lead_file(lead_path, campaign_path)
     store = store if store is not None else MemoryStore()
     env_vars = os.environ if environ is None else environ
@@ -122,6 +141,8 @@ async def route_command(
         router = Router(runtime, store, SystemClock(), env=env)
         result = await router.route(campaign, lead)
     code = EXIT_SOLD if result.sold else EXIT_NOT_SOLD
+    if as_json:
+        return dumps(route_json(result, env, [])) + "\n", code
     return format_result(result, campaign, env), code
 
 
@@ -142,10 +163,17 @@ def run(args: argparse.Namespace) -> int:
     level = delivery_log.level
     delivery_log.setLevel(logging.ERROR)
     try:
+        as_json = args.format == "json"
         with sandbox_targets(args.sandbox) as kwargs:
             text, code = anyio.run(
-                lambda: route_command(args.campaign, args.lead, args.env, store=store, **kwargs)
+                lambda: route_command(
+                    args.campaign, args.lead, args.env, store=store, as_json=as_json, **kwargs
+                )
             )
+    except (AuthoringError, LeadError) as exc:
+        if args.format != "json":
+            raise
+        text, code = dumps(route_json(None, args.env, list(exc.issues))) + "\n", EXIT_NOT_SOLD
     finally:
         if store is not None:
             store.close()
@@ -171,5 +199,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the lead and its journal in the configured store (LEADPOST_DATA or"
         " LEADPOST_DATABASE_URL), so `leadpost worker` runs its retries",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
     )
     add_sandbox_option(parser)

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from engine.errors import AuthoringError
@@ -60,6 +61,13 @@ def run_sandbox(
     saw. 0 when stopped, 1 when the file has problems or the port cannot be used."""
     out = out or sys.stdout
     err = err or sys.stderr
+    if not Path(path).exists():
+        print(
+            f"there is no sandbox file {os.fspath(path)} here: run this in a leadpost project "
+            "(leadpost init makes one), or name the file",
+            file=err,
+        )
+        return 1
     try:
         config = load_config(path)
     except AuthoringError as exc:

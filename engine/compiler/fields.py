@@ -166,12 +166,16 @@ def _source(name: str, spec: FieldSpec, at: Path, ctx: CompileContext) -> _Sourc
         shown = f"the text '{template.masked()}'"
         return _Source(constant_getter(template), shown, shown, (), template)
     if spec.concat is not None:
-        return _concat(spec.concat, spec.separator, (*at, "concat"), ctx)
+        return _concat(name, spec.concat, spec.separator, (*at, "concat"), ctx)
     assert spec.when is not None
     return _when(name, spec, at, ctx)
 
 
-def _concat(parts: list[str], sep: str | None, at: Path, ctx: CompileContext) -> _Source | None:
+def _concat(
+    name: str, parts: list[FieldSpec | str], sep: str | None, at: Path, ctx: CompileContext
+) -> _Source | None:
+    """Parts joined into one text: lead fields (``lead.first_name``), fixed text
+    (``{value: "Web -"}``) or whole field specs with their own transforms."""
     if not parts:
         ctx.error(
             "LP204",
@@ -180,7 +184,7 @@ def _concat(parts: list[str], sep: str | None, at: Path, ctx: CompileContext) ->
             hint="write e.g. [lead.first_name, lead.last_name]",
         )
         return None
-    found = [_reference(p, (*at, i), ctx, bare=True) for i, p in enumerate(parts)]
+    found = [_part(name, p, (*at, i), ctx) for i, p in enumerate(parts)]
     sources = [s for s in found if s is not None]
     if len(sources) != len(found):
         return None
@@ -190,6 +194,18 @@ def _concat(parts: list[str], sep: str | None, at: Path, ctx: CompileContext) ->
     joined = ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else labels[0]
     reads = tuple(r for s in sources for r in s.reads)
     return _Source(getter, " + ".join(labels), f"{joined} joined by '{separator}'", reads)
+
+
+def _part(name: str, part: FieldSpec | str, at: Path, ctx: CompileContext) -> _Source | None:
+    if isinstance(part, str):
+        return _reference(part, at, ctx, bare=True)
+    if part.value is not None and part == FieldSpec(value=part.value):  # plain fixed text
+        return _source(name, part, at, ctx)
+    branch = _branch(name, part, at, ctx)
+    if branch is None:
+        return None
+    get, description, reads = branch
+    return _Source(get, description, description, reads)
 
 
 def _when(name: str, spec: FieldSpec, at: Path, ctx: CompileContext) -> _Source | None:

@@ -73,6 +73,21 @@ def compile_spec(spec: m.IntegrationSpec, ctx: CompileContext) -> IntegrationPla
     return None if ctx.failed else plan
 
 
+#: What a test's sample answer may be expected to give: a rule's decision, or the outcome class
+#: an answer no rule decided gets from its status (``error`` is ``bad_response``).
+EXPECTABLE_OUTCOMES = (
+    "accepted",
+    "rejected",
+    "duplicate",
+    "error",
+    "bad_response",
+    "client_error",
+    "server_error",
+    "rate_limited",
+    "auth",
+)
+
+
 def _test_case(
     case: m.TestCaseSpec, i: int, spec: m.IntegrationSpec, ctx: CompileContext
 ) -> TestCasePlan | None:
@@ -97,13 +112,8 @@ def _test_case(
         )
     expect = dict(case.expect or {})
     outcome = expect.pop("outcome", None)
-    if outcome is not None and outcome not in ("accepted", "rejected", "duplicate", "error"):
-        ctx.choice(
-            outcome,
-            ("accepted", "rejected", "duplicate", "error"),
-            "outcome",
-            (*at, "expect", "outcome"),
-        )
+    if case.expect is not None and outcome not in EXPECTABLE_OUTCOMES:
+        ctx.choice(str(outcome), EXPECTABLE_OUTCOMES, "outcome", (*at, "expect", "outcome"))
         return None
     return TestCasePlan(
         name=case.name,
@@ -115,8 +125,9 @@ def _test_case(
         expect_body=_expected_body(case, spec, ctx, at),
         expect_reject=case.expect_reject,
         response=response,
-        expect_outcome=outcome,  # type: ignore[arg-type]
+        expect_outcome=outcome,
         expect_values=expect,
+        expect_excluded=case.expect_excluded,
     )
 
 

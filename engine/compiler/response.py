@@ -115,6 +115,8 @@ class Interpreter:
             decision, span = self.otherwise, self.otherwise_span
             if self.otherwise == "error":
                 reason = f"{NO_RULE}: {extracted}" if extracted else NO_RULE
+            elif self.otherwise == "accepted":
+                reason = extracted  # an accepted answer has no "matched no rule" to report
             else:
                 reason = extracted or NO_RULE
         else:
@@ -260,7 +262,7 @@ def _rule(rule: Rule, spec: ResponseSpec, at: Path, ctx: CompileContext) -> Comp
     return CompiledRule(
         span=ctx.source.at(at),
         outcome=rule.outcome,
-        reason=rule.reason,
+        reason=(rule.reason or "").strip() or None,  # a blank reason is no reason
         status=status,
         if_=if_,
         match=match,

@@ -10,13 +10,13 @@ from typing import Any
 import cssselect
 import jmespath
 import jmespath.exceptions
-from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 from lxml import etree
 
 from engine.compiler.bodies import BodyKind, css_text
 from engine.compiler.context import CompileContext, Path
-from engine.compiler.jmes import CompiledExpression, Search
+from engine.compiler.jmes import CompiledExpression, Search, flatten_wildcards
+from engine.compiler.jmes_functions import FUNCTION_TABLE, REGEX_FUNCTIONS, Regex, captured
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue
 from engine.positions import Span
@@ -28,8 +28,9 @@ StatusSpec = int | str | list[int | str] | None
 
 _STATUS = re.compile(r"^\s*(?:([1-5][0-9][0-9])|([1-5])xx)\s*$", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"^(?P<css>.*\S)\s+@(?P<attr>[A-Za-z_][\w.:-]*)$", re.DOTALL)
-_FUNCTIONS = Functions().FUNCTION_TABLE
+_FUNCTIONS = FUNCTION_TABLE
 _CSS_TOKEN = re.compile(r"got <(?P<kind>\w+)(?: '(?P<value>.*)')? at (?P<at>\d+)>")
+_SOUP_CONTAINS = re.compile(r":-soup-contains(?:-own)?\(")
 _FALSE_TEXTS = frozenset({"false", "0"})
 _JMESPATH_HINT = (
     "write text in single quotes (status == 'ok'), numbers and true/false in backquotes "
@@ -96,9 +97,17 @@ def holds(value: Any) -> bool:
     return bool(value)
 
 
-def check_functions(parsed: ParsedResult, expr: str, at: Path, ctx: CompileContext) -> bool:
-    """LP303 for a JMESPath function that does not exist or gets the wrong number of arguments."""
+def check_functions(
+    parsed: ParsedResult,
+    expr: str,
+    at: Path,
+    ctx: CompileContext,
+    patterns: dict[str, Regex] | None = None,
+) -> bool:
+    """LP303 for a JMESPath function that does not exist or gets the wrong number of arguments;
+    the patterns of ``matches()`` and ``capture()`` are compiled into ``patterns`` (LP305)."""
     stack = [parsed.parsed]
+    found = {} if patterns is None else patterns
     while stack:
         node = stack.pop()
         if node.get("type") == "function_expression":
@@ -120,7 +129,36 @@ def check_functions(parsed: ParsedResult, expr: str, at: Path, ctx: CompileConte
                 message = f"the JMESPath function '{name}' takes {count}, not {args}"
                 ctx.issues.append(Issue("LP303", message, where, None))
                 return False
+            if name in REGEX_FUNCTIONS and not _regex_argument(node, name, expr, at, ctx, found):
+                return False
         stack.extend(c for c in node.get("children", ()) if isinstance(c, dict))
+    return True
+
+
+def _regex_argument(
+    node: Any,
+    name: str,
+    expr: str,
+    at: Path,
+    ctx: CompileContext,
+    found: dict[str, Regex],
+) -> bool:
+    """The pattern of ``matches()``/``capture()``: text in quotes, compiled once (LP303, LP305)."""
+    pattern = node["children"][1]
+    where = point(ctx, at, expr, max(expr.find(f"{name}("), 0))
+    if pattern.get("type") != "literal" or not isinstance(pattern.get("value"), str):
+        message = f"the pattern of {name}() must be written as text in single quotes"
+        hint = f"for example {name}(message, '^OK')"
+        ctx.issues.append(Issue("LP303", message, where, hint))
+        return False
+    text: str = pattern["value"]
+    if text in found:
+        return True
+    offset = expr.find(text, max(expr.find(f"{name}("), 0))
+    compiled = compile_regex(text, at, ctx, within=(expr, offset))
+    if compiled is None:
+        return False
+    found[text] = compiled
     return True
 
 
@@ -143,6 +181,11 @@ def compile_css(selector: str, at: Path, ctx: CompileContext) -> Callable[[Any],
         offset, problem = _css_problem(exc) if isinstance(exc, cssselect.SelectorError) else (0, "")
         message = f"'{selector}' is not a valid CSS selector: {problem or exc}"
         hint = "for example: div.result, #lead-id, span[data-status=ok]"
+        soup = _SOUP_CONTAINS.search(selector)
+        if soup is not None:  # BeautifulSoup's spelling; cssselect (and leadpost) say :contains
+            offset = soup.start()
+            message = f"'{soup.group(0)}' is BeautifulSoup's spelling, which leadpost does not read"
+            hint = "write :contains('text'): the element's text contains it (capitals matter)"
         ctx.issues.append(Issue("LP307", message, point(ctx, at, selector, offset), hint))
         return None
 
@@ -208,20 +251,29 @@ def compile_expression(
         message = f"{what} is not valid JMESPath: {problem} (character {offset + 1})"
         ctx.issues.append(Issue("LP303", message, point(ctx, at, expr, offset), _JMESPATH_HINT))
         return None
-    if not check_functions(parsed, expr, at, ctx):
+    patterns: dict[str, Regex] = {}
+    if not check_functions(parsed, expr, at, ctx, patterns):
         return None
-    return CompiledExpression(parsed)
+    return CompiledExpression(ParsedResult(expr, flatten_wildcards(parsed.parsed)), patterns)
 
 
-def compile_regex(pattern: str, at: Path, ctx: CompileContext) -> re.Pattern[str] | None:
-    """Compile a regular expression once (LP305, pointing at the problem, when it is invalid)."""
+def compile_regex(
+    pattern: str, at: Path, ctx: CompileContext, within: tuple[str, int] | None = None
+) -> re.Pattern[str] | None:
+    """Compile a regular expression once (LP305, pointing at the problem, when it is invalid).
+
+    ``within``: the pattern is written inside a longer expression, at this offset of this text
+    (``matches(message, '^OK')``), so the caret points into the expression.
+    """
     try:
         return re.compile(pattern)
     except re.error as exc:
         offset = exc.pos if exc.pos is not None else 0
         message = f"invalid regular expression: {exc.msg} (character {offset + 1})"
         hint = "write a backslash before characters meant literally, e.g. \\| or \\("
-        ctx.issues.append(Issue("LP305", message, point(ctx, at, pattern, offset), hint))
+        text, start = within if within is not None and within[1] >= 0 else (pattern, 0)
+        where = point(ctx, at, text, start + offset)
+        ctx.issues.append(Issue("LP305", message, where, hint))
         return None
 
 
@@ -277,10 +329,6 @@ def _css_extractor(css: Callable[[Any], list[Any]], attr: str | None) -> Extract
 def _regex_extractor(pattern: re.Pattern[str]) -> Extractor:
     def extract(body: Any, _all: bool) -> Any:
         m = pattern.search(body.text)
-        if m is None:
-            return None
-        if "value" in pattern.groupindex:
-            return m.group("value")
-        return m.group(1) if pattern.groups else m.group(0)
+        return None if m is None else captured(m, pattern)
 
     return extract

@@ -20,7 +20,7 @@ from engine.compiler.encoders.values import scalar_text
 from engine.dsl import models as m
 from engine.errors import MappingError
 from engine.lead import LeadSchema
-from engine.lead.normalize import US_STATES
+from engine.lead.normalize import US_STATE_NAMES, US_STATES
 from engine.plan import ENV_REFERENCE, RenderContext
 from engine.transforms import CONVERTERS, TRANSFORMS, limit_length
 from engine.transforms.base import ArgError
@@ -145,7 +145,7 @@ def _source(spec: m.FieldSpec, schema: LeadSchema | None, states: frozenset[str]
             return Facts(frozenset({"string"}), shaped=True)
         return _of_values((spec.value,), shaped=True)
     if spec.concat is not None:
-        parts = [_lead(p.strip(), schema) for p in spec.concat]
+        parts = [facts(p, schema) for p in spec.concat]
         sep = len(" " if spec.separator is None else spec.separator)
         lengths = [p.max_len for p in parts]
         total = None if None in lengths else sum(x or 0 for x in lengths) + sep * (len(parts) - 1)
@@ -199,6 +199,9 @@ def _step_facts(name: str, args: Any, before: Facts) -> Facts:
         values = _unique(v for v in [*args.map.values(), args.default] if v is not None)
     elif name == "boolean":
         values = _unique((args.true, args.false))
+    elif name in ("state_code", "state_name"):
+        codes = sorted(US_STATES)
+        values = tuple(codes if name == "state_code" else (US_STATE_NAMES[c] for c in codes))
     elif name == "phone":
         length = _PHONE_LENGTH[args.style]
     elif name in ("date", "datetime"):

@@ -1,15 +1,17 @@
-"""``leadpost diff`` output: text for a terminal, markdown for a PR comment, GitHub annotations."""
+"""``leadpost diff`` output: text for a terminal, markdown for a PR comment, GitHub annotations,
+JSON for scripts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
+from engine.authoring.jsonout import dumps, envelope, problem
 from engine.authoring.lint import github_line
-from engine.diff.changes import Change, DiffReport, FileDiff, PayloadDiff, plural
+from engine.diff.changes import EXIT_SAME, Change, DiffReport, FileDiff, PayloadDiff, plural
 from engine.errors import Issue
 
-Style = Literal["text", "markdown", "github"]
+Style = Literal["text", "markdown", "github", "json"]
 FORMATTING_ONLY = "no behavioural change (comments, formatting or key order only)"
 #: Payload diffs longer than this many lines fold into <details> in markdown.
 FOLD_LINES = 12
@@ -181,8 +183,51 @@ def format_github(report: DiffReport) -> str:
     return "\n".join([*lines, summary(report)])
 
 
+# -- JSON --------------------------------------------------------------------------------------
+
+
+def diff_json(report: DiffReport) -> dict[str, Any]:
+    """``leadpost diff --format json``: every file with its changes, payload diffs and problems;
+    ``ok`` is true when nothing behavioural changed (exit 0)."""
+    files = [
+        {
+            "file": f.file,
+            "kind": f.kind,
+            "status": f.status,
+            "behavioural": f.behavioural,
+            "summary": f.summary,
+            "changes": [
+                {"area": c.area, "text": c.text, "line": c.line, "behavioural": c.behavioural}
+                for c in f.changes
+            ],
+            "payloads": [
+                {
+                    "stage": p.stage,
+                    "lead": p.lead,
+                    "text": p.text,
+                    "line": p.line,
+                    "diff": p.is_diff,
+                }
+                for p in f.payloads
+            ],
+            "problems": [problem(i) for i in f.problems],
+        }
+        for f in report.files
+    ]
+    ok = report.exit_code == EXIT_SAME
+    return envelope(
+        "diff", ok, base=report.base, head=report.head, summary=summary(report), files=files
+    )
+
+
+def _payload_json(p: PayloadDiff) -> dict[str, Any]:
+    return {"stage": p.stage, "lead": p.lead, "text": p.text, "line": p.line, "diff": p.is_diff}
+
+
 def format_report(report: DiffReport, style: Style = "text") -> str:
     """The report in the chosen style."""
+    if style == "json":
+        return dumps(diff_json(report))
     if style == "markdown":
         return format_markdown(report)
     if style == "github":

@@ -99,7 +99,7 @@ def translate(
     located = [(err, _locate(err["loc"], root, refs, data)) for err in errors]
     issues: list[Issue] = []
     kept = _collapse_unions(located, issues, doc.source, at)
-    issues += [_issue(err, where, doc.source, at) for err, where in kept]
+    issues += [_issue(err, where, doc.source, at, doc.data) for err, where in kept]
     unique = {(i.code, i.message, i.span, i.hint): i for i in issues}
     return sorted(unique.values(), key=lambda i: (i.span.line, i.span.col) if i.span else (0, 0))
 
@@ -300,7 +300,28 @@ def _merged_issue(
     return Issue("LP203", f"expected {' or '.join(phrases)}, got {_describe(value)}", span, hint)
 
 
-def _issue(err: ErrorDetails, where: _Where, source: SourceMap, at: YamlPath) -> Issue:
+def _comma_hint(source: SourceMap, path: YamlPath, key: str, data: Any) -> str | None:
+    """The hint for ``{description: City, town}``: a comma inside ``{ }`` split a text in two,
+    and the second half became an unknown key with no value."""
+    parent = _subtree(data, path[:-1])
+    if not isinstance(parent, dict) or parent.get(key) is not None:
+        return None
+    span = source.key_at(path)
+    lines = source.text.splitlines()
+    before_key = lines[span.line - 1][: span.col - 1] if 0 < span.line <= len(lines) else ""
+    if not before_key.rstrip().endswith(","):
+        return None
+    keys = list(parent)
+    before = keys[keys.index(key) - 1] if keys.index(key) > 0 else None
+    value = parent.get(before) if before is not None else None
+    if not isinstance(value, str):
+        return "a comma inside { } starts a new entry: put text containing a comma in quotes"
+    return f'a comma inside {{ }} starts a new entry: write {before}: "{value}, {key}"'
+
+
+def _issue(
+    err: ErrorDetails, where: _Where, source: SourceMap, at: YamlPath, doc_data: Any = None
+) -> Issue:
     """One pydantic error in words, at the position of the value (or key) it is about."""
     kind, loc, ctx = err["type"], err["loc"], err.get("ctx", {})
     full = (*at, *where.path)
@@ -310,7 +331,7 @@ def _issue(err: ErrorDetails, where: _Where, source: SourceMap, at: YamlPath) ->
         key = str(loc[-1]) if loc else ""
         allowed = where.fields or []
         listed = f"allowed keys here: {', '.join(allowed)}" if allowed else None
-        hint = hint_for(key, allowed) or listed
+        hint = _comma_hint(source, full, key, doc_data) or hint_for(key, allowed) or listed
         return Issue("LP201", f"unknown key '{key}'", source.key_at(full), hint)
     if kind in _MISSING:
         return Issue("LP202", f"'{loc[-1] if loc else ''}' is required here", span)

@@ -39,7 +39,9 @@ class FieldSpec(Model):
 
     from_: str | None = Field(None, alias="from", description="lead field, e.g. lead.phone")
     value: str | None = Field(None, description="constant text (may use ${env:NAME})")
-    concat: list[str] | None = Field(None, description="lead fields joined by `separator`")
+    concat: list[FieldSpec | str] | None = Field(
+        None, description="lead fields (or {value: text}) joined by `separator`"
+    )
     separator: str | None = Field(None, description="text between concat parts (default space)")
     when: list[WhenCase] | None = Field(None, description="conditional: first matching `if` wins")
     else_: FieldSpec | str | None = Field(None, alias="else", description="used when no `if` holds")
@@ -368,15 +370,19 @@ class TestCaseSpec(Model):
     prior: dict[str, dict[str, str]] = Field(default_factory=dict)
     expect_body: str | None = None
     expect_reject: str | None = None
+    expect_excluded: str | None = None
     response: SampleResponseSpec | None = None
-    expect: dict[str, str] | None = Field(None, description="outcome and extracted values")
+    expect: dict[str, str | None] | None = Field(None, description="outcome and extracted values")
 
     @model_validator(mode="after")
     def _something_to_check(self) -> TestCaseSpec:
-        if self.expect_body is None and self.expect_reject is None and self.expect is None:
-            raise ValueError("a test needs 'expect_body', 'expect_reject' or 'expect'")
-        if (self.expect_body is not None or self.expect_reject is not None) and self.lead is None:
-            raise ValueError("'expect_body' and 'expect_reject' need a 'lead'")
+        lead_checks = (self.expect_body, self.expect_reject, self.expect_excluded)
+        if all(c is None for c in lead_checks) and self.expect is None:
+            raise ValueError(
+                "a test needs 'expect_body', 'expect_reject', 'expect_excluded' or 'expect'"
+            )
+        if any(c is not None for c in lead_checks) and self.lead is None:
+            raise ValueError("'expect_body', 'expect_reject' and 'expect_excluded' need a 'lead'")
         if self.expect is not None and self.response is None:
             raise ValueError("'expect' needs a sample 'response'")
         if self.expect is not None and "outcome" not in self.expect:

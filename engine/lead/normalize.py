@@ -13,9 +13,10 @@ import difflib
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -261,6 +262,8 @@ _STATE_NAMES: Final = {name.casefold(): code for code, name in _STATES.items()}
 
 #: Every state code accepted (the 50 states, DC and the inhabited territories).
 US_STATES: Final = frozenset(_STATES)
+#: Each code's name as the US Postal Service writes it: ``TX`` -> ``Texas``.
+US_STATE_NAMES: Final[Mapping[str, str]] = MappingProxyType(_STATES)
 
 
 def normalize_state(value: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.dsl.issues import validate
-from engine.dsl.loader import Document, load_yaml
+from engine.dsl.loader import Document, load_yaml, load_yaml_text
 from engine.errors import AuthoringError, Issue
 from engine.lead.normalize import KINDS
 from engine.lead.validate import FieldSpec, LeadSchema
@@ -51,7 +51,16 @@ class LeadSchemaFile(BaseModel):
 
 def load_lead_schema(path: str | os.PathLike[str], display: str | None = None) -> LeadSchema:
     """Load and compile a lead schema file; AuthoringError lists every problem with its position."""
-    doc = load_yaml(path, display)
+    return lead_schema_of(load_yaml(path, display))
+
+
+def lead_schema_text(text: str, file: str) -> LeadSchema:
+    """:func:`load_lead_schema` for text already read (``file`` names it in messages)."""
+    return lead_schema_of(load_yaml_text(text, file))
+
+
+def lead_schema_of(doc: Document) -> LeadSchema:
+    """The compiled schema of a loaded lead schema document (AuthoringError on problems)."""
     model, issues = validate(LeadSchemaFile, doc)
     issues = [*issues, *_meaning_issues(doc)]
     if model is None or any(i.severity == "error" for i in issues):

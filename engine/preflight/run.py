@@ -71,7 +71,7 @@ def _base_context(
 ) -> RenderContext | None:
     """The first test lead that can be sent (for the forced failures)."""
     for case in plan.tests:
-        if case.lead is not None and case.expect_reject is None:
+        if case.lead is not None and case.expect_reject is None and case.expect_excluded is None:
             ctx = case_context(case, schema, environ)
             if not isinstance(ctx, str):
                 return ctx

@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import anyio
 import httpx
 
+from engine.authoring.cases import excluded_problem, exclusion
 from engine.clock import Clock
 from engine.errors import AuthFailure, LeadError, MappingError
 from engine.lead import LeadSchema, lead_timestamp, validate_lead
@@ -202,6 +203,10 @@ async def send_case(
         return done("fail", ctx)
     if case.expect_reject is not None:
         return done(*_refused(plan, case, ctx, env))
+    if case.expect_excluded is not None:
+        reason = exclusion(plan, ctx)
+        problem = excluded_problem(case.expect_excluded, reason)
+        return done("fail", problem) if problem else done("pass", f"not sent: {reason}")
     outcomes: list[Outcome] = []
     if case.stage == "post" and plan.is_ping_post:
         ping, ctx = await _ping_first(runtime, plan, ctx, env, lead_id)

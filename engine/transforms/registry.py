@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine.dsl.suggest import hint_for
 from engine.plan import Transform
-from engine.transforms import dates, formats, text, values
+from engine.transforms import dates, formats, states, text, values
 from engine.transforms.base import ArgError, TransformDef
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ TRANSFORMS: dict[str, TransformDef] = {
     "before": text.BEFORE,
     "after": text.AFTER,
     "translate": values.TRANSLATE,
+    "state_name": states.STATE_NAME,
+    "state_code": states.STATE_CODE,
     "phone": formats.PHONE,
     "date": dates.DATE,
     "datetime": dates.DATETIME,

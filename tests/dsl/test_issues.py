@@ -437,3 +437,29 @@ def test_validate_or_raise() -> None:
     with pytest.raises(AuthoringError) as caught:
         validate_or_raise(Request, bad)
     assert [i.code for i in caught.value.issues] == ["LP204", "LP201"]
+
+
+class Described(Strict):
+    name: str
+    description: str = ""
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        (
+            "{name: a, description: City, town or village}",
+            'a comma inside { } starts a new entry: write description: "City, town or village"',
+        ),
+        (
+            "{name: a, description: [x], more}",
+            "a comma inside { } starts a new entry: put text containing a comma in quotes",
+        ),
+        ("{name: a, descriptoin: b}", "did you mean 'description'?"),
+    ],
+)
+def test_a_comma_inside_braces_is_explained(text: str, hint: str) -> None:
+    """`{description: City, town}`: the second half became an unknown key; the hint says why."""
+    doc = load_yaml_text(f"thing: {text}\n", "f.yaml")
+    _, issues = validate(Described, doc, ("thing",))
+    assert [i.hint for i in issues if i.code == "LP201"] == [hint]

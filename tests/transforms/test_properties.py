@@ -39,6 +39,8 @@ STEPS = [
     "{after: '@'}",
     "{translate: {own: Y, rent: N}}",
     "{translate: {map: {own: Y}, unmapped: keep}}",
+    "state_name",
+    "state_code",
     "{phone: digits}",
     "{phone: e164}",
     "{phone: dashes}",

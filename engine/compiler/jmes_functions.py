@@ -1,0 +1,154 @@
+"""leadpost's JMESPath functions: regular expressions, text ignoring case, and missing values.
+
+Buyers answer in every spelling ("Success", "SUCCESS", " success "), and a condition over an
+answer must not fail because a value is missing. So, next to JMESPath's own functions:
+
+- ``matches(text, 'pattern')``: the regular expression is found in the text (true/false);
+- ``capture(text, 'pattern')``: the text the pattern captured (group ``value``, else the first
+  group, else the whole match), or null;
+- ``equals_ignore_case(a, b)``, ``contains_ignore_case(subject, text)``;
+- ``lower(text)``, ``upper(text)``, ``trim(text)``;
+
+and JMESPath's ``contains``, ``starts_with`` and ``ends_with`` give false for a missing value
+(JMESPath raises an error, which turned a plain refusal into a bad response).
+
+Patterns are compiled when the file loads, through the project's one regex helper
+(:func:`engine.compiler.response_exprs.compile_regex`); each compiled expression gets its own
+:class:`LeadpostFunctions` holding its patterns, so nothing is compiled per answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from jmespath import functions as jp_functions
+from jmespath.exceptions import JMESPathError
+
+from engine.transforms.base import scalar_text
+
+#: Functions whose second argument is a regular expression, compiled when the file loads.
+REGEX_FUNCTIONS: frozenset[str] = frozenset({"matches", "capture"})
+
+
+class Regex(Protocol):
+    """What the functions need of a compiled pattern (``re`` and ``re2`` patterns both fit)."""
+
+    @property
+    def groups(self) -> int: ...
+
+    @property
+    def groupindex(self) -> Mapping[str, int]: ...
+
+    def search(self, string: str) -> Any: ...
+
+
+class PatternNotCompiled(JMESPathError):
+    """A regex function ran with a pattern that was not compiled when the file loaded."""
+
+
+def _texts(value: Any) -> list[str] | None:
+    """The texts of a value: a scalar's text, or the texts of a list's scalars; None if none."""
+    if isinstance(value, list):
+        found = [t for t in (scalar_text(v) for v in value) if t is not None]
+        return found or None
+    text = scalar_text(value)
+    return None if text is None else [text]
+
+
+def captured(match: Any, pattern: Regex) -> str | None:
+    """The group named ``value``, else the first group, else the whole match (None if unset)."""
+    if "value" in pattern.groupindex:
+        found = match.group("value")
+    elif pattern.groups:
+        found = match.group(1)
+    else:
+        found = match.group(0)
+    return found if isinstance(found, str) else None
+
+
+def _each_text(value: Any, change: Any) -> Any:
+    if isinstance(value, list):
+        return [change(t) for v in value if (t := scalar_text(v)) is not None]
+    text = scalar_text(value)
+    return None if text is None else change(text)
+
+
+class LeadpostFunctions(jp_functions.Functions):
+    """JMESPath's built-in functions plus leadpost's (see the module docstring)."""
+
+    def __init__(self, patterns: Mapping[str, Regex] | None = None) -> None:
+        super().__init__()
+        self._patterns: Mapping[str, Regex] = patterns or {}
+
+    def _pattern(self, name: str, text: str) -> Regex:
+        pattern = self._patterns.get(text)
+        if pattern is None:
+            raise PatternNotCompiled(f"{name}(): the pattern '{text}' was not compiled")
+        return pattern
+
+    # -- null-tolerant built-ins -----------------------------------------------------------------
+
+    @jp_functions.signature({"types": ["array", "string", "null"]}, {"types": []})
+    def _func_contains(self, subject: Any, search: Any) -> bool:
+        return subject is not None and search in subject
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string"]})
+    def _func_starts_with(self, subject: str | None, prefix: str) -> bool:
+        return subject is not None and subject.startswith(prefix)
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string"]})
+    def _func_ends_with(self, subject: str | None, suffix: str) -> bool:
+        return subject is not None and subject.endswith(suffix)
+
+    # -- regular expressions ---------------------------------------------------------------------
+
+    @jp_functions.signature({"types": []}, {"types": ["string"]})
+    def _func_matches(self, subject: Any, pattern: str) -> bool:
+        regex = self._pattern("matches", pattern)
+        texts = _texts(subject) or []
+        return any(regex.search(t) is not None for t in texts)
+
+    @jp_functions.signature({"types": []}, {"types": ["string"]})
+    def _func_capture(self, subject: Any, pattern: str) -> str | None:
+        regex = self._pattern("capture", pattern)
+        for text in _texts(subject) or []:
+            m = regex.search(text)
+            if m is not None:
+                return captured(m, regex)
+        return None
+
+    # -- text, ignoring case ---------------------------------------------------------------------
+
+    @jp_functions.signature({"types": []}, {"types": []})
+    def _func_equals_ignore_case(self, left: Any, right: Any) -> bool:
+        a, b = scalar_text(left), scalar_text(right)
+        return a is not None and b is not None and a.casefold() == b.casefold()
+
+    @jp_functions.signature({"types": []}, {"types": []})
+    def _func_contains_ignore_case(self, subject: Any, search: Any) -> bool:
+        wanted = scalar_text(search)
+        if wanted is None:
+            return False
+        folded = wanted.casefold()
+        if isinstance(subject, list):
+            texts = (scalar_text(v) for v in subject)
+            return any(t is not None and t.casefold() == folded for t in texts)
+        text = scalar_text(subject)
+        return text is not None and folded in text.casefold()
+
+    @jp_functions.signature({"types": []})
+    def _func_lower(self, value: Any) -> Any:
+        return _each_text(value, str.lower)
+
+    @jp_functions.signature({"types": []})
+    def _func_upper(self, value: Any) -> Any:
+        return _each_text(value, str.upper)
+
+    @jp_functions.signature({"types": []})
+    def _func_trim(self, value: Any) -> Any:
+        return _each_text(value, str.strip)
+
+
+#: The function table lint checks names and argument counts against.
+FUNCTION_TABLE: Mapping[str, Any] = LeadpostFunctions.FUNCTION_TABLE

@@ -1,0 +1,48 @@
+"""The tutorial of dsl-spec.md ("Your first buyer in 15 minutes") works as written: a starter
+project, the tutorial's buyer file and sandbox lines, then lint, test and a preflight."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from tests.paths import REPO
+from tests.props import SLOW
+
+SPEC = (REPO / "dsl-spec.md").read_text(encoding="utf-8")
+SECTION = SPEC[SPEC.index("## Your first buyer in 15 minutes") : SPEC.index("## How values")]
+
+
+def _block(pattern: str) -> str:
+    m = re.search(pattern, SECTION, re.MULTILINE | re.DOTALL)
+    assert m is not None, pattern
+    return m.group(1)
+
+
+@SLOW
+def test_the_tutorial_from_init_to_preflight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "my-leads"]) == 0
+    monkeypatch.chdir(tmp_path / "my-leads")
+    buyer = _block(r"^```yaml integration\n(# Pinecrest:.*?)^```")
+    Path("integrations/buyers/pinecrest.yaml").write_text(buyer, encoding="utf-8")
+    lines = _block(r"^```text\n(credentials:\n.*?)^```").splitlines()
+    credential, entry = lines[1], "\n".join(lines[3:])
+    sandbox = Path("integrations/sandbox.yaml")
+    text = sandbox.read_text(encoding="utf-8")
+    text = text.replace("credentials:\n", f"credentials:\n{credential}\n")
+    sandbox.write_text(text.replace("buyers:\n", f"buyers:\n{entry}\n"), encoding="utf-8")
+    assert main(["lint", "integrations", "--strict"]) == 0
+    assert main(["test", "integrations"]) == 0
+    report = tmp_path / "preflight.md"
+    command = "leadpost preflight integrations/buyers/pinecrest.yaml --sandbox"
+    assert command in SECTION
+    assert main([*command.split()[1:], "--out", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "✓ test lead 'the sample lead, as the document describes it'  post accepted" in out
+    assert "ready to go live" in out
