@@ -437,3 +437,35 @@ def test_validate_or_raise() -> None:
     with pytest.raises(AuthoringError) as caught:
         validate_or_raise(Request, bad)
     assert [i.code for i in caught.value.issues] == ["LP204", "LP201"]
+
+
+class Checked(Strict):
+    """A model with an after-validator: pydantic labels it ``function-after[..., Checked]``."""
+
+    name: str
+    size: int = 0
+
+    @model_validator(mode="after")
+    def _fine(self) -> Checked:
+        return self
+
+
+class Holder(Strict):
+    items: dict[str, Checked | str]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("items: {a: {name: x, sise: 1}}\n", "did you mean 'size'?"),
+        ("items: {a: {name: x, colour: red}}\n", "allowed keys here: name, size"),
+    ],
+    ids=["close spelling", "no close spelling"],
+)
+def test_unknown_key_in_a_validated_union_member_lists_that_members_keys(
+    text: str, expected: str
+) -> None:
+    """An unknown key inside a member wrapped by a validator hints at the member's own keys,
+    not at those of the mapping holding it (a buyer field is such a member)."""
+    issues = problems(Holder, text)
+    assert len(issues) == 1 and issues[0].endswith(hint(expected)), issues
