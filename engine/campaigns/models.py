@@ -19,6 +19,9 @@ class BuyerRef(Model):
         None, description="1 is first; ties in an auction and waterfall order use it"
     )
     price: str | None = Field(None, description="fixed price for this campaign (waterfall)")
+    require_valid: list[str] | None = Field(
+        None, description="phone and email fields this buyer must get valid, e.g. [lead.phone]"
+    )
 
 
 BuyerEntry = BuyerRef | str
@@ -78,6 +81,11 @@ class CampaignSpec(Model):
         default_factory=list, description="waterfall of buyers for leads nobody bought"
     )
     validation: ValidationSpec | None = None
+    require_valid: list[str] | None = Field(
+        None,
+        description="phone and email fields every buyer of this campaign must get valid; a "
+        "lead without them is offered to no buyer",
+    )
 
     @field_validator("buyers")
     @classmethod

@@ -20,6 +20,11 @@ class CampaignBuyer:
     """1 is first. Waterfall order (mode order: priority) and the auction's last tie-break."""
     price: Decimal | None
     """Fixed price in this campaign (campaign override, else the buyer file's price)."""
+    require_valid: tuple[str, ...] = ()
+    """Phone and email fields this campaign requires valid for this buyer (its own and the
+    campaign-wide ``require_valid``); the buyer file's filters may require more."""
+    requirement: Callable[[Mapping[str, Any]], str | None] | None = None
+    """None when ``require_valid`` is met by the lead, else the reason the buyer is excluded."""
 
     @property
     def buyer(self) -> str:

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.compiler.context import CompileContext, Path
 from engine.compiler.response_exprs import compile_expression
+from engine.compiler.validity import require_valid
+from engine.lead.validity import describe as describe_validity
 from engine.dsl import models as m
 from engine.dsl.suggest import hint_for
 from engine.plan import (
@@ -188,6 +190,9 @@ def filters(spec: m.FilterSpec | None, ctx: CompileContext) -> FilterPlan | None
         described.append(f"only {len(zips)} listed ZIP codes")
     if spec.when is not None:
         described.append(f"only leads where {spec.when}")
+    valid = require_valid(spec.require_valid, (*at, "require_valid"), ctx, "the buyer")
+    if valid is not None and spec.require_valid:
+        described.append(describe_validity([p.strip() for p in spec.require_valid]))
 
     def check(lead: Mapping[str, Any]) -> str | None:
         if states is not None:
@@ -200,7 +205,7 @@ def filters(spec: m.FilterSpec | None, ctx: CompileContext) -> FilterPlan | None
                 return f"ZIP {z or '(none)'} is not on the buyer's ZIP list"
         if cond is not None and not cond.search(lead):
             return f"lead does not satisfy: {spec.when}"
-        return None
+        return None if valid is None else valid(lead)
 
     return FilterPlan(check, tuple(described))
 

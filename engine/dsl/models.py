@@ -323,6 +323,9 @@ class FilterSpec(Model):
     states: list[str] | None = None
     zips: list[str] | None = None
     when: str | None = Field(None, description="JMESPath condition the lead must satisfy")
+    require_valid: list[str] | None = Field(
+        None, description="phone and email fields that must be valid, e.g. [lead.phone]"
+    )
 
 
 class CapsSpec(Model):
