@@ -60,3 +60,11 @@ class CampaignPlan:
     max_post_attempts: int
     fallback: tuple[CampaignBuyer, ...]
     checks: tuple[CheckPlan, ...]
+
+
+def describe_checks(checks: tuple[CheckPlan, ...]) -> str:
+    """The checks a campaign runs before any buyer sees a lead, in words: ``phone (critical),
+    consent (warn)``; ``none`` when it names none (a check runs only when named)."""
+    if not checks:
+        return "none (the campaign names no validation check)"
+    return ", ".join(f"{c.name} ({c.level})" for c in checks)
