@@ -53,6 +53,11 @@ class FieldSpec(Model):
         None, description="when the value is missing: omit the field (default), reject the lead"
     )
     default: str | None = Field(None, description="text used when the value is missing")
+    secret: bool | None = Field(
+        None,
+        description="whether a constant `value` is a secret (lint LP401); by default leadpost "
+        "judges by the field's name and the value",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
