@@ -39,6 +39,7 @@ from engine.plan import (
     RetryPlan,
     StagePlan,
     TraceStep,
+    WsseAuth,
 )
 from engine.runtime.render import MaskedEnviron, RenderedRequest, render_request
 
@@ -100,6 +101,15 @@ def describe_auth(auth: AuthPlan) -> str:
         return (
             f"OAuth 2.0 client credentials from {auth.token_url} "
             f"(client {auth.client_id.masked()}, secret {auth.client_secret.masked()}{scopes})"
+        )
+    if isinstance(auth, WsseAuth):
+        how = "PasswordDigest (a fresh nonce and time each request)" if auth.digest else (
+            "PasswordText"
+        )
+        extra = f", wsu:Timestamp valid {_seconds(auth.timestamp)}" if auth.timestamp else ""
+        return (
+            f"WS-Security UsernameToken in the SOAP header as {auth.username.masked()} with "
+            f"password {auth.password.masked()}, sent as {how}{extra}"
         )
     return "none"
 

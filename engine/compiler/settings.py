@@ -29,6 +29,7 @@ from engine.plan import (
     OAuth2Auth,
     RetryPlan,
     SchedulePlan,
+    WsseAuth,
 )
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -98,6 +99,17 @@ def auth(spec: m.IntegrationSpec, ctx: CompileContext) -> AuthPlan:
             )
         case m.BearerSpec():
             return BearerAuth(ctx.template(a.token, (*at, "token")))
+        case m.WsseSpec():
+            ttl = ctx.duration(a.timestamp, (*at, "timestamp"), 0.0) if a.timestamp else None
+            if ttl is not None and ttl <= 0:
+                ctx.error("LP204", "the timestamp must last longer than zero", (*at, "timestamp"))
+            return WsseAuth(
+                ctx.template(a.username, (*at, "username")),
+                ctx.template(a.password, (*at, "password")),
+                digest=a.digest,
+                timestamp=ttl,
+                must_understand=a.must_understand,
+            )
         case m.OAuth2Spec():
             return OAuth2Auth(
                 token_url=url(ctx, a.token_url, (*at, "token_url")),

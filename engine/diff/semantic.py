@@ -30,6 +30,7 @@ AUTH_KINDS = {
     "basic": "HTTP Basic auth",
     "bearer": "bearer token",
     "oauth2": "OAuth 2.0",
+    "wsse_username_token": "WS-Security UsernameToken",
 }
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

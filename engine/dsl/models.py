@@ -250,8 +250,24 @@ class OAuth2Spec(Model):
     client_auth: Literal["body", "basic"] = "body"
 
 
+class WsseSpec(Model):
+    """OASIS WS-Security UsernameToken in the SOAP header (SOAP stages only)."""
+
+    type: Literal["wsse_username_token"]
+    username: str
+    password: str = Field(description="read from the environment: ${env:NAME}")
+    digest: bool = Field(
+        True, description="send a PasswordDigest (true) or the password as text (false)"
+    )
+    timestamp: str | None = Field(
+        None, description="add a wsu:Timestamp valid this long, e.g. 5m (default: none)"
+    )
+    must_understand: bool = Field(True, description='mark the header mustUnderstand="1"')
+
+
 AuthSpec = Annotated[
-    NoAuthSpec | ApiKeySpec | BasicSpec | BearerSpec | OAuth2Spec, Field(discriminator="type")
+    NoAuthSpec | ApiKeySpec | BasicSpec | BearerSpec | OAuth2Spec | WsseSpec,
+    Field(discriminator="type"),
 ]
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from engine.errors import MappingError
+from engine.runtime import wsse
 from engine.plan import (
     OMIT,
     ApiKeyAuth,
@@ -92,6 +93,7 @@ def render_request(
     if values is None or mask:  # masking changes constants that read ${env:...}
         values = render_values(plan, stage, ctx)
     body = payload = request.encoder.encode(values)
+    body = wsse.secure(plan, request, body, ctx, mask)  # a SOAP login made for this send
     headers: list[tuple[str, str]] = [
         (name, _text(t, ctx.environ, mask)) for name, t in request.headers
     ]
