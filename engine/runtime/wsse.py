@@ -83,6 +83,10 @@ def password_digest(nonce: bytes, created: str, password: str) -> str:
     return base64.b64encode(digest.digest()).decode("ascii")
 
 
+#: Characters XML 1.0 cannot carry: dropped from a user name or password text.
+_FORBIDDEN: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _text(template: Template, environ: Mapping[str, str], mask: bool) -> str:
     if mask:
         return template.masked()
@@ -90,6 +94,11 @@ def _text(template: Template, environ: Mapping[str, str], mask: bool) -> str:
         return template.resolve(environ)
     except KeyError as exc:
         raise MappingError(f"environment variable {exc.args[0]} is not set") from None
+
+
+def _xml_text(text: str) -> str:
+    """Text as XML character data: escaped, characters XML cannot carry removed."""
+    return escape(_FORBIDDEN.sub("", text))
 
 
 def security_header(
@@ -101,7 +110,7 @@ def security_header(
     mask: bool = False,
 ) -> str:
     """The ``wsse:Security`` element for one request (``mask``: secrets as references)."""
-    username = escape(_text(auth.username, environ, mask))
+    username = _xml_text(_text(auth.username, environ, mask))
     password = _text(auth.password, environ, mask)
     now = stamp.now()
     created = created_text(now)
@@ -128,13 +137,14 @@ def security_header(
             else password_digest(nonce, created, password)
         )
         parts.append(
-            f'<wsse:Password Type="{PASSWORD_DIGEST}">{escape(shown)}</wsse:Password>'
+            f'<wsse:Password Type="{PASSWORD_DIGEST}">{_xml_text(shown)}</wsse:Password>'
             f'<wsse:Nonce EncodingType="{BASE64_BINARY}">'
             f"{base64.b64encode(nonce).decode('ascii')}</wsse:Nonce>"
             f"<wsu:Created>{created}</wsu:Created>"
         )
     else:
-        parts.append(f'<wsse:Password Type="{PASSWORD_TEXT}">{escape(password)}</wsse:Password>')
+        text = _xml_text(password)
+        parts.append(f'<wsse:Password Type="{PASSWORD_TEXT}">{text}</wsse:Password>')
     parts.append("</wsse:UsernameToken></wsse:Security>")
     return "".join(parts)
 
