@@ -15,8 +15,10 @@ from engine.lead import LeadSchema, validate_lead
 from engine.lead.schema import load_lead_schema
 from engine.loading import load_integration
 from engine.plan import IntegrationPlan
+from engine.sandbox import SandboxThread, start_in_thread
 from tests import props
 from tests.buyer_server import BuyerServer
+from tests.examples import steady_sandbox_config
 from tests.paths import FIXTURES, REPO
 
 props.load()  # the Hypothesis profile (LEADPOST_HYPOTHESIS=dev|ci|long), before any test module
@@ -34,6 +36,15 @@ def anyio_backend() -> str:
 def fake_clock() -> FakeClock:
     """A clock that moves only when advanced or slept on (starts at 0 s, 2024-01-01 UTC)."""
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def steady_sandbox() -> Iterator[SandboxThread]:
+    """The repository's simulated buyers (integrations/sandbox.yaml), answering at once and
+    never failing, started once for the session on a free port. For tests that only send to it;
+    a test that changes the sandbox's behaviour starts its own."""
+    with start_in_thread(steady_sandbox_config(), port=0) as running:
+        yield running
 
 
 @pytest.fixture

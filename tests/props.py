@@ -8,7 +8,10 @@ write example counts; a property whose every example is costly asks for :func:`f
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 #: Examples per property in each profile.
@@ -39,3 +42,13 @@ def fewer(divisor: int) -> settings:
     loaded = settings.default
     assert loaded is not None, "load() runs first (tests/conftest.py)"
     return settings(max_examples=max(loaded.max_examples // divisor, 5))
+
+
+Test = TypeVar("Test", bound=Callable[..., Any])
+
+
+def SLOW(test: Test) -> Test:
+    """Marks an end-to-end run of whole commands over every example file: run by scripts/test
+    and CI, left out of the quick tier (scripts/test-fast), allowed minutes on a loaded machine."""
+    marked: Test = pytest.mark.slow(pytest.mark.timeout(900)(test))
+    return marked

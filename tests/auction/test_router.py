@@ -80,19 +80,20 @@ async def test_twenty_buyers_sell_at_the_highest_bid_whose_post_succeeds(
     assert result.reasons["b16"] == "outbid (bid $44.00)"
 
 
-async def test_a_buyer_sleeping_5s_does_not_hold_the_auction(buyer_server: BuyerServer) -> None:
-    """A bidder that answers after 5 s is cut at the 0.3 s ping deadline: the lead is sold to
-    the other bidder well before the sleeper would have answered."""
-    bid(buyer_server, "sleepy", "80.00", delay=5.0)
+async def test_a_sleeping_buyer_does_not_hold_the_auction(buyer_server: BuyerServer) -> None:
+    """A bidder that answers after 60 s is cut at the 2 s ping deadline: the lead is sold to
+    the other bidder well before the sleeper would have answered. (A deadline long enough for
+    the quick bidder on a loaded machine; the bound only shows the sleeper was not awaited.)"""
+    bid(buyer_server, "sleepy", "80.00", delay=60.0)
     bid(buyer_server, "quick", "20.00")
     accept(buyer_server, "quick")
     accept(buyer_server, "sleepy")
     buyers = [plan("bidder", "sleepy", buyer_server.url), plan("bidder", "quick", buyer_server.url)]
     started = time.monotonic()
-    result = await route(campaign(buyers, ping=0.3, total=1.0))
+    result = await route(campaign(buyers, ping=2.0, total=10.0))
     elapsed = time.monotonic() - started
     assert result.buyer == "quick"
-    assert elapsed < 2.5, elapsed  # the ping deadline is 0.3 s, the sleeper 5 s
+    assert elapsed < 30.0, elapsed  # the ping deadline is 2 s, the sleeper 60 s
     late = [e for e in result.trace if e.buyer == "sleepy" and e.step == "ping"]
     assert [e.outcome for e in late] == ["late"]
 

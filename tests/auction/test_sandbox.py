@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,27 +10,26 @@ import pytest
 from engine.auction import Router
 from engine.campaigns.plan import CampaignPlan
 from engine.clock import SystemClock
-from engine.loading import load_integration
 from engine.runtime.executor import Runtime
-from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
+from engine.sandbox import SandboxThread, sandbox_environ
 from engine.sandbox.targets import point_campaign
 from engine.store import MemoryStore
 from tests.auction_kit import campaign, sample_lead
+from tests.examples import example_plan, steady_sandbox_config
 from tests.paths import REPO
 
 GENERIC = ("apex", "citadel", "dune", "ember", "falcon", "granite", "helix", "ironwood")
-CONFIG = load_config(REPO / "integrations" / "sandbox.yaml").steady()
+CONFIG = steady_sandbox_config()
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxThread]:
-    """The repository's sandbox buyers, answering at once and never failing, on a free port."""
-    with start_in_thread(CONFIG, port=0) as running:
-        yield running
+def sandbox(steady_sandbox: SandboxThread) -> SandboxThread:
+    """The repository's sandbox buyers, answering at once and never failing (shared)."""
+    return steady_sandbox
 
 
 def generic_campaign(sandbox: SandboxThread) -> CampaignPlan:
-    buyers = [load_integration(REPO / f"integrations/buyers/{b}-ping.yaml") for b in GENERIC]
+    buyers = [example_plan(f"{b}-ping") for b in GENERIC]
     camp = campaign(buyers, ping=2.0, total=5.0, floor="5.00", max_posts=8)
     return point_campaign(camp, f"http://127.0.0.1:{CONFIG.port}", sandbox.url, "test")
 

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 
 from engine.cli import main
 from tests.paths import REPO
+from tests.props import SLOW
 
 ROOT = REPO
 SPEC = (ROOT / "dsl-spec.md").read_text(encoding="utf-8")
@@ -31,6 +32,7 @@ def _hooks() -> list[dict[str, object]]:
     return list(YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text()))
 
 
+@SLOW
 def test_every_pre_commit_hook_runs_a_leadpost_command_that_passes_on_the_examples(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -91,6 +93,7 @@ def _ci_lint(repo: Path, env: dict[str, str], *args: str) -> subprocess.Complete
     )
 
 
+@SLOW
 def test_ci_lint_passes_on_a_good_change_and_writes_the_review_diff(tmp_path: Path) -> None:
     """A behavioural change that lints and tests clean: exit 0, the Markdown diff says what
     changed (the change itself is what the review is for, not a failure)."""
@@ -106,6 +109,7 @@ def test_ci_lint_passes_on_a_good_change_and_writes_the_review_diff(tmp_path: Pa
     assert "review diff written to leadpost-diff.md" in run.stdout
 
 
+@SLOW
 def test_ci_lint_fails_on_a_file_with_an_error_and_without_a_base_to_diff(tmp_path: Path) -> None:
     """A lint error fails the run (1); a missing base revision is said, not skipped (2)."""
     repo, env = _repo(tmp_path)
@@ -117,3 +121,19 @@ def test_ci_lint_fails_on_a_file_with_an_error_and_without_a_base_to_diff(tmp_pa
     missing = _ci_lint(repo, env, "origin/main")
     assert missing.returncode == 2
     assert "no revision 'origin/main' here" in missing.stderr
+
+
+def test_the_contributors_pre_commit_config_runs_the_project_tools() -> None:
+    """.pre-commit-config.yaml runs ruff, ruff format, mypy and leadpost's own hooks from .venv
+    (nothing downloaded), and its leadpost hooks are the shipped ones."""
+    config = YAML(typ="safe").load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = [h for repo in config["repos"] for h in repo["hooks"]]
+    assert [r["repo"] for r in config["repos"]] == ["local"]
+    assert {"ruff", "ruff-format", "mypy"} <= {h["id"] for h in hooks}
+    for hook in hooks:
+        program = shlex.split(hook["entry"])[0]
+        assert program.startswith(".venv/bin/"), hook["id"]
+        assert Path(sys.executable).with_name(Path(program).name).exists(), hook["id"]
+    shipped = {str(h["id"]): shlex.split(str(h["entry"]))[1:] for h in _hooks()}
+    ours = {h["id"]: shlex.split(h["entry"])[1:] for h in hooks if h["id"] in shipped}
+    assert ours == shipped

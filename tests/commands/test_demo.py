@@ -13,8 +13,10 @@ from engine.auction import RouteResult, TraceEntry
 from engine.commands.demo import BuyerRow, buyer_rows, run_demo
 from engine.sandbox.leads import make_leads
 from tests.paths import REPO
+from tests.props import SLOW
 
 
+@SLOW
 def test_demo_runs_end_to_end_with_a_few_leads() -> None:
     """With a small lead count the demo checks every file, sells the leads through the example
     campaigns over real HTTP, prints the buyer table and the outcomes, stops the sandbox

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -12,21 +11,21 @@ from engine.campaigns.compile import load_campaign
 from engine.cli import main
 from engine.commands.route import format_result, route_command
 from engine.plan import OAuth2Auth
-from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
+from engine.sandbox import SandboxThread, sandbox_environ
 from engine.sandbox.targets import point_campaign
+from tests.examples import steady_sandbox_config
 from tests.paths import REPO
 
 CAMPAIGNS = REPO / "integrations" / "campaigns"
 LEAD = REPO / "integrations" / "leads" / "sample.json"
-CONFIG = load_config(REPO / "integrations" / "sandbox.yaml").steady()
+CONFIG = steady_sandbox_config()
 ORIGIN = f"http://127.0.0.1:{CONFIG.port}"
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxThread]:
-    """The repository's sandbox buyers, answering at once and never failing, on a free port."""
-    with start_in_thread(CONFIG, port=0) as running:
-        yield running
+def sandbox(steady_sandbox: SandboxThread) -> SandboxThread:
+    """The repository's sandbox buyers, answering at once and never failing (shared)."""
+    return steady_sandbox
 
 
 @pytest.mark.anyio

@@ -11,6 +11,7 @@ from engine.cli import main
 from engine.contract.drift import drift_report
 from engine.errors import AuthoringError
 from tests.contract_kit import FIXTURES, buyer, write
+from tests.props import SLOW
 
 OLD = {
     "type": "object",
@@ -65,6 +66,7 @@ def test_the_same_spec_has_no_differences(folder: Path) -> None:
     assert code == 0
 
 
+@SLOW
 def test_cli_spec_check_exit_codes(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """leadpost spec check prints the report; 1 when broken, 0 when satisfied."""
     assert main(["spec", "check", "buyer.yaml", "--spec", "new.json"]) == 1
@@ -91,6 +93,7 @@ def test_a_broken_new_spec_is_lp701(folder: Path) -> None:
     assert "broken.json is not valid JSON" in caught.value.issues[0].message
 
 
+@SLOW
 def test_generated_leads_find_what_reading_the_file_cannot(folder: Path) -> None:
     """A new ZIP pattern the cut-to-5-digits zip cannot meet: the zip is shaped by a transform,
     so reading the file cannot judge it; a generated lead shows it, under the change."""

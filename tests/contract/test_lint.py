@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from engine.authoring.lint import LintOptions, lint_file
 from engine.cli import main
 from engine.errors import Issue
 from tests.contract_kit import FIXTURES, ROOT
+from tests.props import SLOW
 
 
 def _copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
@@ -68,16 +70,30 @@ def test_a_generated_finding_is_not_repeated_where_a_static_rule_already_said_it
 
 
 def test_lint_deep_is_an_option_of_the_command(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`leadpost lint --deep` runs and reports like lint; --help says how many leads it tries."""
+    """`leadpost lint --deep` runs and reports like lint, trying DEEP_EXAMPLES leads per stage
+    (made smaller here: 2,000 per stage is a minute of CPU); --help says how many."""
+    from engine.contract import search
+
+    assert main(["lint", "--help"]) == 0
+    assert "2,000 generated leads per stage" in capsys.readouterr().out
+    tried: list[int] = []
+    real = search.find_violations
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        tried.append(kwargs["examples"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "DEEP_EXAMPLES", 150)
+    monkeypatch.setattr("engine.contract.lint.find_violations", counting)
     path = _copy(tmp_path, "lighthouse.yaml", "{phone: dots}", "{phone: dashes}")
     assert main(["lint", "--deep", str(path)]) == 1
     assert "LP708" in capsys.readouterr().out
-    assert main(["lint", "--help"]) == 0
-    assert "2,000 generated leads per stage" in capsys.readouterr().out
+    assert tried and set(tried) == {150}
 
 
+@SLOW
 def test_the_example_integrations_meet_their_buyers_specs() -> None:
     """Every example buyer names its spec; lint with generated leads finds nothing."""
     reports = [lint_file(p) for p in sorted((ROOT / "integrations" / "buyers").glob("*.yaml"))]

@@ -23,6 +23,7 @@ from engine.preflight.report import Report, format_markdown, format_text
 from engine.preflight.sending import expected_kinds, with_force
 from engine.runtime.outcome import Outcome, Timings
 from engine.sandbox.force import Forced, parse_force
+from tests.examples import example_plan
 from tests.paths import REPO
 
 HARBOR = REPO / "integrations" / "buyers" / "harbor-mutual.yaml"
@@ -72,7 +73,7 @@ def _timings(total: float, wait: float | None = None) -> Timings:
 
 @pytest.fixture(scope="module")
 def apex_plan() -> IntegrationPlan:
-    return load_integration(APEX)
+    return example_plan("apex-ping")
 
 
 def test_latencies_with_headroom_pass(apex_plan: IntegrationPlan) -> None:

@@ -14,10 +14,10 @@ import pytest
 
 from engine.campaigns.plan import CampaignBuyer
 from engine.clock import FakeClock
-from engine.loading import load_integration
 from engine.plan import CapsPlan, FilterPlan, IntegrationPlan, SchedulePlan
 from engine.runtime.eligibility import BREAKER_OPEN, cap_windows, eligibility, schedule_open
 from engine.store import MemoryStore
+from tests.examples import example_plan
 from tests.paths import REPO
 
 ROOT = REPO
@@ -29,7 +29,7 @@ WEEKDAYS_8_TO_20 = SchedulePlan("America/New_York", frozenset(range(5)), ((8 * 6
 
 @cache
 def harbor() -> IntegrationPlan:
-    return load_integration(ROOT / "integrations" / "buyers" / "harbor-mutual.yaml")
+    return example_plan("harbor-mutual")
 
 
 def buyer(price: str | None = None, **changes: Any) -> CampaignBuyer:

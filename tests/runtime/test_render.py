@@ -7,9 +7,10 @@ import json
 import pytest
 
 from engine.lead import lead_timestamp, validate_lead
-from engine.loading import load_integration, schema_for
+from engine.loading import schema_for
 from engine.plan import RenderContext
 from engine.runtime.render import render_request
+from tests.examples import example_plan
 from tests.paths import REPO
 
 ROOT = REPO
@@ -25,7 +26,7 @@ SUMMIT = ROOT / "integrations" / "buyers" / "summit-crm.yaml"
 )
 def test_oauth_preview_names_the_environments_token_url(env: str, token_url: str) -> None:
     """An environment's own token_url overrides the auth section's, in the preview too."""
-    plan = load_integration(SUMMIT)
+    plan = example_plan("summit-crm")
     schema = schema_for(SUMMIT)
     assert schema is not None
     raw = json.loads((ROOT / "integrations/leads/sample.json").read_text("utf-8"))

@@ -14,7 +14,7 @@ import pytest
 
 from engine.clock import FakeClock
 from engine.lead.validate import validate_lead
-from engine.loading import load_integration, schema_for
+from engine.loading import schema_for
 from engine.plan import IntegrationPlan, Interpretation, RenderContext
 from engine.runtime.render import render_request
 from engine.sandbox import (
@@ -24,6 +24,7 @@ from engine.sandbox import (
     sandbox_environ,
     start_in_thread,
 )
+from tests.examples import example_plan
 
 BUYERS = Path("integrations/buyers")
 SAMPLE = json.loads(Path("integrations/leads/sample.json").read_text())
@@ -48,7 +49,7 @@ def sandbox_config(**changes: Any) -> SandboxConfig:
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, IntegrationPlan]:
-    return {name: load_integration(BUYERS / f"{name}.yaml") for name in EXAMPLES}
+    return {name: example_plan(name) for name in EXAMPLES}
 
 
 class Caller:

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.loading import load_integration
 from engine.sandbox import (
     SandboxThread,
     load_config,
@@ -18,6 +17,7 @@ from engine.sandbox import (
     sandbox_environ,
     start_in_thread,
 )
+from tests.examples import example_plan
 
 ENV = sandbox_environ(load_config("integrations/sandbox.yaml"))
 BASIC = base64.b64encode(f"{ENV['KEYSTONE_USER']}:{ENV['KEYSTONE_PASSWORD']}".encode()).decode()
@@ -117,7 +117,7 @@ def test_summit_answers_bad_leads_with_salesforce_errors_its_rules_reject(
     url = sandbox.url_for("summit-crm") + "/services/data/v60.0/sobjects/Lead"
     answer = client.post(url, headers=headers, content=body)
     assert answer.status_code == 400
-    plan = load_integration("integrations/buyers/summit-crm.yaml")
+    plan = example_plan("summit-crm")
     found = plan.stages["post"].response.interpret(400, {}, answer.content)
     assert found.decision == "rejected"
     assert found.reason is not None and found.reason.startswith(reason)

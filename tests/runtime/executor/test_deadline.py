@@ -39,8 +39,9 @@ def plan(runtime_plan: PlanLoader) -> IntegrationPlan:
 async def test_a_sleeping_buyer_cannot_hold_a_ping_past_its_deadline(
     rt: Runtime, plan: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
 ) -> None:
-    """The buyer sleeps 5 s; the ping returns "late" at its 100 ms deadline (well under 1 s)."""
-    buyer_server.script("/ping", Reply.json({"status": "bid", "bid": "9"}, delay=5.0))
+    """The buyer sleeps 60 s; the ping returns "late" at its 100 ms deadline (the bound below
+    only shows it did not wait for the buyer; it holds on any machine)."""
+    buyer_server.script("/ping", Reply.json({"status": "bid", "bid": "9"}, delay=60.0))
     started = time.perf_counter()
     outcome = await rt.send(
         plan, "ping", ctx, env="test", lead_id="L-1", deadline=rt.clock.now() + 0.1
@@ -48,19 +49,21 @@ async def test_a_sleeping_buyer_cannot_hold_a_ping_past_its_deadline(
     elapsed = time.perf_counter() - started
     assert outcome.kind == "late" and not outcome.retryable and not outcome.sent
     assert outcome.values == {} and outcome.status is None
-    assert 0.09 <= elapsed < 1.0
+    assert 0.09 <= elapsed < 30.0
     assert outcome.reason and "deadline" in outcome.reason
 
 
 async def test_after_a_late_ping_the_next_one_is_answered(
     rt: Runtime, plan: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
 ) -> None:
-    """The abandoned request does not poison the connection pool."""
+    """The abandoned request does not poison the connection pool. (The first ping's deadline
+    leaves time to connect and send even on a loaded machine: it must reach the buyer.)"""
     buyer_server.script("/ping", Reply(hang=True), BID)
     late = await rt.send(
-        plan, "ping", ctx, env="test", lead_id="L-1", deadline=rt.clock.now() + 0.1
+        plan, "ping", ctx, env="test", lead_id="L-1", deadline=rt.clock.now() + 1.0
     )
-    bid = await rt.send(plan, "ping", ctx, env="test", lead_id="L-2", deadline=rt.clock.now() + 2)
+    assert late.kind == "late" and len(buyer_server.received()) == 1
+    bid = await rt.send(plan, "ping", ctx, env="test", lead_id="L-2", deadline=rt.clock.now() + 5)
     assert (late.kind, bid.kind) == ("late", "accepted")
     assert str(bid.price) == "12.50" and bid.values["ping_id"] == 98765
 
@@ -68,15 +71,16 @@ async def test_after_a_late_ping_the_next_one_is_answered(
 async def test_a_post_cut_by_the_deadline_is_unknown(
     rt: Runtime, plan: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
 ) -> None:
-    """A post that was sent and not answered by the deadline may have been kept: unknown."""
+    """A post that was sent and not answered by the deadline may have been kept: unknown. (The
+    deadline leaves time to connect and send even on a loaded machine; the buyer never answers,
+    so returning at all shows the deadline cut it.)"""
     buyer_server.script("/post", Reply(hang=True))
     prior = RenderContext(ctx.lead, ctx.now, {"ping": {"ping_id": 1}})
-    started = time.perf_counter()
     outcome = await rt.send(
-        plan, "post", prior, env="test", lead_id="L-1", deadline=rt.clock.now() + 0.1
+        plan, "post", prior, env="test", lead_id="L-1", deadline=rt.clock.now() + 1.0
     )
     assert outcome.kind == "unknown" and outcome.sent
-    assert time.perf_counter() - started < 1.0
+    assert outcome.reason and "deadline" in outcome.reason
 
 
 async def test_a_deadline_already_past_sends_nothing(
