@@ -103,8 +103,10 @@ def describe_auth(auth: AuthPlan) -> str:
             f"(client {auth.client_id.masked()}, secret {auth.client_secret.masked()}{scopes})"
         )
     if isinstance(auth, WsseAuth):
-        how = "PasswordDigest (a fresh nonce and time each request)" if auth.digest else (
-            "PasswordText"
+        how = (
+            "PasswordDigest (a fresh nonce and time each request)"
+            if auth.digest
+            else ("PasswordText")
         )
         extra = f", wsu:Timestamp valid {_seconds(auth.timestamp)}" if auth.timestamp else ""
         return (

@@ -56,9 +56,7 @@ def compile_campaign(
         return None, issues
     here = Path(path)
     folder = Path(buyers_dir) if buyers_dir is not None else find_buyers_dir(here)
-    ctx = CompileContext(
-        doc.source, _schema(here), issues, base_dir=str(here.resolve().parent)
-    )
+    ctx = CompileContext(doc.source, _schema(here), issues, base_dir=str(here.resolve().parent))
     plan = _compile(spec, doc, ctx, BuyerResolver(folder, ctx))
     own = doc.source.file
     ctx.issues.sort(key=lambda i: _order(i, own))

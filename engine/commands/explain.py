@@ -14,7 +14,10 @@ from engine.commands.output import EXIT_OK, out
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the buyer or campaign file")
     parser.add_argument(
-        "--lead", default=None, metavar="LEAD.json", help="trace this lead's fields (a campaign: its checks and buyers)"
+        "--lead",
+        default=None,
+        metavar="LEAD.json",
+        help="trace this lead's fields (a campaign: its checks and buyers)",
     )
 
 

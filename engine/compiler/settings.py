@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from engine.compiler.context import CompileContext, Path
 from engine.compiler.response_exprs import compile_expression
 from engine.compiler.validity import require_valid
-from engine.lead.validity import describe as describe_validity
 from engine.dsl import models as m
 from engine.dsl.suggest import hint_for
+from engine.lead.validity import describe as describe_validity
 from engine.plan import (
     ApiKeyAuth,
     AuthPlan,

@@ -38,9 +38,7 @@ class InvalidValue(Exception):
     record that it is invalid instead of refusing the lead (see ``engine.lead.validity``).
     """
 
-    def __init__(
-        self, code: str, reason: str, *, kept: str | None = None, plain: str = ""
-    ) -> None:
+    def __init__(self, code: str, reason: str, *, kept: str | None = None, plain: str = "") -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from engine.errors import MappingError
-from engine.runtime import wsse
 from engine.plan import (
     OMIT,
     ApiKeyAuth,
@@ -21,6 +20,7 @@ from engine.plan import (
     RenderContext,
     Template,
 )
+from engine.runtime import wsse
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,26 +33,21 @@ from engine.plan import (
     RenderContext,
     RequestPlan,
     SoapEnvelope,
-    Stamp,
     StagePlan,
+    Stamp,
     Template,
     WsseAuth,
 )
 
-WSSE_NS: Final = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-)
-WSU_NS: Final = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-)
+WSSE_NS: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU_NS: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 _PROFILE: Final = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
 )
 PASSWORD_TEXT: Final = _PROFILE + "#PasswordText"
 PASSWORD_DIGEST: Final = _PROFILE + "#PasswordDigest"
 BASE64_BINARY: Final = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0"
-    "#Base64Binary"
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 )
 HIDDEN: Final = "***"
 
@@ -163,7 +158,9 @@ def insert_header(body: bytes, envelope: SoapEnvelope, element: str) -> bytes:
     header = f"{envelope.prefix}:Header" if envelope.prefix else "Header"
     piece = element.encode(codec, "xmlcharrefreplace")
     if body[end - 1 : end] == b"/":  # an empty envelope: <soap:Envelope .../>
-        close = f"><{header}>".encode(codec) + piece + f"</{header}></{envelope.root}>".encode(codec)
+        close = (
+            f"><{header}>".encode(codec) + piece + f"</{header}></{envelope.root}>".encode(codec)
+        )
         return body[: end - 1] + close + body[end + 1 :]
     at = end + 1
     opening = f"<{header}".encode(codec)

@@ -118,7 +118,9 @@ class Evergreen(Dialect):
 
     def _result(self, status: str, inner: str) -> Answer:
         result = f"<SubmitApplicantResult><Status>{status}</Status>{inner}</SubmitApplicantResult>"
-        return self._xml(f'<SubmitApplicantResponse xmlns="{EG}">{result}</SubmitApplicantResponse>')
+        return self._xml(
+            f'<SubmitApplicantResponse xmlns="{EG}">{result}</SubmitApplicantResponse>'
+        )
 
     def _replayed(self, buyer: Buyer, nonce: str) -> bool:
         with self._lock:

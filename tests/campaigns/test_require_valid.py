@@ -153,7 +153,7 @@ async def test_the_router_excludes_only_the_buyer_that_requires_it(tmp_path: Pat
     plan, issues, _ = check_campaign(path)
     assert plan is not None, issues
     runtime = FakeRuntime({}, {"strict": "accepted", "loose": "accepted"})
-    router = Router(runtime, MemoryStore(), FakeClock(), env="test")  # type: ignore[arg-type]
+    router = Router(runtime, MemoryStore(), FakeClock(), env="test")
     result = await router.route(plan, lead("(123) 555-0142"), lead_id="l-1")
     assert result.sold and result.buyer == "loose"
     excluded = [e for e in result.trace if e.step == "eligibility" and e.buyer == "strict"]

@@ -127,12 +127,13 @@ def test_the_digest_is_base64_sha1_of_nonce_created_and_password() -> None:
 def test_the_digest_agrees_with_zeep(nonce: str, password: str, seconds: int) -> None:
     """For any nonce, password and time, our digest equals zeep's UsernameToken digest."""
     created = datetime.fromtimestamp(seconds, UTC)
-    element = etree.Element("{%s}Envelope" % SOAP, nsmap={"soap": SOAP})
-    etree.SubElement(element, "{%s}Header" % SOAP)
-    etree.SubElement(element, "{%s}Body" % SOAP)
-    UsernameToken(
+    element = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soap": SOAP})
+    etree.SubElement(element, f"{{{SOAP}}}Header")
+    etree.SubElement(element, f"{{{SOAP}}}Body")
+    reference = UsernameToken(  # type: ignore[no-untyped-call]  # zeep has no type hints
         "u", password, use_digest=True, nonce=nonce, created=created, zulu_timestamp=True
-    ).apply(element, {})
+    )
+    reference.apply(element, {})  # type: ignore[no-untyped-call]
     theirs = element.find(f".//{WSSE}UsernameToken")
     assert theirs is not None
     their_created = theirs.findtext(f"{WSU}Created") or ""
@@ -174,10 +175,19 @@ def test_a_header_the_buyer_file_fills_receives_the_security_first() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b"<s:Envelope><s:Header/><s:Body/></s:Envelope>", b"<s:Envelope><s:Header>X</s:Header><s:Body/></s:Envelope>"),
+        (
+            b"<s:Envelope><s:Header/><s:Body/></s:Envelope>",
+            b"<s:Envelope><s:Header>X</s:Header><s:Body/></s:Envelope>",
+        ),
         (b"<s:Envelope/>", b"<s:Envelope><s:Header>X</s:Header></s:Envelope>"),
-        (b'<s:Envelope a="1"><s:Header b="2"><y/></s:Header></s:Envelope>', b'<s:Envelope a="1"><s:Header b="2">X<y/></s:Header></s:Envelope>'),
-        (b"<s:Envelope><s:HeaderX/></s:Envelope>", b"<s:Envelope><s:Header>X</s:Header><s:HeaderX/></s:Envelope>"),
+        (
+            b'<s:Envelope a="1"><s:Header b="2"><y/></s:Header></s:Envelope>',
+            b'<s:Envelope a="1"><s:Header b="2">X<y/></s:Header></s:Envelope>',
+        ),
+        (
+            b"<s:Envelope><s:HeaderX/></s:Envelope>",
+            b"<s:Envelope><s:Header>X</s:Header><s:HeaderX/></s:Envelope>",
+        ),
     ],
     ids=["empty-header", "empty-envelope", "header-with-attributes", "not-a-header"],
 )
@@ -190,7 +200,9 @@ def test_a_default_namespace_envelope_declares_a_prefix_for_must_understand() ->
     envelope = SoapEnvelope("Envelope", "", SOAP, "utf-8")
     auth = WsseAuth(Template(("u",)), Template(("p",)), digest=False)
     header = wsse.security_header(auth, envelope, {}, FixedStamp())
-    body = wsse.insert_header(f'<Envelope xmlns="{SOAP}"><Body/></Envelope>'.encode(), envelope, header)
+    body = wsse.insert_header(
+        f'<Envelope xmlns="{SOAP}"><Body/></Envelope>'.encode(), envelope, header
+    )
     security = etree.fromstring(body)[0][0]
     assert security.get(f"{{{SOAP}}}mustUnderstand") == "1"
 
@@ -262,7 +274,9 @@ def test_the_sandbox_refuses_a_wrong_digest_a_stale_time_and_other_users() -> No
     security = etree.fromstring(body).find(f"{{{SOAP}}}Header/{WSSE}Security")
     assert token_problem(security, "partner&7", PASSWORD, MOMENT) is None
     assert "wrong password digest" in (token_problem(security, "partner&7", "nope", MOMENT) or "")
-    assert "stale" in (token_problem(security, "partner&7", PASSWORD, MOMENT + timedelta(hours=1)) or "")
+    assert "stale" in (
+        token_problem(security, "partner&7", PASSWORD, MOMENT + timedelta(hours=1)) or ""
+    )
     assert "unknown user" in (token_problem(security, "other", PASSWORD, MOMENT) or "")
 
 
