@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.auction import Router
 from engine.campaigns.compile import check_campaign
 from engine.clock import FakeClock
 from engine.lead import validate_lead
+from engine.lead.normalize import NORMALIZERS
 from engine.lead.schema import load_lead_schema
+from engine.lead.validity import requirement
 from engine.loading import check_integration
 from engine.runtime.eligibility import eligibility
 from engine.store import MemoryStore
@@ -161,3 +165,33 @@ async def test_the_router_excludes_only_the_buyer_that_requires_it(tmp_path: Pat
     assert "not a valid US phone number" in excluded[0].reason
     assert "555" not in excluded[0].reason
     assert runtime.sent == [("loose", "post")]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    phone=json_values,
+    record=json_values,
+    records=st.none() | st.dictionaries(st.sampled_from(["lead.phone", "x"]), json_values),
+)
+def test_a_requirement_gives_none_or_a_reason_for_any_lead(
+    phone: Any, record: Any, records: Any
+) -> None:
+    """Whatever the lead holds (forged records included), the requirement never raises; a lead
+    it passes holds a phone the intake's check calls valid or that intake recorded valid."""
+    check = requirement([("lead.phone", NORMALIZERS["phone"])], "the buyer")
+    lead: dict[str, Any] = {"lead": {"phone": phone}}
+    if records is not None:
+        lead["validity"] = {**records, "lead.phone": record}
+    reason = check(lead)
+    assert reason is None or reason.startswith("lead.phone is ")
+    if reason is None:
+        recorded = records is not None and isinstance(record, dict) and record.get("valid")
+        assert recorded is True or NORMALIZERS["phone"](phone)
