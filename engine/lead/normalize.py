@@ -217,14 +217,16 @@ PHONE_ABROAD: Final = "not a US phone number (it is outside the US)"
 PHONE_TOO_LONG: Final = "too long to be a phone number"
 
 
+#: A North American spelling whatever the digits: read as these 10 digits by any parser.
+_NANP_SHAPE = re.compile(r"(?:\+?1[ .-]?)?\(?([0-9]{3})\)?[ .-]?([0-9]{3})[ .-]?([0-9]{4})")
+
+
 def _phone_kept(text: str) -> str:
-    """An invalid number as far as it normalizes: its 10 digits when it has exactly 10 (or 11
-    starting with 1) and only phone punctuation, else the text as sent (trimmed)."""
-    digits = "".join(c for c in text if "0" <= c <= "9")
-    if len(digits) == 11 and digits[0] == "1":
-        digits = digits[1:]
-    plain = all(c.isdigit() or c in " +-.()" for c in text)
-    return digits if len(digits) == 10 and plain and text.isascii() else text
+    """An invalid number as far as it normalizes: its 10 digits when it is written the North
+    American way (``(123) 555-0142``), else the text as sent (trimmed), so that judging the
+    kept value again gives the same verdict."""
+    shaped = _NANP_SHAPE.fullmatch(text)
+    return "".join(shaped.groups()) if shaped is not None else text
 
 
 def _bad_phone(value: Any, text: str, plain: str) -> InvalidValue:
