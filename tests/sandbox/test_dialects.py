@@ -304,8 +304,7 @@ def test_evergreen_refuses_a_replayed_ws_security_token(
     request = render_request(talk.plan, "post", ctx, "test")
     url = sandbox.url + request.url.removeprefix(TEST_ORIGIN)
     first, second = (
-        talk.client.post(url, headers=dict(request.headers), content=request.body)
-        for _ in range(2)
+        talk.client.post(url, headers=dict(request.headers), content=request.body) for _ in range(2)
     )
     assert talk.read("post", first).decision == "accepted"
     again = talk.read("post", second)
