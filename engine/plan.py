@@ -94,6 +94,19 @@ class TraceStep:
     span: Span | None
 
 
+class Stamp(Protocol):
+    """Where per-send values come from: fresh random bytes and the current time. Injected in
+    tests so that a WS-Security header (its nonce and creation time) is reproducible."""
+
+    def nonce(self) -> bytes:
+        """16 fresh random bytes."""
+        ...
+
+    def now(self) -> datetime:
+        """The current time (timezone-aware)."""
+        ...
+
+
 @dataclass(slots=True)
 class RenderContext:
     """Everything a field may read while rendering one lead for one stage."""
@@ -108,6 +121,8 @@ class RenderContext:
     """Where ``${env:NAME}`` constants in payload fields are read from."""
     trace: list[TraceStep] | None = None
     """When a list, every field step appends a TraceStep (``leadpost explain``)."""
+    stamp: Stamp | None = None
+    """Randomness and clock for per-send values (None: the system's)."""
 
 
 #: A compiled transform step: takes the current value, returns the new one or raises MappingError.
@@ -158,6 +173,20 @@ class Timeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class SoapEnvelope:
+    """A SOAP stage's envelope, where leadpost adds a header per send (WS-Security)."""
+
+    root: str
+    """The root element as written, e.g. ``soap:Envelope``."""
+    prefix: str
+    """The envelope's namespace prefix (``soap``), or empty when it is the default namespace."""
+    namespace: str
+    """The SOAP envelope namespace (1.1 or 1.2)."""
+    codec: str
+    """Python's name of the document's encoding."""
+
+
+@dataclass(frozen=True, slots=True)
 class RequestPlan:
     method: str
     path: str
@@ -170,6 +199,8 @@ class RequestPlan:
     timeouts: Timeouts
     render: Callable[[RenderContext], list[Any]] | None = None
     """Every field's value in one call (the fused renderer); same results as each compute."""
+    envelope: SoapEnvelope | None = None
+    """Set for a SOAP stage (an XML body whose root is a SOAP envelope)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,7 +288,26 @@ class OAuth2Auth:
     kind: Literal["oauth2"] = "oauth2"
 
 
-AuthPlan = NoAuth | ApiKeyAuth | BasicAuth | BearerAuth | OAuth2Auth
+@dataclass(frozen=True, slots=True)
+class WsseAuth:
+    """OASIS WS-Security UsernameToken (Profile 1.0/1.1) in the SOAP header of every request.
+
+    The header is made per send (a fresh nonce and creation time) when the body is rendered;
+    nothing is added to the HTTP headers.
+    """
+
+    username: Template
+    password: Template
+    digest: bool = True
+    """PasswordDigest = Base64(SHA-1(nonce + created + password)); False: PasswordText."""
+    timestamp: float | None = None
+    """Seconds a ``wsu:Timestamp`` is valid for (Expires = Created + this); None: no Timestamp."""
+    must_understand: bool = True
+    """Mark the Security header ``mustUnderstand="1"``."""
+    kind: Literal["wsse_username_token"] = "wsse_username_token"
+
+
+AuthPlan = NoAuth | ApiKeyAuth | BasicAuth | BearerAuth | OAuth2Auth | WsseAuth
 
 
 @dataclass(frozen=True, slots=True)

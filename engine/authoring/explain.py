@@ -19,7 +19,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from engine.authoring.explain_campaign import explain_campaign
 from engine.authoring.leadfile import lead_from_text
+from engine.campaigns.compile import load_campaign
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, LeadpostError, MappingError
@@ -37,6 +39,7 @@ from engine.plan import (
     RetryPlan,
     StagePlan,
     TraceStep,
+    WsseAuth,
 )
 from engine.runtime.render import MaskedEnviron, RenderedRequest, render_request
 
@@ -107,6 +110,17 @@ def describe_auth(auth: AuthPlan) -> str:
         return (
             f"OAuth 2.0 client credentials from {auth.token_url} "
             f"(client {auth.client_id.masked()}, secret {auth.client_secret.masked()}{scopes})"
+        )
+    if isinstance(auth, WsseAuth):
+        how = (
+            "PasswordDigest (a fresh nonce and time each request)"
+            if auth.digest
+            else ("PasswordText")
+        )
+        extra = f", wsu:Timestamp valid {_seconds(auth.timestamp)}" if auth.timestamp else ""
+        return (
+            f"WS-Security UsernameToken in the SOAP header as {auth.username.masked()} with "
+            f"password {auth.password.masked()}, sent as {how}{extra}"
         )
     return "none"
 
@@ -325,7 +339,9 @@ def read_lead(path: str | Path) -> bytes:
 
 
 def explain_file(path: str | Path, lead: str | Path | None = None, *, width: int = WIDTH) -> str:
-    """``leadpost explain``: the summary of a buyer file, with a lead's trace when given."""
+    """``leadpost explain``: the summary of a buyer (or campaign) file, with a lead's trace."""
+    if _is_campaign(path):
+        return _explain_campaign_file(path, lead)
     plan, description, schema = _load(path)
     lead_text = read_lead(lead) if lead is not None else None
     return explain(
@@ -336,6 +352,19 @@ def explain_file(path: str | Path, lead: str | Path | None = None, *, width: int
         width=width,
         lead_file=str(lead),
     )
+
+
+def _is_campaign(path: str | Path) -> bool:
+    doc = load_yaml(Path(path), display_name(Path(path)))
+    return isinstance(doc.data, dict) and "campaign" in doc.data
+
+
+def _explain_campaign_file(path: str | Path, lead: str | Path | None) -> str:
+    campaign = load_campaign(path)
+    if lead is None:
+        return explain_campaign(campaign)
+    normalized, _ = lead_from_text(read_lead(lead), schema_for(Path(path)), str(lead))
+    return explain_campaign(campaign, normalized)
 
 
 def render_file(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from engine.authoring.secrets import leaf_name, looks_secret
 from engine.compiler.context import CompileContext
 from engine.compiler.fields import compile_fields
 from engine.compiler.response_lint import rule_problems
@@ -47,7 +48,6 @@ class BuyerFile:
 #: A semantic rule: the issues it finds in one buyer file.
 Rule = Callable[[BuyerFile], Iterator[Issue]]
 
-_SECRET_NAME = re.compile(r"authorization|key|token|secret|password|passwd", re.IGNORECASE)
 _PRODUCTION = re.compile(r"^(?:production|prod|live)(?:[-_ .].*)?$", re.IGNORECASE)
 _CASE_ONLY = frozenset({"trim", "upper", "lower", "title"})
 
@@ -77,29 +77,39 @@ def inline_secrets(f: BuyerFile) -> Iterator[Issue]:
         if isinstance(value, str):
             found.append((f"auth {attr}", value, ("auth", attr)))
     for name, value in f.spec.headers.items():
-        if _SECRET_NAME.search(name):
+        if looks_secret(name, value):
             found.append((f"header '{name}'", value, ("headers", name)))
     for stage_name, stage in f.stages():
         at = ("stages", stage_name)
         for name, value in stage.headers.items():
-            if _SECRET_NAME.search(name):
+            if looks_secret(name, value):
                 found.append((f"header '{name}'", value, (*at, "headers", name)))
         groups: list[tuple[m.Fields, tuple[str | int, ...]]] = [(stage.fields, (*at, "fields"))]
         if stage.wrap_in_form is not None:
             groups.append((stage.wrap_in_form.fields, (*at, "wrap_in_form", "fields")))
         for fields, fields_at in groups:
             for name, spec in fields.items():
-                if isinstance(spec, m.FieldSpec) and spec.value and _SECRET_NAME.search(name):
+                if isinstance(spec, m.FieldSpec) and spec.value and _secret_field(name, spec):
                     found.append((f"field '{name}'", spec.value, (*fields_at, name, "value")))
     for label, value, path in found:
         if _inline(value):
-            suggested = _env_name(f.spec.buyer, str(path[-1] if path[-1] != "value" else path[-2]))
+            what = str(path[-1] if path[-1] != "value" else leaf_name(str(path[-2])))
+            suggested = _env_name(f.spec.buyer, what)
+            also = " (if it is not a secret, write 'secret: false' in the field)"
             yield Issue(
                 "LP401",
                 f"the {label} is written in the file; secrets must not be kept in buyer files",
                 f.at(*path),
-                f"write ${{env:{suggested}}} and set {suggested} where leadpost runs",
+                f"write ${{env:{suggested}}} and set {suggested} where leadpost runs"
+                + (also if path[-1] == "value" else ""),
             )
+
+
+def _secret_field(name: str, spec: m.FieldSpec) -> bool:
+    """A field constant is a secret when the author says so, else when it looks like one."""
+    if spec.secret is not None:
+        return spec.secret
+    return spec.value is not None and looks_secret(name, spec.value)
 
 
 # -- LP402–LP404 production environments -------------------------------------------------------

@@ -13,10 +13,12 @@ from engine.campaigns.plan import CampaignBuyer, CampaignPlan, CheckPlan
 from engine.compiler.context import CompileContext
 from engine.compiler.context import Path as YamlPath
 from engine.compiler.settings import money
+from engine.compiler.validity import require_valid
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
 from engine.errors import AuthoringError, Issue
-from engine.loading import display_name
+from engine.lead import LeadSchema
+from engine.loading import display_name, schema_for
 from engine.positions import Span
 
 
@@ -54,11 +56,20 @@ def compile_campaign(
         return None, issues
     here = Path(path)
     folder = Path(buyers_dir) if buyers_dir is not None else find_buyers_dir(here)
-    ctx = CompileContext(doc.source, None, issues, base_dir=str(here.resolve().parent))
+    ctx = CompileContext(doc.source, _schema(here), issues, base_dir=str(here.resolve().parent))
     plan = _compile(spec, doc, ctx, BuyerResolver(folder, ctx))
     own = doc.source.file
     ctx.issues.sort(key=lambda i: _order(i, own))
     return (None if ctx.failed else plan), ctx.issues
+
+
+def _schema(path: Path) -> LeadSchema | None:
+    """The lead schema beside the campaign (for ``require_valid``); None when there is none
+    or it has errors (the buyer files that use it report those)."""
+    try:
+        return schema_for(path)
+    except AuthoringError:
+        return None
 
 
 def _order(issue: Issue, own: str) -> tuple[bool, str, int, int]:
@@ -88,9 +99,11 @@ def _compile(
             ("floor",),
             hint="remove it, or set mode: auction",
         )
-    main = _buyers(spec.buyers, "buyers", ctx, buyers, set())
+    wide = tuple(p.strip() for p in spec.require_valid or ())
+    require_valid(wide, ("require_valid",), ctx, "the campaign")  # reports a wrong field once
+    main = _buyers(spec.buyers, "buyers", ctx, buyers, set(), wide)
     taken = {b.buyer for b, _ in main}
-    fallback = _buyers(spec.fallback, "fallback", ctx, buyers, taken)
+    fallback = _buyers(spec.fallback, "fallback", ctx, buyers, taken, wide)
     if spec.mode == "auction":
         for b, at in main:
             if not b.integration.is_ping_post:
@@ -124,8 +137,10 @@ def _buyers(
     ctx: CompileContext,
     resolver: BuyerResolver,
     taken: set[str],
+    wide: tuple[str, ...] = (),
 ) -> list[tuple[CampaignBuyer, YamlPath]]:
-    """Resolve each entry of a buyer list: (buyer, where its id is written), in file order."""
+    """Resolve each entry of a buyer list: (buyer, where its id is written), in file order;
+    ``wide`` is the campaign's own ``require_valid``, added to each buyer's."""
     out: list[tuple[CampaignBuyer, YamlPath]] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
@@ -148,7 +163,12 @@ def _buyers(
             continue
         priority = ref.priority if ref.priority is not None else i + 1
         chosen = price if price is not None else plan.price
-        out.append((CampaignBuyer(plan, priority, chosen), at))
+        own = [p.strip() for p in ref.require_valid or ()]
+        require_valid(own, (key, i, "require_valid"), ctx, "the campaign")  # reports problems
+        paths = tuple(dict.fromkeys([*wide, *own]))
+        quiet = CompileContext(ctx.source, ctx.lead_schema)  # problems were reported above
+        requirement = require_valid(paths, (), quiet, "the campaign")
+        out.append((CampaignBuyer(plan, priority, chosen, paths, requirement), at))
     return out
 
 

@@ -19,6 +19,9 @@ class BuyerRef(Model):
         None, description="1 is first; ties in an auction and waterfall order use it"
     )
     price: str | None = Field(None, description="fixed price for this campaign (waterfall)")
+    require_valid: list[str] | None = Field(
+        None, description="phone and email fields this buyer must get valid, e.g. [lead.phone]"
+    )
 
 
 BuyerEntry = BuyerRef | str
@@ -46,11 +49,14 @@ class ServiceCheck(Model):
 
 
 class ValidationSpec(Model):
-    phone: Check = Field("critical", description="valid US phone number")
-    email: Check = Field("critical", description="email address syntax")
-    disposable_email: Check = Field("critical", description="throwaway email domains")
+    """The pre-sale checks. Each one runs only when named: a check left out is off, so naming
+    one check never switches on another."""
+
+    phone: Check = Field("off", description="valid US phone number")
+    email: Check = Field("off", description="email address syntax")
+    disposable_email: Check = Field("off", description="throwaway email domains")
     consent: Check = Field(
-        "critical", description="TCPA yes, consent time, TrustedForm URL at most 90 days old"
+        "off", description="TCPA yes, consent time, TrustedForm URL at most 90 days old"
     )
     suppression: SuppressionSpec | None = None
     services: list[ServiceCheck] = Field(default_factory=list)
@@ -75,6 +81,11 @@ class CampaignSpec(Model):
         default_factory=list, description="waterfall of buyers for leads nobody bought"
     )
     validation: ValidationSpec | None = None
+    require_valid: list[str] | None = Field(
+        None,
+        description="phone and email fields every buyer of this campaign must get valid; a "
+        "lead without them is offered to no buyer",
+    )
 
     @field_validator("buyers")
     @classmethod

@@ -20,6 +20,11 @@ class CampaignBuyer:
     """1 is first. Waterfall order (mode order: priority) and the auction's last tie-break."""
     price: Decimal | None
     """Fixed price in this campaign (campaign override, else the buyer file's price)."""
+    require_valid: tuple[str, ...] = ()
+    """Phone and email fields this campaign requires valid for this buyer (its own and the
+    campaign-wide ``require_valid``); the buyer file's filters may require more."""
+    requirement: Callable[[Mapping[str, Any]], str | None] | None = None
+    """None when ``require_valid`` is met by the lead, else the reason the buyer is excluded."""
 
     @property
     def buyer(self) -> str:
@@ -55,3 +60,11 @@ class CampaignPlan:
     max_post_attempts: int
     fallback: tuple[CampaignBuyer, ...]
     checks: tuple[CheckPlan, ...]
+
+
+def describe_checks(checks: tuple[CheckPlan, ...]) -> str:
+    """The checks a campaign runs before any buyer sees a lead, in words: ``phone (critical),
+    consent (warn)``; ``none`` when it names none (a check runs only when named)."""
+    if not checks:
+        return "none (the campaign names no validation check)"
+    return ", ".join(f"{c.name} ({c.level})" for c in checks)

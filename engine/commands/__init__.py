@@ -15,7 +15,7 @@ COMMANDS: dict[str, str] = {
     "lint": "check buyer files for mistakes and risky settings",
     "test": "run the test cases written in buyer files",
     "render": "show the exact HTTP request for a lead",
-    "explain": "describe a buyer file in plain English",
+    "explain": "describe a buyer or campaign file in plain English",
     "fmt": "rewrite buyer files in the canonical layout",
     "schema": "JSON Schemas of every kind of file, for editors (--write), and of the reports",
     "diff": "what changed in buyer and campaign files between two versions, in plain English",

@@ -1,4 +1,5 @@
-"""``leadpost explain FILE [--lead LEAD.json]``: describe a buyer file in plain English."""
+"""``leadpost explain FILE [--lead LEAD.json]``: describe a buyer or campaign file in plain
+English."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from engine.commands.output import EXIT_OK, out
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="the buyer file")
+    parser.add_argument("file", metavar="FILE", help="the buyer or campaign file")
     parser.add_argument(
-        "--lead", default=None, metavar="LEAD.json", help="trace this lead's fields"
+        "--lead",
+        default=None,
+        metavar="LEAD.json",
+        help="trace this lead's fields (a campaign: its checks and buyers)",
     )
 
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from engine.auction import Router, RouteResult
 from engine.authoring.jsonout import dumps, envelope, problem
 from engine.campaigns.compile import load_campaign
-from engine.campaigns.plan import CampaignPlan
+from engine.campaigns.plan import CampaignPlan, describe_checks
 from engine.clock import SystemClock
 from engine.commands.options import add_sandbox_option
 from engine.commands.post import read_lead_file
@@ -69,6 +69,7 @@ def format_result(result: RouteResult, campaign: CampaignPlan, env: str, width: 
         f"campaign {campaign.campaign} ({campaign.mode}), environment {env}, "
         f"lead id {result.lead_id}"
     )
+    console.print(f"checks: {describe_checks(campaign.checks)}", highlight=False)
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("ms", justify="right", no_wrap=True)
     table.add_column("buyer", no_wrap=True)

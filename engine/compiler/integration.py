@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from engine.compiler import settings
 from engine.compiler.context import CompileContext, Path
 from engine.compiler.salvage import salvage
+from engine.compiler.soap import check_wsse
 from engine.compiler.stages import compile_stage
 from engine.dsl import models as m
 from engine.dsl.issues import validate
@@ -46,6 +47,7 @@ def compile_spec(spec: m.IntegrationSpec, ctx: CompileContext) -> IntegrationPla
         if compiled is not None:
             stages[name] = compiled
     environments = settings.environments(spec, ctx)
+    check_wsse(spec, ctx)
     tests = tuple(
         t for i, case in enumerate(spec.tests) if (t := _test_case(case, i, spec, ctx)) is not None
     )

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.compiler.context import CompileContext, Path
 from engine.compiler.response_exprs import compile_expression
+from engine.compiler.validity import require_valid
 from engine.dsl import models as m
 from engine.dsl.suggest import hint_for
+from engine.lead.validity import describe as describe_validity
 from engine.plan import (
     ApiKeyAuth,
     AuthPlan,
@@ -27,6 +29,7 @@ from engine.plan import (
     OAuth2Auth,
     RetryPlan,
     SchedulePlan,
+    WsseAuth,
 )
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -96,6 +99,17 @@ def auth(spec: m.IntegrationSpec, ctx: CompileContext) -> AuthPlan:
             )
         case m.BearerSpec():
             return BearerAuth(ctx.template(a.token, (*at, "token")))
+        case m.WsseSpec():
+            ttl = ctx.duration(a.timestamp, (*at, "timestamp"), 0.0) if a.timestamp else None
+            if ttl is not None and ttl <= 0:
+                ctx.error("LP204", "the timestamp must last longer than zero", (*at, "timestamp"))
+            return WsseAuth(
+                ctx.template(a.username, (*at, "username")),
+                ctx.template(a.password, (*at, "password")),
+                digest=a.digest,
+                timestamp=ttl,
+                must_understand=a.must_understand,
+            )
         case m.OAuth2Spec():
             return OAuth2Auth(
                 token_url=url(ctx, a.token_url, (*at, "token_url")),
@@ -188,6 +202,9 @@ def filters(spec: m.FilterSpec | None, ctx: CompileContext) -> FilterPlan | None
         described.append(f"only {len(zips)} listed ZIP codes")
     if spec.when is not None:
         described.append(f"only leads where {spec.when}")
+    valid = require_valid(spec.require_valid, (*at, "require_valid"), ctx, "the buyer")
+    if valid is not None and spec.require_valid:
+        described.append(describe_validity([p.strip() for p in spec.require_valid]))
 
     def check(lead: Mapping[str, Any]) -> str | None:
         if states is not None:
@@ -200,7 +217,7 @@ def filters(spec: m.FilterSpec | None, ctx: CompileContext) -> FilterPlan | None
                 return f"ZIP {z or '(none)'} is not on the buyer's ZIP list"
         if cond is not None and not cond.search(lead):
             return f"lead does not satisfy: {spec.when}"
-        return None
+        return None if valid is None else valid(lead)
 
     return FilterPlan(check, tuple(described))
 

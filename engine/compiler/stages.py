@@ -8,6 +8,7 @@ from engine.compiler.fields import compile_field_pipelines
 from engine.compiler.fields_run import Pipeline
 from engine.compiler.fused import fuse
 from engine.compiler.response import compile_response, extracted_names
+from engine.compiler.soap import soap_envelope
 from engine.dsl import models as m
 from engine.plan import FieldPlan, RequestPlan, StagePlan, Template, Timeouts
 
@@ -97,6 +98,7 @@ def compile_stage(
         in_query=spec.format == "query",
         timeouts=timeouts(spec.timeout, DEFAULT_TIMEOUTS[name], ctx, (*at, "timeout")),
         render=fuse(fields + outer, pipelines + outer_pipelines),
+        envelope=soap_envelope(spec),
     )
     ctx.stage_values[name] = extracted_names(spec.response)
     if encoder is None or response is None:

@@ -83,6 +83,11 @@ def _buyers(
             out.add(BUYERS, f"buyer {b.buyer} priority {arrow(was.priority, b.priority)}", at)
         if was.price != b.price:
             out.add(BUYERS, f"buyer {b.buyer} price {arrow(was.price, b.price)}", at)
+        if was.require_valid != b.require_valid:
+            before_valid = ", ".join(was.require_valid) or "nothing"
+            now_valid = ", ".join(b.require_valid) or "nothing"
+            what = arrow(before_valid, now_valid)
+            out.add(BUYERS, f"buyer {b.buyer} must get valid {what}", at)
     for b in old:
         if b.buyer not in after:
             out.add(BUYERS, f"buyer {b.buyer} removed from {where}", (key,))

@@ -30,6 +30,7 @@ AUTH_KINDS = {
     "basic": "HTTP Basic auth",
     "bearer": "bearer token",
     "oauth2": "OAuth 2.0",
+    "wsse_username_token": "WS-Security UsernameToken",
 }
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -250,6 +251,15 @@ def _filters(a: m.FilterSpec | None, b: m.FilterSpec | None, out: Collector) -> 
             out.add(SETTINGS, f"filters: {label} now {set_change(was, now)}", at)
     if old.when != new.when:
         out.add(SETTINGS, f"filters: condition {arrow(old.when, new.when)}", ("filters", "when"))
+    if (old.require_valid or []) != (new.require_valid or []):
+        was, now = _valid_list(old.require_valid), _valid_list(new.require_valid)
+        out.add(
+            SETTINGS, f"filters: valid {arrow(was, now)} required", ("filters", "require_valid")
+        )
+
+
+def _valid_list(paths: list[str] | None) -> str:
+    return ", ".join(p.strip() for p in paths) if paths else "nothing"
 
 
 def _caps(base: BuyerVersion, head: BuyerVersion, out: Collector) -> None:

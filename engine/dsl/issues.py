@@ -192,9 +192,20 @@ def _union_member(union: Schema, label: Any, refs: Mapping[str, Schema]) -> Sche
         kind = plain.get("type") if plain is not None else None
         cls = plain.get("cls") if plain is not None else None
         name = cls.__name__ if kind in ("model", "dataclass") and cls is not None else kind
-        if custom is None and name in (label, str(label).split("[", 1)[0]):
+        if custom is None and name in (label, str(label).split("[", 1)[0], _bare(str(label))):
             return schema  # type: ignore[no-any-return]
     return None
+
+
+_VALIDATOR_LABEL = re.compile(r"function-[a-z]+\[[^,\[\]]*, (.*)\]")
+
+
+def _bare(label: str) -> str:
+    """A union label without the validators wrapped around the member:
+    ``function-after[_one_source(), FieldSpec]`` -> ``FieldSpec``."""
+    while (m := _VALIDATOR_LABEL.fullmatch(label)) is not None:
+        label = m.group(1)
+    return label
 
 
 def _subtree(data: Any, at: YamlPath) -> Any:

@@ -55,6 +55,11 @@ class FieldSpec(Model):
         None, description="when the value is missing: omit the field (default), reject the lead"
     )
     default: str | None = Field(None, description="text used when the value is missing")
+    secret: bool | None = Field(
+        None,
+        description="whether a constant `value` is a secret (lint LP401); by default leadpost "
+        "judges by the field's name and the value",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
@@ -247,8 +252,24 @@ class OAuth2Spec(Model):
     client_auth: Literal["body", "basic"] = "body"
 
 
+class WsseSpec(Model):
+    """OASIS WS-Security UsernameToken in the SOAP header (SOAP stages only)."""
+
+    type: Literal["wsse_username_token"]
+    username: str
+    password: str = Field(description="read from the environment: ${env:NAME}")
+    digest: bool = Field(
+        True, description="send a PasswordDigest (true) or the password as text (false)"
+    )
+    timestamp: str | None = Field(
+        None, description="add a wsu:Timestamp valid this long, e.g. 5m (default: none)"
+    )
+    must_understand: bool = Field(True, description='mark the header mustUnderstand="1"')
+
+
 AuthSpec = Annotated[
-    NoAuthSpec | ApiKeySpec | BasicSpec | BearerSpec | OAuth2Spec, Field(discriminator="type")
+    NoAuthSpec | ApiKeySpec | BasicSpec | BearerSpec | OAuth2Spec | WsseSpec,
+    Field(discriminator="type"),
 ]
 
 
@@ -325,6 +346,9 @@ class FilterSpec(Model):
     states: list[str] | None = None
     zips: list[str] | None = None
     when: str | None = Field(None, description="JMESPath condition the lead must satisfy")
+    require_valid: list[str] | None = Field(
+        None, description="phone and email fields that must be valid, e.g. [lead.phone]"
+    )
 
 
 class CapsSpec(Model):

@@ -20,11 +20,13 @@ from engine.lead.validate import (
     parse_lead_json,
     validate_lead,
 )
+from engine.lead.validity import VALIDITY
 
 __all__ = [
     "KINDS",
     "NORMALIZERS",
     "US_STATES",
+    "VALIDITY",
     "FieldSpec",
     "InvalidValue",
     "LeadSchema",

@@ -31,12 +31,20 @@ Normalizer = Callable[[Any], Any]
 
 
 class InvalidValue(Exception):
-    """A value failed its normalizer: ``code`` is an LP5xx code, ``reason`` follows the path."""
+    """A value failed its normalizer: ``code`` is an LP5xx code, ``reason`` follows the path.
 
-    def __init__(self, code: str, reason: str) -> None:
+    A contact value that is readable but not valid (a phone number that is no US number, a
+    malformed email address) also carries ``kept``, the value as far as it could be normalized,
+    and ``plain``, a reason that repeats none of it: a lead schema may keep such a value and
+    record that it is invalid instead of refusing the lead (see ``engine.lead.validity``).
+    """
+
+    def __init__(self, code: str, reason: str, *, kept: str | None = None, plain: str = "") -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.kept = kept
+        self.plain = plain
 
     def issue(self, path: str) -> Issue:
         """The Issue for field ``path``: its message starts with the dotted path."""
@@ -204,11 +212,34 @@ _PHONE_BAD: Final = "is not a valid US phone number; write 10 digits like 512-55
 _NANP = re.compile(r"(?:\+?1[ .-]?)?\(?([2-9][0-9]{2})\)?[ .-]?([2-9][0-9]{2})[ .-]?([0-9]{4})")
 
 
+#: Reasons an invalid phone number is recorded with: they never repeat the number.
+PHONE_INVALID: Final = "not a valid US phone number"
+PHONE_ABROAD: Final = "not a US phone number (it is outside the US)"
+PHONE_TOO_LONG: Final = "too long to be a phone number"
+
+
+#: A North American spelling whatever the digits: read as these 10 digits by any parser.
+_NANP_SHAPE = re.compile(r"(?:\+?1[ .-]?)?\(?([0-9]{3})\)?[ .-]?([0-9]{3})[ .-]?([0-9]{4})")
+
+
+def _phone_kept(text: str) -> str:
+    """An invalid number as far as it normalizes: its 10 digits when it is written the North
+    American way (``(123) 555-0142``), else the text as sent (trimmed), so that judging the
+    kept value again gives the same verdict."""
+    shaped = _NANP_SHAPE.fullmatch(text)
+    return "".join(shaped.groups()) if shaped is not None else text
+
+
+def _bad_phone(value: Any, text: str, plain: str) -> InvalidValue:
+    message = f"is {plain}" if plain == PHONE_ABROAD else _PHONE_BAD
+    return InvalidValue("LP503", f"{show(value)} {message}", kept=_phone_kept(text), plain=plain)
+
+
 def normalize_phone(value: Any) -> str:
     """A valid US number in any common format -> 10 digits: ``'(512) 555-0142'`` -> 5125550142."""
     text = _text(value, "a phone number written as text", numbers=True)
     if len(text) > 40:
-        raise InvalidValue("LP503", f"{show(value)} {_PHONE_BAD}")
+        raise _bad_phone(value, text, PHONE_TOO_LONG)
     quick = _NANP.fullmatch(text)
     try:
         if quick is not None:
@@ -216,14 +247,12 @@ def normalize_phone(value: Any) -> str:
         else:
             number = phonenumbers.parse(text, "US")
     except phonenumbers.NumberParseException:
-        raise InvalidValue("LP503", f"{show(value)} {_PHONE_BAD}") from None
+        raise _bad_phone(value, text, PHONE_INVALID) from None
     region = phonenumbers.region_code_for_number(number)
     if region is None or not phonenumbers.is_valid_number_for_region(number, region):
-        raise InvalidValue("LP503", f"{show(value)} {_PHONE_BAD}")
+        raise _bad_phone(value, text, PHONE_INVALID)
     if region not in _US_REGIONS:
-        raise InvalidValue(
-            "LP503", f"{show(value)} is not a US phone number (it is outside the US)"
-        )
+        raise _bad_phone(value, text, PHONE_ABROAD)
     return f"{number.national_number:010d}"
 
 
@@ -237,10 +266,25 @@ def normalize_email(value: Any) -> str:
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
+        why = _lower_first(str(exc))
         raise InvalidValue(
-            "LP504", f"{show(value)} is not a valid email address: {_lower_first(str(exc))}"
+            "LP504",
+            f"{show(value)} is not a valid email address: {why}",
+            kept=unicodedata.normalize("NFC", text),
+            plain=EMAIL_INVALID if _repeats(why, text) else f"{EMAIL_INVALID}: {why}",
         ) from None
     return str(checked.normalized)
+
+
+#: The reason an invalid email address is recorded with (plus what is wrong, when that part
+#: repeats nothing of the address).
+EMAIL_INVALID: Final = "not a valid email address"
+
+
+def _repeats(reason: str, address: str) -> bool:
+    """True when ``reason`` quotes a piece (3 characters or more) of the address."""
+    pieces = re.split(r"[@.\s]+", address.casefold())
+    return any(len(p) >= 3 and p in reason.casefold() for p in pieces)
 
 
 _STATES: Final[dict[str, str]] = {

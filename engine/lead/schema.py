@@ -18,6 +18,7 @@ from engine.dsl.loader import Document, load_yaml, load_yaml_text
 from engine.errors import AuthoringError, Issue
 from engine.lead.normalize import KINDS
 from engine.lead.validate import FieldSpec, LeadSchema
+from engine.lead.validity import CONTACT_KINDS, VALIDITY
 
 Kind = Literal[
     "string", "integer", "number", "boolean", "date", "datetime", "phone", "email", "state",
@@ -39,6 +40,11 @@ class FieldModel(BaseModel):
     minimum: Decimal | None = Field(None, description="the least value (integer, number)")
     maximum: Decimal | None = Field(None, description="the greatest value (integer, number)")
     description: str = Field("", description="one line saying what the field means")
+    required_valid: bool = Field(
+        False,
+        description="phone and email only: refuse a lead whose value is not valid (by default "
+        "it is kept, and its validity recorded for the buyers that require it)",
+    )
 
 
 class LeadSchemaFile(BaseModel):
@@ -81,6 +87,7 @@ def compile_lead_schema(model: LeadSchemaFile) -> LeadSchema:
                 description=" ".join(f.description.split()),
                 minimum=f.minimum,
                 maximum=f.maximum,
+                required_valid=f.required_valid,
             )
             for path, f in model.fields.items()
         }
@@ -116,6 +123,16 @@ def _meaning_issues(doc: Document) -> list[Issue]:
                 )
             )
         parents = path.split(".")
+        if parents[0] == VALIDITY:
+            issues.append(
+                Issue(
+                    "LP204",
+                    f"'{path}' is inside '{VALIDITY}', which leadpost keeps for the validity it "
+                    "records of phone and email fields",
+                    src.key_at(at),
+                    hint=f"give the field another name (leads cannot carry '{VALIDITY}')",
+                )
+            )
         for end in range(1, len(parents)):
             parent = ".".join(parents[:end])
             if parent in fields:
@@ -131,7 +148,24 @@ def _meaning_issues(doc: Document) -> list[Issue]:
         if isinstance(entry, dict):
             issues += _choice_issues(doc, path, entry)
             issues += _bound_issues(doc, path, entry)
+            issues += _validity_issues(doc, path, entry)
     return issues
+
+
+def _validity_issues(doc: Document, path: str, entry: dict[str, Any]) -> list[Issue]:
+    """``required_valid`` only on phone and email fields (the only ones kept when invalid)."""
+    kind = entry.get("type")
+    if "required_valid" not in entry or kind in CONTACT_KINDS or kind not in KINDS:
+        return []
+    return [
+        Issue(
+            "LP312",
+            f"'required_valid' only applies to phone and email fields, and '{path}' has type "
+            f"{kind}",
+            doc.source.key_at(("fields", path, "required_valid")),
+            hint=f"remove it: an invalid {kind} value always refuses the lead",
+        )
+    ]
 
 
 def _number(text: Any) -> Decimal | None:

@@ -23,6 +23,7 @@ from engine.lead.normalize import (
     bounded,
     enum_normalizer,
 )
+from engine.lead.validity import CONTACT_KINDS, VALIDITY, invalid_entry, valid_entry
 from engine.words import show
 
 
@@ -40,6 +41,14 @@ class FieldSpec:
     """The least value an integer or number field allows (None: no bound)."""
     maximum: Decimal | None = None
     """The greatest value an integer or number field allows (None: no bound)."""
+    required_valid: bool = False
+    """Phone and email only: refuse a lead whose value is invalid, instead of keeping the value
+    and recording that it is invalid (see ``engine.lead.validity``)."""
+
+    @property
+    def keeps_invalid(self) -> bool:
+        """True when an invalid value is kept and recorded under ``validity``, not refused."""
+        return self.kind in CONTACT_KINDS and not self.required_valid
 
     def normalizer(self) -> Normalizer:
         """The function normalizing this field's values (and keeping them within bounds)."""
@@ -56,6 +65,9 @@ class _Leaf:
     normalize: Normalizer
     required: bool
     description: str
+    contact: bool = False
+    """A phone or email field: its validity is recorded under ``validity``."""
+    keeps_invalid: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +91,8 @@ class LeadSchema:
     fields: Mapping[str, FieldSpec]
     pii_fields: frozenset[str] = field(init=False)
     paths: frozenset[str] = field(init=False)
+    contact_fields: frozenset[str] = field(init=False)
+    """Phone and email fields: the ones whose validity a buyer or campaign may require."""
     _root: _Group = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -90,6 +104,8 @@ class LeadSchema:
         object.__setattr__(self, "fields", fields)
         object.__setattr__(self, "pii_fields", frozenset(p for p, s in fields.items() if s.pii))
         object.__setattr__(self, "paths", frozenset(fields) | frozenset(parents))
+        contact = frozenset(p for p, s in fields.items() if s.kind in CONTACT_KINDS)
+        object.__setattr__(self, "contact_fields", contact)
         object.__setattr__(self, "_root", _compile(fields))
 
     def enum_values(self, path: str) -> tuple[str, ...] | None:
@@ -137,7 +153,15 @@ def _compile(fields: Mapping[str, FieldSpec]) -> _Group:
         for name, item in node.items():
             sub = f"{path}.{name}" if path else name
             if isinstance(item, FieldSpec):
-                leaf = _Leaf(name, sub, item.normalizer(), item.required, item.description)
+                leaf = _Leaf(
+                    name,
+                    sub,
+                    item.normalizer(),
+                    item.required,
+                    item.description,
+                    item.kind in CONTACT_KINDS,
+                    item.keeps_invalid,
+                )
                 children.append(leaf)
                 required += [leaf] if leaf.required else []
             else:
@@ -158,7 +182,9 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _check_group(group: _Group, obj: dict[Any, Any], issues: list[Issue]) -> dict[Any, Any]:
+def _check_group(
+    group: _Group, obj: dict[Any, Any], issues: list[Issue], marks: dict[str, Any]
+) -> dict[Any, Any]:
     out = dict(obj)
     for child in group.children:
         present = child.key in obj
@@ -172,12 +198,19 @@ def _check_group(group: _Group, obj: dict[Any, Any], issues: list[Issue]) -> dic
             try:
                 out[child.key] = child.normalize(value)
             except InvalidValue as problem:
-                issues.append(problem.issue(child.path))
+                if problem.kept is None or not child.keeps_invalid:
+                    issues.append(problem.issue(child.path))
+                    continue
+                out[child.key] = problem.kept
+                marks[child.path] = invalid_entry(problem.plain)
+                continue
+            if child.contact:
+                marks[child.path] = valid_entry()
         elif value is None:
             out.pop(child.key, None)
             issues.extend(_missing(leaf, "missing") for leaf in child.required_leaves)
         elif isinstance(value, dict):
-            out[child.key] = _check_group(child, value, issues)
+            out[child.key] = _check_group(child, value, issues, marks)
         else:
             names = ", ".join(c.key for c in child.children)
             issues.append(
@@ -192,7 +225,9 @@ def _check_group(group: _Group, obj: dict[Any, Any], issues: list[Issue]) -> dic
 def validate_lead(schema: LeadSchema, doc: Any) -> dict[str, Any]:
     """The normalized lead: a new nested dict, declared fields normalized, other fields kept.
 
-    Declared optional fields that are null or blank are left out. Raises LeadError listing
+    Declared optional fields that are null or blank are left out. A phone or email field not
+    marked ``required_valid`` keeps an invalid value and records it under ``validity`` (which
+    leadpost alone writes: a ``validity`` the lead carried is replaced). Raises LeadError listing
     every problem, one Issue per field, each message starting with the field's dotted path.
     """
     if not isinstance(doc, dict):
@@ -200,9 +235,13 @@ def validate_lead(schema: LeadSchema, doc: Any) -> dict[str, Any]:
             [Issue("LP502", f"the lead must be a JSON object {{...}}, not {show(doc)}")]
         )
     issues: list[Issue] = []
-    out = _check_group(schema._root, doc, issues)
+    marks: dict[str, Any] = {}
+    out = _check_group(schema._root, doc, issues, marks)
     if issues:
         raise LeadError(issues)
+    out.pop(VALIDITY, None)
+    if marks:
+        out[VALIDITY] = marks
     return out
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from engine.plan import IntegrationPlan, StagePlan
+from engine.runtime import wsse
 from engine.runtime.classify import is_retryable, status_text
 from engine.runtime.masking import (
     Scrubber,
@@ -128,6 +129,7 @@ class Record:
             masked = masked_body(stage, self.values)
             hidden = f"({len(rendered.body)} bytes hidden: they contain personal data)"
             body = masked if masked is not None else hidden.encode()
+        body = wsse.shown(self.plan, stage, rendered.body, body)  # the SOAP password hidden
         exchange = Exchange(
             method=rendered.method,
             url=mask_url(url, self.plan, self.scrub),

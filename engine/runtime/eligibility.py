@@ -1,8 +1,9 @@
 """Whether one buyer of a campaign may be offered one lead now: filters, schedule, breaker, caps.
 
 :func:`eligibility` returns None when the buyer is eligible, else the reason it is not, checked
-cheapest first: the buyer's filters, its schedule (days and hours in the buyer's time zone at
-``clock.wall()``), its circuit breaker, then its caps counted in the store.
+cheapest first: the buyer's filters and the campaign's ``require_valid``, its schedule (days and
+hours in the buyer's time zone at ``clock.wall()``), its circuit breaker, then its caps counted
+in the store.
 
 Caps are counted in UTC calendar units, not rolling windows: "per hour" is the current clock hour
 (from :00 UTC), "per day" and "spend per day" the current UTC day (from midnight UTC), "per month"
@@ -43,6 +44,8 @@ def eligibility(
         reason = plan.filters.check(lead)
         if reason is not None:
             return reason
+    if buyer.requirement is not None and (reason := buyer.requirement(lead)) is not None:
+        return reason  # the campaign's require_valid
     now = clock.wall()
     if plan.schedule is not None:
         reason = schedule_reason(plan.schedule, now)

@@ -20,6 +20,7 @@ from engine.plan import (
     RenderContext,
     Template,
 )
+from engine.runtime import wsse
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ def render_request(
     if values is None or mask:  # masking changes constants that read ${env:...}
         values = render_values(plan, stage, ctx)
     body = payload = request.encoder.encode(values)
+    body = wsse.secure(plan, request, body, ctx, mask)  # a SOAP login made for this send
     headers: list[tuple[str, str]] = [
         (name, _text(t, ctx.environ, mask)) for name, t in request.headers
     ]

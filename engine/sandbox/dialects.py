@@ -10,6 +10,7 @@ salesforce     Summit: OAuth client credentials, sobjects Lead JSON, 201 / 400 e
 beacon         Beacon: JSON ping (numeric ping id) and post, bearer token
 lighthouse     Lighthouse: XML ping (auction token), SOAP 1.1 post, ``X-LH-Key``
 bluewater      Bluewater: form field holding XML, HTML answer pages
+evergreen      Evergreen Life: SOAP 1.1 post behind a WS-Security UsernameToken (digest)
 generic-json   any ping/post buyer: JSON ping and post, ``X-Api-Key`` (see engine.sandbox)
 =============  =========================================================================
 """
@@ -22,6 +23,7 @@ from engine.sandbox.base import Answer, Buyer, Dialect, Incoming, Route
 from engine.sandbox.dice import Roll
 from engine.sandbox.json_buyers import Beacon, GenericJson, Harbor, Salesforce
 from engine.sandbox.markup_buyers import Bluewater, Keystone, Lighthouse, Prairie
+from engine.sandbox.soap_buyers import Evergreen
 
 DIALECTS: MappingProxyType[str, Dialect] = MappingProxyType(
     {
@@ -34,6 +36,7 @@ DIALECTS: MappingProxyType[str, Dialect] = MappingProxyType(
             Beacon(),
             Lighthouse(),
             Bluewater(),
+            Evergreen(),
             GenericJson(),
         )
     }

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from engine.errors import MappingError
+from engine.lead.normalize import PHONE_INVALID, InvalidValue, normalize_phone
 from engine.plan import RenderContext, Transform
 from engine.transforms.base import Args, Text, TransformDef, as_decimal, as_text, show
 from engine.words import YES_NO_TEXT, yes_no
@@ -25,13 +26,19 @@ _PHONE_SAMPLES: dict[str, str] = {
 
 
 class PhoneArgs(Args):
-    """``style``: digits, e164, dashes, parentheses or dots."""
+    """``style``: digits, e164, dashes, parentheses or dots; ``require_valid``: refuse a number
+    that is not a valid US number (the lead schema may keep such numbers for other buyers)."""
 
     style: PhoneStyle
+    require_valid: bool = False
 
     @property
     def sample(self) -> str:
         return _PHONE_SAMPLES[self.style]
+
+    @property
+    def valid(self) -> str:
+        return ", only a valid US number" if self.require_valid else ""
 
 
 def ten_digits(value: Any) -> str:
@@ -47,11 +54,21 @@ def ten_digits(value: Any) -> str:
     return digits
 
 
+def valid_digits(value: Any) -> str:
+    """The 10 digits of a valid US number (the intake's own check); MappingError saying why
+    not, without repeating the number (the reason reaches traces and logs)."""
+    try:
+        return normalize_phone(value)
+    except InvalidValue as problem:
+        raise MappingError(f"the number is {problem.plain or PHONE_INVALID}") from None
+
+
 def _phone(args: PhoneArgs) -> Transform:
     style = args.style
+    digits_of = valid_digits if args.require_valid else ten_digits
 
     def run(value: Any, ctx: RenderContext) -> Any:
-        d = ten_digits(value)
+        d = digits_of(value)
         if style == "digits":
             return d
         if style == "e164":
@@ -70,7 +87,7 @@ PHONE = TransformDef(
     PhoneArgs,
     "style",
     _phone,
-    "formatted as {sample}",
+    "formatted as {sample}{valid}",
     ("(512) 555-0142", "dashes", "512-555-0142"),
 )
 

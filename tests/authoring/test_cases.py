@@ -133,10 +133,12 @@ def test_price_compared_as_decimal(
 
 def test_invalid_test_lead(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A test lead that breaks the lead schema fails the case with the field's problem."""
-    edit(ws, 'phone: "5125550142"', 'phone: "12"')
+    edit(
+        ws, 'phone: "5125550142", address: {state: TX}', 'phone: "5125550142", address: {state: XX}'
+    )
     code, out = run(capsys, "acme.yaml")
     assert code == 1
-    assert "    LP603 the test lead does not match the lead schema: lead.phone" in out
+    assert "    LP603 the test lead does not match the lead schema: lead.address.state" in out
 
 
 def test_file_that_does_not_compile(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

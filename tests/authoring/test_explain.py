@@ -9,6 +9,7 @@ import pytest
 from engine.authoring import explain
 from engine.cli import main
 from engine.plan import OMIT
+from tests.paths import INTEGRATIONS
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -123,3 +124,25 @@ def test_invalid_lead(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_show_value(value: object, shown: str) -> None:
     """Text is quoted, numbers and booleans plain, left-out fields named."""
     assert explain.show_value(value) == shown
+
+
+def test_a_campaign_lists_its_checks_and_what_keeps_each_buyer_from_a_lead(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``explain CAMPAIGN`` names only the checks the campaign runs; with a lead, each check's
+    verdict and what each buyer's filters say (a bad phone fails the critical phone check)."""
+    code, out, _ = run(capsys, str(INTEGRATIONS / "campaigns" / "harbor-direct.yaml"))
+    assert code == 0
+    assert (
+        "checks before any buyer sees the lead: phone (critical), email (critical), "
+        "disposable_email (warn), consent (critical)"
+    ) in out.splitlines()
+    lead = str(INTEGRATIONS / "leads" / "bad-phone.json")
+    campaign = str(INTEGRATIONS / "campaigns" / "harbor-direct.yaml")
+    code, out, _ = run(capsys, campaign, "--lead", lead)
+    lines = out.splitlines()
+    failed = "  phone check: fails (critical): the phone number is not a valid US phone number"
+    assert failed in lines
+    assert "  email check: passes" in lines
+    assert "  so the lead is rejected: no buyer sees it; were it not, the buyers say:" in lines
+    assert lines[-1].startswith("  harbor-mutual: may be offered the lead")

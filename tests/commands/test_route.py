@@ -40,7 +40,8 @@ async def test_route_shows_each_buyer_and_the_disposition(sandbox: SandboxThread
     )
     lines = text.splitlines()
     assert lines[0].startswith("campaign home-auction (auction), environment test, lead id ld-")
-    assert "ms" in lines[1] and "latency" in lines[1] and "reason" in lines[1]
+    assert lines[1].startswith("checks: phone (critical), email (critical)")
+    assert "ms" in lines[2] and "latency" in lines[2] and "reason" in lines[2]
     assert any("phone check passed" in line for line in lines)
     for buyer in ("beacon-ping", "lighthouse-xml"):
         assert any(buyer in line and "eligibility" in line for line in lines)
@@ -116,6 +117,8 @@ def test_format_result_layout() -> None:
 
 EXPECTED = """\
 campaign home-auction (auction), environment test, lead id ld-1
+checks: phone (critical), email (critical), disposable_email (critical), consent (critical),
+suppression (critical)
  ms ┃ buyer       ┃ step  ┃ outcome  ┃    bid ┃ latency ┃ reason
 ━━━━╇━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━
   0 │ -           │ check │ passed   │        │         │ phone check passed

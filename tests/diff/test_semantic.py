@@ -284,3 +284,32 @@ def test_a_stage_spec_and_forced_failures_change_nothing_sent(trees: Path) -> No
         ),
     ]
     assert report.exit_code == 0
+
+
+def test_validity_requirements_and_ws_security_changes(trees: Path) -> None:
+    """require_valid added to a campaign buyer and to a buyer's filters, and a WS-Security
+    login moved from a digest to the password as text, each in words."""
+    life = "integrations/campaigns/life-waterfall.yaml"
+    evergreen = "integrations/buyers/evergreen-life.yaml"
+    report = run(
+        trees,
+        (
+            life,
+            "  - bluewater-agents\n",
+            "  - buyer: bluewater-agents\n    require_valid: [lead.email]\n",
+        ),
+        (
+            evergreen,
+            "  require_valid: [lead.phone]\n",
+            "  require_valid: [lead.phone, lead.email]\n",
+        ),
+        (evergreen, "  digest: true\n", "  digest: false\n"),
+    )
+    changes = {f.file.removeprefix("head/"): [c.text for c in f.changes] for f in report.files}
+    assert changes[life] == ["buyer bluewater-agents must get valid nothing → lead.email"]
+    assert "filters: valid lead.phone → lead.phone, lead.email required" in changes[evergreen]
+    assert any(
+        t.startswith("auth: WS-Security UsernameToken")
+        and t.endswith("PasswordText, wsu:Timestamp valid 5m")
+        for t in changes[evergreen]
+    )

@@ -463,3 +463,35 @@ def test_a_comma_inside_braces_is_explained(text: str, hint: str) -> None:
     doc = load_yaml_text(f"thing: {text}\n", "f.yaml")
     _, issues = validate(Described, doc, ("thing",))
     assert [i.hint for i in issues if i.code == "LP201"] == [hint]
+
+
+class Checked(Strict):
+    """A model with an after-validator: pydantic labels it ``function-after[..., Checked]``."""
+
+    name: str
+    size: int = 0
+
+    @model_validator(mode="after")
+    def _fine(self) -> Checked:
+        return self
+
+
+class Holder(Strict):
+    items: dict[str, Checked | str]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("items: {a: {name: x, sise: 1}}\n", "did you mean 'size'?"),
+        ("items: {a: {name: x, colour: red}}\n", "allowed keys here: name, size"),
+    ],
+    ids=["close spelling", "no close spelling"],
+)
+def test_unknown_key_in_a_validated_union_member_lists_that_members_keys(
+    text: str, expected: str
+) -> None:
+    """An unknown key inside a member wrapped by a validator hints at the member's own keys,
+    not at those of the mapping holding it (a buyer field is such a member)."""
+    issues = problems(Holder, text)
+    assert len(issues) == 1 and issues[0].endswith(hint(expected)), issues

@@ -229,3 +229,27 @@ def test_any_text_parses_to_a_dict_or_a_lead_error(text: bytes | str) -> None:
         assert isinstance(parse_lead_json(text), dict)
     except LeadError as exc:
         assert [i.code for i in exc.issues] == ["LP512"]
+
+
+@FAST
+@given(kind=st.sampled_from(["phone", "email"]), value=st.text(max_size=60) | plausible["phone"])
+def test_a_kept_invalid_contact_stays_invalid_for_the_same_reason(kind: str, value: Any) -> None:
+    """An invalid phone or email keeps a value that is judged again exactly as the original
+    (so the validity recorded at intake and one computed later agree), and the reason never
+    repeats the value."""
+    normalize = NORMALIZERS[kind]
+    try:
+        normalize(value)
+    except InvalidValue as first:
+        if first.kept is None:
+            assert first.code == "LP502"
+            return
+        assert first.plain and first.kept is not None
+        with_kept = None
+        try:
+            normalize(first.kept)
+        except InvalidValue as again:
+            with_kept = again.plain
+        assert with_kept == first.plain
+        shown = str(value).strip()
+        assert len(shown) < 4 or shown not in first.plain

@@ -102,10 +102,6 @@ def test_undeclared_fields_pass_through(schema: LeadSchema) -> None:
 
 
 INVALID = {
-    "invalid-phone.json": [
-        "LP503 lead.phone: '555-12' is not a valid US phone number; write 10 digits like "
-        "512-555-0142",
-    ],
     "invalid-many.json": [
         "LP507 timestamp: '2024-12-15T14:30:00' has no time zone; add \"Z\" for UTC or an "
         'offset like "+00:00"',
@@ -141,6 +137,17 @@ INVALID = {
         "at line 7, column 3",
     ],
 }
+
+
+def test_a_bad_phone_number_is_kept_and_recorded_not_refused(schema: LeadSchema) -> None:
+    """The example schema keeps a phone number that is not valid (buyers decide), records why
+    without repeating it, and leaves the valid email recorded as valid."""
+    lead = validate_lead(schema, parse_lead_json((LEADS / "bad-phone.json").read_bytes()))
+    assert lead["lead"]["phone"] == "555-12"
+    assert lead["validity"] == {
+        "lead.phone": {"valid": False, "reason": "not a valid US phone number"},
+        "lead.email": {"valid": True},
+    }
 
 
 def test_every_invalid_sample_has_pinned_expectations() -> None:
@@ -263,3 +270,24 @@ def test_a_number_outside_its_bounds_is_refused_at_intake(schema: LeadSchema) ->
     ]
     sample["attributes"] |= {"home_value": 0, "vehicle_year": "2099"}
     assert validate_lead(schema, sample)["attributes"]["vehicle_year"] == 2099
+
+
+def test_required_valid_applies_to_phone_and_email_and_validity_is_reserved(
+    tmp_path: Path,
+) -> None:
+    """``required_valid`` on another type is LP312; no field may live under ``validity``."""
+    path = write(
+        tmp_path,
+        "fields:\n"
+        "  lead.phone: {type: phone, required_valid: true}\n"
+        "  lead.zip: {type: zip, required_valid: true}\n"
+        "  validity.note: {type: string}\n",
+    )
+    assert messages(path) == [
+        "lead-schema.yaml:3:25: LP312 'required_valid' only applies to phone and email fields, "
+        "and 'lead.zip' has type zip\n"
+        "  hint: remove it: an invalid zip value always refuses the lead",
+        "lead-schema.yaml:4:3: LP204 'validity.note' is inside 'validity', which leadpost keeps "
+        "for the validity it records of phone and email fields\n"
+        "  hint: give the field another name (leads cannot carry 'validity')",
+    ]

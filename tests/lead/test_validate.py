@@ -15,8 +15,8 @@ SCHEMA = LeadSchema(
         "source_id": FieldSpec("string", required=True, description="Where the lead came from"),
         "timestamp": FieldSpec("datetime", required=True),
         "lead.first_name": FieldSpec("string", pii=True, required=True, description="First name"),
-        "lead.phone": FieldSpec("phone", pii=True, required=True),
-        "lead.email": FieldSpec("email", pii=True),
+        "lead.phone": FieldSpec("phone", pii=True, required=True, required_valid=True),
+        "lead.email": FieldSpec("email", pii=True, required_valid=True),
         "lead.address.street": FieldSpec("string", pii=True, required=True),
         "lead.address.state": FieldSpec("state", required=True),
         "lead.address.zip": FieldSpec("zip"),
@@ -117,6 +117,7 @@ def test_valid_lead_is_normalized_into_a_new_dict() -> None:
         "attributes": {"homeowner": "own", "home_value": 350000, "pets": ["dog"]},
         "consent": {"tcpa_consent": True},
         "sub_id": {"nested": [1, 2]},
+        "validity": {"lead.phone": {"valid": True}, "lead.email": {"valid": True}},
     }
     assert doc == good_lead()
     assert out["lead"] is not doc["lead"]
@@ -223,3 +224,76 @@ def test_parse_lead_json_errors(text: str | bytes, message: str) -> None:
         parse_lead_json(text)
     [issue] = caught.value.issues
     assert (issue.code, issue.message) == ("LP512", message)
+
+
+# -- validity of phone and email fields --------------------------------------------------------
+
+KEEPING = LeadSchema(
+    {
+        "lead.phone": FieldSpec("phone", pii=True, required=True),
+        "lead.email": FieldSpec("email", pii=True),
+        "lead.alt_phone": FieldSpec("phone", pii=True, required_valid=True),
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("phone", "kept", "reason"),
+    [
+        ("555-12", "555-12", "not a valid US phone number"),
+        ("(123) 555-0142", "1235550142", "not a valid US phone number"),
+        ("+44 20 7946 0958", "+44 20 7946 0958", "not a US phone number (it is outside the US)"),
+        ("+1 416 555 0199", "4165550199", "not a US phone number (it is outside the US)"),
+        ("call me" * 10, "call me" * 10, "too long to be a phone number"),
+    ],
+    ids=["short", "bad-area-code", "abroad", "canada", "too-long"],
+)
+def test_an_invalid_phone_is_kept_and_recorded_without_repeating_it(
+    phone: str, kept: str, reason: str
+) -> None:
+    """Without ``required_valid`` the lead is not refused: the value is kept (10 digits when it
+    has them) and its validity recorded with a reason that does not repeat the number."""
+    out = validate_lead(KEEPING, {"lead": {"phone": phone, "email": "jo@example.com"}})
+    assert out["lead"]["phone"] == kept
+    assert out["validity"] == {
+        "lead.phone": {"valid": False, "reason": reason},
+        "lead.email": {"valid": True},
+    }
+    assert kept[:6] not in reason
+
+
+def test_an_invalid_email_is_kept_with_a_reason_that_does_not_repeat_it() -> None:
+    """email-validator's explanation is kept only when it quotes nothing of the address."""
+    out = validate_lead(KEEPING, {"lead": {"phone": "5125550142", "email": " jo@example "}})
+    assert out["lead"]["email"] == "jo@example"
+    entry = out["validity"]["lead.email"]
+    assert entry["valid"] is False
+    assert entry["reason"].startswith("not a valid email address")
+    assert "example" not in entry["reason"]
+
+
+def test_required_valid_still_refuses_the_lead() -> None:
+    """A field marked ``required_valid`` refuses an invalid value at intake, as before."""
+    with pytest.raises(LeadError) as caught:
+        validate_lead(KEEPING, {"lead": {"phone": "5125550142", "alt_phone": "555-12"}})
+    assert [i.code for i in caught.value.issues] == ["LP503"]
+
+
+def test_a_validity_sent_with_the_lead_is_replaced() -> None:
+    """Only leadpost writes ``validity``: a lead cannot claim its own phone is valid, a lead
+    without contact fields has none, and validating a normalized lead again changes nothing."""
+    forged = {"lead": {"phone": "555-12"}, "validity": {"lead.phone": {"valid": True}}}
+    out = validate_lead(KEEPING, forged)
+    assert out["validity"] == {
+        "lead.phone": {"valid": False, "reason": "not a valid US phone number"}
+    }
+    assert validate_lead(KEEPING, out) == out
+    none = LeadSchema({"source_id": FieldSpec("string")})
+    assert validate_lead(none, {"source_id": "x", "validity": {"a": 1}}) == {"source_id": "x"}
+
+
+def test_a_wrong_kind_of_value_is_still_refused() -> None:
+    """Only readable text can be kept: an object or a true/false is LP502 as before."""
+    with pytest.raises(LeadError) as caught:
+        validate_lead(KEEPING, {"lead": {"phone": {"n": 1}}})
+    assert [i.code for i in caught.value.issues] == ["LP502"]

@@ -34,7 +34,7 @@ def test_the_shipped_file_loads() -> None:
     config = load_config(SANDBOX)
     assert config.seed is not None and config.port == 8701
     generic = [b.id for b in config.buyers if b.dialect == "generic-json"]
-    assert len(config.buyers) == 15 and len(generic) == 8
+    assert len(config.buyers) == 16 and len(generic) == 8
     assert config.buyer("apex-ping").secrets == {"api_key": "APEX_PING_KEY"}
 
 

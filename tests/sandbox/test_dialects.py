@@ -37,6 +37,7 @@ EXAMPLES = [
     "beacon-ping",
     "lighthouse-xml",
     "bluewater-agents",
+    "evergreen-life",
 ]
 ENV = sandbox_environ(load_config("integrations/sandbox.yaml"))
 
@@ -186,6 +187,7 @@ DENIED = {
     "beacon-ping": 401,
     "lighthouse-xml": 401,
     "bluewater-agents": 403,
+    "evergreen-life": 500,  # a SOAP fault wsse:FailedAuthentication
 }
 
 
@@ -288,3 +290,24 @@ def test_harbor_replays_the_answer_for_a_repeated_idempotency_key(
     assert first.content == second.content
     stats = sandbox.stats("harbor-mutual")
     assert (stats.posts, stats.replays, stats.accepted + stats.rejected) == (2, 1, 1)
+
+
+def test_evergreen_refuses_a_replayed_ws_security_token(
+    plans: dict[str, IntegrationPlan], make_sandbox: Any, caller: Any
+) -> None:
+    """The same request sent twice carries the same nonce: the second is a failed login, read
+    by the buyer file's rules as an error (not a rejection of the lead)."""
+    sandbox = make_sandbox(accept_rate=1.0)
+    talk = caller(sandbox, plans["evergreen-life"])
+    now = datetime.fromisoformat(talk.lead["timestamp"])
+    ctx = RenderContext(talk.lead, now, {}, talk.environ)
+    request = render_request(talk.plan, "post", ctx, "test")
+    url = sandbox.url + request.url.removeprefix(TEST_ORIGIN)
+    first, second = (
+        talk.client.post(url, headers=dict(request.headers), content=request.body) for _ in range(2)
+    )
+    assert talk.read("post", first).decision == "accepted"
+    again = talk.read("post", second)
+    assert (second.status_code, again.decision) == (500, "error")
+    assert "the nonce was used before" in second.text
+    assert sandbox.stats("evergreen-life").auth_failures == 1

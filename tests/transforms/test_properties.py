@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from engine.compiler.context import CompileContext
 from engine.dsl.loader import load_yaml_text
 from engine.errors import MappingError
+from engine.lead.normalize import InvalidValue, normalize_phone
 from engine.plan import RenderContext, Transform
 from engine.transforms import TRANSFORMS, compile_step, limit_length, to_type, truncate
 from tests.props import fewer
@@ -46,6 +47,7 @@ STEPS = [
     "{phone: dashes}",
     "{phone: parentheses}",
     "{phone: dots}",
+    "{phone: {style: dashes, require_valid: true}}",
     "{date: '%m/%d/%Y'}",
     "{date: {format: '%d.%m.%Y', timezone: Pacific/Kiritimati}}",
     "datetime",
@@ -200,3 +202,24 @@ def test_range_passes_values_inside_unchanged_and_refuses_the_rest(value: Any) -
         assert "this buyer accepts" in exc.reason
     else:
         assert 18 <= value <= 120 and result is value
+
+
+@FAST
+@given(digits=phone_digits, form=st.sampled_from(["({}) {}-{}", "+1 {}.{}.{}", "{}{}{}"]))
+def test_phone_require_valid_refuses_exactly_what_intake_calls_invalid(
+    digits: str, form: str
+) -> None:
+    """``require_valid`` passes a number when the lead schema would call it valid, and
+    refuses it otherwise with a reason that does not repeat it; without it, any 10 digits pass."""
+    text = form.format(digits[:3], digits[3:6], digits[6:])
+    strict = COMPILED["{phone: {style: dashes, require_valid: true}}"]
+    loose = COMPILED["{phone: dashes}"]
+    try:
+        normalize_phone(text)
+    except InvalidValue:
+        with pytest.raises(MappingError) as caught:
+            strict(text, CTX)
+        assert digits[-4:] not in caught.value.reason
+        assert loose(text, CTX) == f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    else:
+        assert strict(text, CTX) == loose(text, CTX)
