@@ -42,6 +42,15 @@ LEASE = 30.0
 LEDGER_DAYS = 40
 
 
+class ClaimLost(Exception):
+    """This node no longer owns the lead: its lease ran out (the node was slow, not dead) and
+    another node took the lead over. The work in hand stops; nothing is sent or written."""
+
+    def __init__(self, lead_id: str, node: str) -> None:
+        super().__init__(f"lead {lead_id} was taken over by another node ({node}'s lease ran out)")
+        self.lead_id = lead_id
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """A claimed retry job."""
@@ -189,8 +198,12 @@ class DurableStore:
     async def sending(
         self, lead_id: str, buyer: str, stage: str, attempt: int, key: str | None
     ) -> None:
-        """The intent of a post, committed before the request leaves."""
-        await self._commit(ops.intent(lead_id, buyer, stage, attempt, key, self._now(), self.node))
+        """The intent of a post, committed before the request leaves. Raises :class:`ClaimLost`
+        when this node no longer owns the lead (another node took it over): nothing may be sent."""
+        op = ops.intent(lead_id, buyer, stage, attempt, key, self._now(), self.node,
+                        self.backend.dialect)  # fmt: skip
+        if not await self._commit(op):
+            raise ClaimLost(lead_id, self.node)
 
     def answered(self, lead_id: str, outcome: Outcome) -> None:
         """An attempt's outcome (queued, not awaited); an accepted post becomes a sale."""
@@ -219,8 +232,17 @@ class DurableStore:
     async def finish(
         self, lead_id: str, result: Mapping[str, Any], job: JobSpec | None = None
     ) -> None:
-        """The lead's disposition and result (and retry job), committed before returning."""
-        await self._commit(ops.finish(lead_id, dict(result), self._now(), job))
+        """The lead's disposition and result (and retry job), committed before returning. Raises
+        :class:`ClaimLost` when this node no longer owns the lead: the node that took it over
+        decides what becomes of it."""
+        if not await self._commit(ops.finish(lead_id, dict(result), self._now(), job, self.node)):
+            raise ClaimLost(lead_id, self.node)
+        self._sold(result)
+
+    async def settle(self, lead_id: str, result: Mapping[str, Any]) -> None:
+        """A lead's final result from this process's in-memory retry queue (no journaled
+        runtime, so no other node can own it): written whoever the owner."""
+        await self._commit(ops.finish(lead_id, dict(result), self._now(), None, None))
         self._sold(result)
 
     def _sold(self, result: Mapping[str, Any]) -> None:
@@ -293,7 +315,7 @@ class DurableStore:
         self.answered(lead_id, outcome)
 
     def save_result(self, lead_id: str, result: Mapping[str, Any]) -> None:
-        self.writer.call(ops.finish(lead_id, dict(result), self._now(), None))
+        self.writer.call(ops.finish(lead_id, dict(result), self._now(), None, None))
         self._sold(result)
 
     def get_result(self, lead_id: str) -> Mapping[str, Any] | None:
