@@ -17,9 +17,9 @@ from engine.clock import FakeClock
 from engine.plan import IntegrationPlan, RetryPlan
 from engine.runtime.executor import Runtime
 from engine.runtime.outcome import Outcome, Timings
-from engine.store.ops import JobSpec
 from engine.store import SqliteStore
 from engine.store.crypto import DataKey, Keyring
+from engine.store.ops import JobSpec
 from tests.auction_kit import ENVIRON, accept, campaign, fake_clock, plan, refuse, sample_lead
 from tests.buyer_server import BuyerServer, Reply
 
