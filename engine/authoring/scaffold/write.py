@@ -1,0 +1,282 @@
+"""Write a draft as a commented buyer file: ruamel.yaml maps with a "why" comment per field.
+
+The file is laid out by :func:`engine.authoring.fmt.format_text` (the canonical layout
+``leadpost fmt`` keeps), so a draft and a hand-formatted file look alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from engine.authoring.fmt import format_text
+from engine.authoring.placeholders import PLACEHOLDER_HOST, TODO
+from engine.authoring.scaffold.fields import FieldDraft, draft_fields, served_states
+from engine.authoring.scaffold.response import response_draft, skeleton
+from engine.authoring.scaffold.source import SOAP_12, SpecDraft, XmlLayout
+from engine.errors import AuthoringError
+from engine.lead import LeadSchema
+
+SANDBOX = "http://127.0.0.1:8701"
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRequest:
+    """What to draft: the buyer's id, the spec read, where the file goes, the sample leads."""
+
+    buyer: str
+    spec: SpecDraft
+    out: Path
+    stage: str = "post"
+    leads: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Drafted:
+    """The drafted file's text and what it holds."""
+
+    text: str
+    fields: tuple[FieldDraft, ...]
+    placeholders: int
+    """Fields left as TODO."""
+    todo_choices: int
+    """Translate entries left as TODO."""
+    documented_response: bool
+
+
+def env_name(buyer: str, what: str) -> str:
+    """``acme-direct``, ``key`` -> ``ACME_DIRECT_KEY``."""
+    return re.sub(r"[^A-Z0-9]+", "_", f"{buyer}_{what}".upper()).strip("_")
+
+
+def field_key(path: tuple[str | int, ...], layout: XmlLayout | None) -> str:
+    """The buyer file's name of the field at a spec path (prefixes, SOAP Body, list positions)."""
+    parts: list[str] = []
+    for p in path:
+        if isinstance(p, int):
+            parts[-1:] = [(parts[-1] if parts else "") + f"[{p}]"]
+        elif layout is not None and layout.soap and layout.prefix and layout.qualified:
+            parts.append(p if p.startswith("@") else f"{layout.prefix}:{p}")
+        else:
+            parts.append(p)
+    if layout is not None and layout.soap:
+        top = f"{layout.prefix}:{layout.element}" if layout.prefix else layout.element
+        parts = ["soap:Body", top, *parts]
+    return ".".join(parts)
+
+
+def _flow(data: dict[str, Any]) -> CommentedMap:
+    node = CommentedMap()
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = _flow(value)
+        elif isinstance(value, list):
+            seq = CommentedSeq(_flow(v) if isinstance(v, dict) else v for v in value)
+            seq.fa.set_flow_style()
+            value = seq
+        node[key] = value
+    node.fa.set_flow_style()
+    return node
+
+
+def _flow_list(items: list[Any]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _post_placeholder(req: DraftRequest) -> CommentedMap:
+    """A post stage for a drafted ping: one placeholder, until the post is drafted too."""
+    post = CommentedMap()
+    fields = CommentedMap()
+    fields["lead"] = _flow({"value": TODO})
+    fields.yaml_add_eol_comment(
+        "TODO: draft the post from its spec (leadpost new buyer ID --from-spec POST_SPEC "
+        "--out OTHER.yaml) and copy its stages.post here",
+        "lead",
+    )
+    post["fields"] = fields
+    return post
+
+
+def _auth(req: DraftRequest) -> CommentedMap | None:
+    given = req.spec.auth
+    if given is None:
+        return None
+    kind = given["type"]
+    auth = CommentedMap(type=kind)
+    buyer = req.buyer
+    if kind == "api_key":
+        where = "header" if "header" in given else "query"
+        auth[where] = given[where]
+        auth["key"] = f"${{env:{env_name(buyer, 'key')}}}"
+    elif kind in ("basic", "wsse_username_token"):
+        auth["username"] = f"${{env:{env_name(buyer, 'user')}}}"
+        auth["password"] = f"${{env:{env_name(buyer, 'password')}}}"
+    elif kind == "bearer":
+        auth["token"] = f"${{env:{env_name(buyer, 'token')}}}"
+    elif kind == "oauth2":
+        auth["token_url"] = given.get("token_url", "")
+        auth["client_id"] = f"${{env:{env_name(buyer, 'client_id')}}}"
+        auth["client_secret"] = f"${{env:{env_name(buyer, 'client_secret')}}}"
+        if given.get("scopes"):
+            scopes = CommentedSeq(given["scopes"])
+            scopes.fa.set_flow_style()
+            auth["scopes"] = scopes
+    return auth
+
+
+def _environments(req: DraftRequest) -> CommentedMap:
+    spec = req.spec
+    envs = CommentedMap()
+    envs["test"] = CommentedMap(url=f"{SANDBOX}/{req.buyer}")
+    envs.yaml_add_eol_comment(
+        "TODO: the buyer's test address (this one is leadpost sandbox's)", "test"
+    )
+    if spec.servers:
+        url = spec.servers[0].rstrip("/") + spec.path
+        envs["production"] = CommentedMap(url=url)
+        envs.yaml_add_eol_comment("from the spec's servers", "production")
+    else:
+        envs["production"] = CommentedMap(url=f"https://{PLACEHOLDER_HOST}/{req.buyer}")
+        envs.yaml_add_eol_comment("TODO: the buyer's production address (lint LP802)", "production")
+    return envs
+
+
+def _xml(layout: XmlLayout) -> CommentedMap:
+    xml = CommentedMap()
+    if layout.soap:
+        xml["root"] = "soap:Envelope"
+        xml["namespaces"] = CommentedMap(soap=layout.soap)
+        if layout.namespace and layout.prefix:
+            xml["namespaces"][layout.prefix] = layout.namespace
+    else:
+        xml["root"] = layout.element
+        if layout.namespace:
+            xml["default_namespace"] = layout.namespace
+    return xml
+
+
+def _fields(drafts: list[FieldDraft], layout: XmlLayout | None) -> CommentedMap:
+    fields = CommentedMap()
+    for d in drafts:
+        key = field_key(d.path, layout)
+        if set(d.spec) == {"from"}:
+            fields[key] = d.spec["from"]
+        else:
+            fields[key] = _flow(d.spec)
+        fields.yaml_add_eol_comment(d.why.replace("\n", " "), key)
+    return fields
+
+
+def _stage(req: DraftRequest, drafts: list[FieldDraft]) -> tuple[CommentedMap, bool]:
+    spec = req.spec
+    stage = CommentedMap()
+    if spec.method != "POST":
+        stage["method"] = spec.method
+    if spec.format != "json":
+        stage["format"] = spec.format
+    if spec.xml is not None:
+        stage["xml"] = _xml(spec.xml)
+        if spec.xml.soap and spec.xml.action and spec.xml.soap != SOAP_12:
+            stage["headers"] = CommentedMap(SOAPAction=f'"{spec.xml.action}"')
+    stage["fields"] = _fields(drafts, spec.xml)
+    answer = response_draft(spec, req.stage)
+    response = CommentedMap()
+    for key, value in answer.section.items():
+        if key == "rules":
+            rules = CommentedSeq(_flow(r) for r in value)
+            response["rules"] = rules
+        elif key == "extract":
+            response["extract"] = CommentedMap(value)
+        else:
+            response[key] = value
+    if not answer.documented:
+        lines = skeleton(req.stage, str(answer.section.get("body", "json")))
+        response.yaml_set_comment_before_after_key("body", before="\n".join(lines), indent=6)
+    stage["response"] = response
+    contract = CommentedMap()
+    written = os.path.relpath(spec.file.resolve(), req.out.resolve().parent).replace(os.sep, "/")
+    if spec.contract.json_schema is not None:
+        contract["json_schema"] = written
+    elif spec.contract.openapi is not None:
+        contract["openapi"] = written
+        contract["operation"] = spec.contract.operation
+    else:
+        contract["xsd"] = written
+        if spec.contract.element is not None:
+            contract["element"] = spec.contract.element
+    contract.fa.set_flow_style()
+    stage["spec"] = contract
+    stage.yaml_add_eol_comment("contract checks run at every lint", "spec")
+    return stage, answer.documented
+
+
+def _tests(req: DraftRequest) -> CommentedSeq:
+    tests = CommentedSeq()
+    for lead in req.leads:
+        written = os.path.relpath(lead.resolve(), req.out.resolve().parent).replace(os.sep, "/")
+        case = CommentedMap()
+        case["name"] = f"the {lead.stem} lead, as the draft renders it"
+        if req.stage != "post":
+            case["stage"] = req.stage
+        case["lead"] = written
+        case["expect_body"] = ""
+        case.yaml_add_eol_comment("recorded by: leadpost test --update", "expect_body")
+        tests.append(case)
+    return tests
+
+
+def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
+    """The drafted buyer file."""
+    spec = req.spec
+    drafts = draft_fields(spec.fields, schema, spec.format)
+    doc = CommentedMap()
+    doc["buyer"] = req.buyer
+    doc["name"] = spec.title or req.buyer
+    doc["version"] = DoubleQuotedScalarString("1")
+    doc["environments"] = _environments(req)
+    auth = _auth(req)
+    if auth is not None:
+        doc["auth"] = auth
+    states = served_states(spec.fields, schema)
+    if states:
+        doc["filters"] = CommentedMap(states=_flow_list(states))
+        doc["filters"].yaml_add_eol_comment("the states the spec lists", "states")
+    stage, documented = _stage(req, drafts)
+    doc["stages"] = CommentedMap({req.stage: stage})
+    if req.stage == "ping":
+        doc["stages"]["post"] = _post_placeholder(req)
+    tests = _tests(req)
+    if tests:
+        doc["tests"] = tests
+    placeholders = sum(d.placeholder for d in drafts)
+    todo_choices = sum(d.todos for d in drafts)
+    head = [
+        f"{spec.title or req.buyer}: drafted by `leadpost new buyer --from-spec` from "
+        f"{spec.file.name}. Each field says in a comment why it was chosen. TODO marks what the "
+        "spec could not answer: lint reports each one (LP800-LP803) until it is done."
+    ]
+    if auth is None:
+        head.append("The spec names no authentication: add an auth section if the buyer needs one.")
+    head += list(spec.notes)
+    lines = [line for text in head for line in textwrap.wrap(text, 97)]
+    doc.yaml_set_start_comment("\n".join(lines))
+    yaml = YAML()
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    text = out.getvalue()
+    with contextlib.suppress(AuthoringError):  # else ruamel's layout: still valid YAML
+        text = format_text(text, str(req.out))
+    return Drafted(text, tuple(drafts), placeholders, todo_choices, documented)
