@@ -27,7 +27,7 @@ def title(ident: str) -> str:
 def sample_leads(out: Path, limit: int = 3) -> tuple[Path, ...]:
     """The project's sample leads (``leads/sample*.json`` beside the new file's folder)."""
     for folder in (out.parent.parent / "leads", out.parent / "leads"):
-        found = sorted(folder.glob("sample*.json"))
+        found = sorted(folder.glob("sample*.json"), key=lambda p: (p.name != "sample.json", p.name))
         if found:
             return tuple(found[:limit])
     return ()

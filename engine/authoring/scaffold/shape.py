@@ -266,6 +266,9 @@ def _text_shape(f: SpecField, lead_path: str, lead: FieldSpec, fmt: str) -> Shap
             if prop.format in ("date", "date-time", "dateTime") or kind == "datetime":
                 shaped.why.append("ISO 8601, as the lead has it")
             return shaped
+        if layout == "%Y-%m-%d" and kind == "date":
+            shaped.why.append("ISO 8601 (YYYY-MM-DD), as the lead has it")
+            return shaped
         if kind == "date":
             shaped.steps.append({"date": layout})
         else:

@@ -97,6 +97,10 @@ class SpecDraft:
     notes: tuple[str, ...] = ()
     """Choices the reader made that the author should know (another operation existed …)."""
 
+    def fields_paths(self) -> list[cm.PayloadPath]:
+        """The paths of the leaf properties, in the spec's order."""
+        return [f.path for f in self.fields if f.leaf]
+
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
