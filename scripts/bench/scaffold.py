@@ -44,7 +44,7 @@ def _text(value: Any) -> Any:
 
 
 def _steps(steps: list[Any]) -> tuple[Any, ...]:
-    out = []
+    out: list[tuple[Any, ...]] = []
     for step in steps:
         if isinstance(step, str):
             out.append((step,))

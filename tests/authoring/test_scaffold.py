@@ -1,0 +1,253 @@
+"""Drafting from a spec, piece by piece: names -> lead fields, constraints -> transforms, the
+spec's properties in order, and the placeholders lint reports (LP800-LP803)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.authoring.lint import lint_file
+from engine.authoring.scaffold.names import name_matches, words
+from engine.authoring.scaffold.shape import boolean_pair, phone_style, same_choice, strftime_of
+from engine.authoring.scaffold.source import read_draft
+from engine.contract.problems import SpecProblem
+from engine.lead.schema import load_lead_schema
+from tests.paths import INTEGRATIONS
+from tests.props import fewer
+
+SCHEMA = load_lead_schema(INTEGRATIONS / "lead-schema.yaml")
+LEAD_FIELDS = list(SCHEMA.fields)
+
+
+@pytest.mark.parametrize(
+    ("path", "lead_field"),
+    [
+        (("first_name",), "lead.first_name"),
+        (("fname",), "lead.first_name"),
+        (("FirstName",), "lead.first_name"),
+        (("applicant", "first"), "lead.first_name"),
+        (("Contact", "First"), "lead.first_name"),
+        (("zip",), "lead.address.zip"),
+        (("postal_code",), "lead.address.zip"),
+        (("PostalCode",), "lead.address.zip"),
+        (("zip5",), "lead.address.zip"),
+        (("dob",), "lead.dob"),
+        (("birth_date",), "lead.dob"),
+        (("DateOfBirth",), "lead.dob"),
+        (("Applicant", "Address", "Line1"), "lead.address.street"),
+        (("TCPA_Consent__c",), "consent.tcpa_consent"),
+        (("Consent", "Timestamp"), "consent.consent_timestamp"),
+        (("source", "submitted_at"), "timestamp"),
+        (("Home", "Value"), "attributes.home_value"),
+        (("veh_year",), "attributes.vehicle_year"),
+        (("TrustedForm_Cert__c",), "consent.trustedform_url"),
+        (("leadid",), "consent.jornaya_leadid"),
+        (("src",), "source_id"),
+    ],
+    ids=lambda v: ".".join(v) if isinstance(v, tuple) else v,
+)
+def test_a_buyers_name_for_a_lead_field_is_matched(path: tuple[str, ...], lead_field: str) -> None:
+    """The best match of each way buyers name a lead field is that field."""
+    found = name_matches(path, LEAD_FIELDS)
+    assert found and found[0].lead_field == lead_field, found[:3]
+
+
+@pytest.mark.parametrize("name", ["AuctionToken", "Company", "insurance_tier", "Product"])
+def test_names_the_lead_does_not_have_match_nothing(name: str) -> None:
+    """A property the lead has no field for is not forced onto one."""
+    assert [m for m in name_matches((name,), LEAD_FIELDS) if m.score >= 0.3] == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "layout"),
+    [
+        (r"^(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])/(19|20)\d{2}$", "%m/%d/%Y"),
+        (r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$", "%Y%m%d"),
+        (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"),
+        (
+            r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$",
+            "%Y-%m-%d %H:%M:%S",
+        ),
+        (
+            r"(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])/\d{4} (0[1-9]|1[0-2]):[0-5]\d:[0-5]\d (AM|PM)",
+            "%m/%d/%Y %I:%M:%S %p",
+        ),
+        (r"^[A-Z]{2}$", None),
+        (r"^\d{5}$", None),
+    ],
+)
+def test_a_date_pattern_gives_its_layout(pattern: str, layout: str | None) -> None:
+    """Date patterns read back as strftime layouts; other patterns are not dates."""
+    assert strftime_of(pattern) == layout
+
+
+@pytest.mark.parametrize(
+    ("pattern", "style"),
+    [
+        (r"^\d{10}$", "digits"),
+        (r"^[2-9]\d{2}[2-9]\d{6}$", "digits"),
+        (r"^\+1[2-9]\d{9}$", "e164"),
+        (r"^\d{3}-\d{3}-\d{4}$", "dashes"),
+        (r"\([2-9]\d{2}\) \d{3}-\d{4}", "parentheses"),
+        (r"[2-9]\d{2}\.\d{3}\.\d{4}", "dots"),
+    ],
+)
+def test_a_phone_pattern_gives_its_style(pattern: str, style: str) -> None:
+    """The phone transform's style is read from the buyer's pattern."""
+    assert phone_style(pattern, "") == style
+
+
+def test_yes_no_pairs_and_choice_spellings() -> None:
+    """Y/N, 1/0, Yes/No are yes/no pairs (true first); lead choices match buyer spellings."""
+    assert boolean_pair(["N", "Y"]) == ("Y", "N")
+    assert boolean_pair(["0", "1"]) == ("1", "0")
+    assert boolean_pair(["A", "B"]) is None
+    assert same_choice("single_family", "Single Family")
+    assert same_choice("own", "Owner")
+    assert not same_choice("condo", "SFR")
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+_NAME = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+
+
+@given(st.lists(_NAME, min_size=1, max_size=4))
+def test_any_name_gives_a_match_list_or_nothing(path: list[str]) -> None:
+    """Whatever a spec calls a property, matching never fails, and scores lie in (0, 1]."""
+    for found in name_matches(tuple(path), LEAD_FIELDS):
+        assert 0 < found.score <= 1
+        assert found.lead_field in SCHEMA.fields
+    assert all(w == w.lower() and w for w in words(path[-1]))
+
+
+@given(st.text(max_size=60))
+def test_any_pattern_reads_as_a_layout_or_none(pattern: str) -> None:
+    """strftime_of never fails; a layout it gives has a year, a month and a day."""
+    layout = strftime_of(pattern)
+    assert layout is None or {"%Y", "%m", "%d"} <= set(re.findall(r"%[A-Za-z]", layout))
+
+
+_PIECES = {"%Y": r"(19|20)\d{2}", "%m": r"(0[1-9]|1[0-2])", "%d": r"(0[1-9]|[12]\d|3[01])"}
+
+
+@given(st.permutations(["%Y", "%m", "%d"]), st.sampled_from(["", "-", "/", "."]))
+def test_a_date_pattern_built_from_a_layout_reads_back_as_it(
+    order: list[str], separator: str
+) -> None:
+    """A pattern made of year, month and day pieces in any order reads back as its layout."""
+    escaped = "\\." if separator == "." else separator
+    pattern = "^" + escaped.join(_PIECES[p] for p in order) + "$"
+    assert strftime_of(pattern) == separator.join(order)
+
+
+_PROP = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
+_LEAF = st.sampled_from(
+    [
+        {"type": "string"},
+        {"type": "integer"},
+        {"type": "boolean"},
+        {"type": "string", "maxLength": 9},
+    ]
+)
+
+
+def _schema(tree: dict[str, Any]) -> dict[str, Any]:
+    props = {
+        k: _schema(v) if isinstance(v, dict) and "type" not in v else v for k, v in tree.items()
+    }
+    return {"type": "object", "properties": props}
+
+
+def _leaves(tree: dict[str, Any], at: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for k, v in tree.items():
+        out += _leaves(v, (*at, k)) if isinstance(v, dict) and "type" not in v else [(*at, k)]
+    return out
+
+
+_TREE = st.recursive(
+    _LEAF, lambda inner: st.dictionaries(_PROP, inner, min_size=1, max_size=4), max_leaves=12
+).filter(lambda t: isinstance(t, dict) and "type" not in t)
+
+
+@fewer(4)
+@given(_TREE)
+def test_a_json_schema_gives_one_field_per_property_in_order(
+    tmp_path_factory: pytest.TempPathFactory, tree: dict[str, Any]
+) -> None:
+    """Every leaf property of a JSON Schema becomes one field, in the schema's order, nested
+    as the schema nests it."""
+    file = tmp_path_factory.mktemp("spec") / "buyer.schema.json"
+    file.write_text(json.dumps(_schema(tree)), encoding="utf-8")
+    draft = read_draft(file)
+    assert draft.fields_paths() == _leaves(tree)
+
+
+@fewer(2)
+@given(st.binary(max_size=200))
+def test_any_spec_file_drafts_or_gives_our_error(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    """A spec file that is not one gives SpecProblem, never another exception."""
+    file = tmp_path_factory.mktemp("spec") / "buyer.schema.json"
+    file.write_bytes(data)
+    with contextlib.suppress(SpecProblem):
+        read_draft(file)
+
+
+# -- what lint reports -------------------------------------------------------------------------
+
+_DRAFT = """\
+buyer: drafted
+name: Drafted
+version: "1"
+environments:
+  test: {url: "http://127.0.0.1:8701/drafted"}
+  production: {url: "https://todo.invalid/drafted"}
+stages:
+  post:
+    fields:
+      first_name: lead.first_name
+      vendor: {value: TODO}
+      credit:
+        from: attributes.credit_tier
+        transform: [{translate: {map: {excellent: A, good: TODO, fair: C, poor: D}}}]
+    response:
+      rules: [{if: "status == 'ok'", outcome: accepted}]
+tests:
+  - name: the sample lead
+    lead: leads/sample.json
+    expect_body: ""
+"""
+
+
+def test_lint_reports_every_placeholder_a_draft_left(tmp_path: Path) -> None:
+    """LP800 for a TODO field, LP801 for a TODO translate entry, LP802 for the placeholder
+    production address, LP803 (a warning) for a body not recorded yet; nothing else."""
+    (tmp_path / "lead-schema.yaml").write_bytes((INTEGRATIONS / "lead-schema.yaml").read_bytes())
+    (tmp_path / "leads").mkdir()
+    sample = (INTEGRATIONS / "leads" / "sample.json").read_bytes()
+    (tmp_path / "leads" / "sample.json").write_bytes(sample)
+    file = tmp_path / "drafted.yaml"
+    file.write_text(_DRAFT, encoding="utf-8")
+    report = lint_file(file)
+    found = sorted((i.code, i.severity, i.span.line if i.span else 0) for i in report.issues)
+    assert found == [
+        ("LP800", "error", 11),
+        ("LP801", "error", 14),
+        ("LP802", "error", 6),
+        ("LP803", "warning", 20),
+    ]
+    messages = {i.code: i.message for i in report.issues}
+    assert messages["LP800"] == (
+        "field 'vendor' is a placeholder: the draft found nothing in the lead for it"
+    )
+    assert messages["LP801"] == "field 'credit' does not say what to send for the lead's 'good'"
