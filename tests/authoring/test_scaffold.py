@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.authoring.lint import lint_file
+from engine.authoring.scaffold import draft_buyer
 from engine.authoring.scaffold.names import name_matches, words
 from engine.authoring.scaffold.shape import boolean_pair, phone_style, same_choice, strftime_of
 from engine.authoring.scaffold.source import read_draft
@@ -251,3 +252,102 @@ def test_lint_reports_every_placeholder_a_draft_left(tmp_path: Path) -> None:
         "field 'vendor' is a placeholder: the draft found nothing in the lead for it"
     )
     assert messages["LP801"] == "field 'credit' does not say what to send for the lead's 'good'"
+
+
+# -- responses, namespaces ---------------------------------------------------------------------
+
+_OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "Acme", "version": "1"},
+    "servers": [{"url": "https://api.acme.example/v1"}],
+    "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}}},
+    "security": [{"key": []}],
+    "paths": {
+        "/leads": {
+            "post": {
+                "operationId": "postLead",
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"fname": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "200": {
+                        "description": "the decision",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "result": {
+                                            "type": "string",
+                                            "enum": [
+                                                "Accepted",
+                                                "Duplicate",
+                                                "Declined",
+                                                "Pending",
+                                            ],
+                                        },
+                                        "lead_id": {"type": "string"},
+                                        "price": {"type": "number"},
+                                        "message": {"type": "string"},
+                                    },
+                                },
+                                "examples": {
+                                    "accepted": {"value": {"result": "Accepted", "lead_id": "A1"}},
+                                    "declined": {"value": {"result": "Declined"}},
+                                },
+                            }
+                        },
+                    },
+                    "422": {"description": "invalid"},
+                },
+            }
+        }
+    },
+}
+
+
+def test_documented_answers_give_rules_extracts_and_tests(tmp_path: Path) -> None:
+    """An enum'd status field gives a rule per known choice (Pending is left to the author),
+    id/price/message give extracts, 4xx a rejection, and each example answer a test case."""
+    spec = tmp_path / "acme.openapi.json"
+    spec.write_text(json.dumps(_OPENAPI), encoding="utf-8")
+    text = draft_buyer("acme", spec, tmp_path / "acme.yaml", SCHEMA).text
+    for line in [
+        "url: https://api.acme.example/v1/leads",
+        "auth:\n  type: api_key\n  header: X-Key\n  key: ${env:ACME_KEY}",
+        "fname: lead.first_name",
+        "- {if: result == 'Accepted', outcome: accepted}",
+        "- {if: result == 'Duplicate', outcome: duplicate}",
+        "- {if: result == 'Declined', outcome: rejected}",
+        "- {status: 422, outcome: rejected}",
+        "buyer_lead_id: lead_id\n        price: price\n        reason: message",
+        "response: {status: 200, body: '{\"result\": \"Declined\"}'}\n"
+        "    expect: {outcome: rejected}",
+    ]:
+        assert line in text
+    assert "Pending" not in text.split("rules:")[1].split("extract:")[0]
+
+
+def test_a_namespaced_xsd_without_soap_uses_a_default_namespace(tmp_path: Path) -> None:
+    """The payload element is the root, in the schema's target namespace, fields unprefixed."""
+    xsd = tmp_path / "acme.xsd"
+    xsd.write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:acme"'
+        ' elementFormDefault="qualified"><xs:element name="Lead"><xs:complexType><xs:sequence>'
+        '<xs:element name="Zip" type="xs:string"/></xs:sequence></xs:complexType></xs:element>'
+        "</xs:schema>",
+        encoding="utf-8",
+    )
+    draft = read_draft(xsd)
+    assert draft.format == "xml" and draft.xml is not None
+    assert (draft.xml.element, draft.xml.namespace, draft.xml.soap) == ("Lead", "urn:acme", None)
+    text = draft_buyer("acme", xsd, tmp_path / "acme.yaml", SCHEMA).text
+    assert "root: Lead\n      default_namespace: urn:acme" in text
+    assert "Zip: lead.address.zip" in text

@@ -139,4 +139,10 @@ def served_states(fields: tuple[SpecField, ...], schema: LeadSchema) -> list[str
 
 def draft_fields(fields: tuple[SpecField, ...], schema: LeadSchema, fmt: str) -> list[FieldDraft]:
     """One drafted field per leaf property, in the spec's order."""
-    return [draft_field(f, schema, fmt) for f in fields if f.leaf]
+    drafts = [draft_field(f, schema, fmt) for f in fields if f.leaf]
+    for d in drafts:
+        if any(isinstance(p, str) and ("." in p or "[" in p) for p in d.path):
+            d.why += (
+                " (CHECK: the spec's name holds '.' or '[', which a field name reads as nesting)"
+            )
+    return drafts

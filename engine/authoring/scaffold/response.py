@@ -84,15 +84,26 @@ def _from_body(answer: DocResponse, rules: list[dict[str, Any]], extract: dict[s
                 extract[key] = expr + ("[0].message" if name == "errors" else "")
 
 
-def _text_rules(answer: DocResponse) -> list[dict[str, Any]]:
-    """``OK|<id>`` / ``ERROR|<reason>`` documented as a text pattern or in the description."""
-    found = re.search(r"`([A-Z][A-Za-z_]*)\W", answer.description)
-    out = []
-    for word in re.findall(r"`([A-Za-z_]+)[|:, ]", answer.description):
+_TEXT_ANSWER = re.compile(r"`([A-Za-z_]+)([|:,;])<([^>`]+)>`")
+
+
+def _text_rules(answer: DocResponse, extract: dict[str, str]) -> list[dict[str, Any]]:
+    """Rules for answers documented as text: `` `OK|<lead id>` `` gives an accepting rule that
+    keeps the id, `` `ERROR|<reason>` `` a rejecting one and the reason's extract."""
+    out: list[dict[str, Any]] = []
+    for word, sep, what in _TEXT_ANSWER.findall(answer.description):
         outcome = outcome_of(word)
-        if outcome is not None:
-            out.append({"match": "^" + re.escape(word), "outcome": outcome})
-    return out if found else []
+        if outcome is None:
+            continue
+        head = "^" + re.escape(word + sep)
+        said = set(words(what))
+        if outcome == "accepted" and said & {"id", "leadid", "reference"}:
+            out.append({"match": head + r"(?P<buyer_lead_id>\S+)", "outcome": outcome})
+            continue
+        if said & {"reason", "message", "error"}:
+            extract.setdefault("reason", head + "(?P<value>.*)$")
+        out.append({"match": head, "outcome": outcome})
+    return out
 
 
 def response_draft(draft: SpecDraft, stage: str) -> ResponseDraft:
@@ -110,13 +121,11 @@ def response_draft(draft: SpecDraft, stage: str) -> ResponseDraft:
                         rule.setdefault("status", int(status))
             elif "text" in answer.media:
                 body = "text"
-                rules += _text_rules(answer)
+                rules += _text_rules(answer, extract)
         elif status in ("400", "422"):
             rules.append({"status": int(status), "outcome": "rejected"})
         elif status == "409":
             rules.append({"status": 409, "outcome": "duplicate"})
-    if body == "text" and rules:
-        extract.setdefault("reason", "@")
     section: dict[str, Any] = {"body": body}
     if rules:
         section["rules"] = _ordered(rules)

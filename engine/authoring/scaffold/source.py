@@ -9,6 +9,7 @@ and documented responses. Problems are :class:`~engine.contract.problems.SpecPro
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ class DocResponse:
     description: str
     fields: tuple[SpecField, ...] = ()
     media: str = ""
+    examples: tuple[tuple[str, str], ...] = ()
+    """(name, body) of each example answer the spec gives (name "" when it has none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,14 +246,36 @@ def _responses(doc: Any, op: dict[str, Any], source: str) -> tuple[DocResponse, 
         content: dict[str, Any] = given if isinstance(given, dict) else {}
         fields: tuple[SpecField, ...] = ()
         media = ""
+        examples: list[tuple[str, str]] = []
         for name, body in content.items():
             media = str(name)
-            schema = body.get("schema") if isinstance(body, dict) else None
+            if not isinstance(body, dict):
+                continue
+            examples += _examples(body, "json" in media)
+            schema = body.get("schema")
             if isinstance(schema, dict) and "json" in media:
                 fields = _schema_fields(doc, schema, source)
                 break
-        out.append(DocResponse(str(status), description, fields, media))
+        out.append(DocResponse(str(status), description, fields, media, tuple(examples)))
     return tuple(out)
+
+
+def _examples(media: dict[str, Any], as_json: bool) -> list[tuple[str, str]]:
+    """(name, body text) of a media type's ``example`` or ``examples``."""
+    found: list[tuple[str, Any]] = []
+    if "example" in media:
+        found.append(("", media["example"]))
+    named = media.get("examples")
+    for name, item in named.items() if isinstance(named, dict) else []:
+        if isinstance(item, dict) and "value" in item:
+            found.append((str(name), item["value"]))
+    out = []
+    for name, value in found:
+        if as_json and not isinstance(value, str):
+            out.append((name, json.dumps(value)))
+        elif isinstance(value, str):
+            out.append((name, value))
+    return out
 
 
 def _schema_fields(doc: Any, schema: Any, source: str) -> tuple[SpecField, ...]:

@@ -22,7 +22,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from engine.authoring.fmt import format_text
 from engine.authoring.placeholders import PLACEHOLDER_HOST, TODO
 from engine.authoring.scaffold.fields import FieldDraft, draft_fields, served_states
-from engine.authoring.scaffold.response import response_draft, skeleton
+from engine.authoring.scaffold.response import outcome_of, response_draft, skeleton
 from engine.authoring.scaffold.source import SOAP_12, SpecDraft, XmlLayout
 from engine.errors import AuthoringError
 from engine.lead import LeadSchema
@@ -222,6 +222,26 @@ def _stage(req: DraftRequest, drafts: list[FieldDraft]) -> tuple[CommentedMap, b
     return stage, answer.documented
 
 
+def _answer_tests(req: DraftRequest) -> list[CommentedMap]:
+    """One case per example answer the spec documents, expecting the outcome it is named for."""
+    cases = []
+    for answer in req.spec.responses:
+        for name, body in answer.examples:
+            outcome = outcome_of(name) if name else None
+            if outcome is None and answer.status[:1] == "4":
+                outcome = "rejected"
+            if outcome is None or not answer.status.isdigit():
+                continue
+            case = CommentedMap()
+            case["name"] = f"the spec's example answer '{name or answer.status}' is {outcome}"
+            if req.stage != "post":
+                case["stage"] = req.stage
+            case["response"] = _flow({"status": int(answer.status), "body": body})
+            case["expect"] = _flow({"outcome": outcome})
+            cases.append(case)
+    return cases
+
+
 def _tests(req: DraftRequest) -> CommentedSeq:
     tests = CommentedSeq()
     for lead in req.leads:
@@ -234,6 +254,7 @@ def _tests(req: DraftRequest) -> CommentedSeq:
         case["expect_body"] = ""
         case.yaml_add_eol_comment("recorded by: leadpost test --update", "expect_body")
         tests.append(case)
+    tests.extend(_answer_tests(req))
     return tests
 
 
