@@ -36,6 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--stage", choices=("post", "ping"), default="post", help="the stage to draft (post)"
     )
     parser.add_argument(
+        "--ping-spec",
+        metavar="SPEC",
+        help="the ping's spec, for a ping/post buyer: drafted as the ping stage, and the post's "
+        "ping id or auction token read from the ping's answer",
+    )
+    parser.add_argument(
         "--out", metavar="FILE", help="where (default: integrations/KIND s/ID.yaml)"
     )
     parser.add_argument("--force", action="store_true", help="overwrite the file if it exists")
@@ -67,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         out(f"leadpost new: '{args.id}' is not a valid id", sys.stderr)
         out("use lowercase letters, digits and dashes, e.g. acme-insurance", sys.stderr)
         return EXIT_FAILURE
-    if args.kind == "campaign" and (args.from_spec or args.operation or args.element):
+    if args.kind == "campaign" and (
+        args.from_spec or args.operation or args.element or args.ping_spec
+    ):
         out(
             "leadpost new campaign: --from-spec, --operation and --element are for buyers",
             sys.stderr,
@@ -84,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
 
         text = minimal_campaign(args.id, target)
         lines = [f"wrote {target}: a waterfall campaign over the project's buyers"]
+    elif args.from_spec is None and args.ping_spec:
+        out("leadpost new: --ping-spec goes with --from-spec (the post's spec)", sys.stderr)
+        return EXIT_FAILURE
     elif args.from_spec is None:
         from engine.authoring.scaffold import minimal_buyer
 
@@ -108,6 +119,9 @@ def _draft(args: argparse.Namespace, target: Path) -> tuple[str, list[str]] | in
     from engine.contract.problems import SpecProblem
 
     spec = Path(args.from_spec)
+    if args.ping_spec and args.stage == "ping":
+        out("leadpost new: --ping-spec goes with the post's spec (--stage post)", sys.stderr)
+        return EXIT_FAILURE
     if args.operation and spec.suffix.lower() == ".xsd":
         out("leadpost new: --operation is for OpenAPI specs; for an XSD use --element", sys.stderr)
         return EXIT_FAILURE
@@ -121,6 +135,7 @@ def _draft(args: argparse.Namespace, target: Path) -> tuple[str, list[str]] | in
             operation=args.operation,
             element=args.element,
             stage=args.stage,
+            ping_spec=Path(args.ping_spec) if args.ping_spec else None,
         )
     except SpecProblem as problem:
         out(f"leadpost new: {spec}: {problem.message}", sys.stderr)

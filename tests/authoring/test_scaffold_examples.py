@@ -36,7 +36,18 @@ def _stages() -> list[tuple[str, str, m.ContractSpec]]:
     return found
 
 
+def _ping_specs() -> dict[str, m.ContractSpec]:
+    """The ping spec of each ping/post example buyer whose two stages name one."""
+    pings = {b: ref for b, stage, ref in _stages() if stage == "ping"}
+    return {
+        b: ref
+        for b, stage, ref in _stages()
+        if stage == "post" and b in pings and pings[b].json_schema
+    }
+
+
 STAGES = _stages()
+PING_POST = _ping_specs()
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +88,25 @@ def test_a_draft_lints_with_only_its_placeholders(
     assert {i.code for i in report.issues} >= {"LP803"}  # the drafted tests are there to record
     todo = sum(1 for i in report.issues if i.code == "LP800")
     assert todo == drafted.placeholders + (stage == "ping")  # a ping draft's post is a TODO
+
+
+@pytest.mark.parametrize("buyer", sorted(PING_POST))
+def test_a_ping_post_draft_carries_the_ping_id(project: Path, buyer: str) -> None:
+    """Drafted with --ping-spec, both stages are there, the post reads the ping's answer, the
+    ping extracts it, and lint finds nothing but placeholders."""
+    pings = {b: ref for b, stage, ref in STAGES if stage == "ping"}
+    post = Path(PING_POST[buyer].json_schema or "").name
+    ping = Path(pings[buyer].json_schema or "").name
+    out = project / "buyers" / f"{buyer}-both.yaml"
+    schema = load_lead_schema(project / "lead-schema.yaml")
+    drafted = draft_buyer(
+        f"{buyer}-both", project / "specs" / post, out, schema, ping_spec=project / "specs" / ping
+    )
+    out.write_text(drafted.text, encoding="utf-8")
+    assert "ping_id: {from: ping.ping_id, type: string}" in drafted.text
+    assert "ping_id: ping_id  # TODO: where the answer carries what the post sends back" in (
+        drafted.text
+    )
+    report = lint_file(out, LintOptions(examples=20))
+    assert [i.render() for i in report.issues if i.code not in PLACEHOLDERS] == []
+    assert drafted.placeholders == 0

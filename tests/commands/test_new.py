@@ -96,8 +96,12 @@ def test_an_existing_file_is_kept(project: Path, capsys: pytest.CaptureFixture[s
         (["new", "buyer", "a", "--from-spec", "integrations/specs/summit-crm.openapi.yaml",
           "--operation", "nope"], 1, "no operation with operationId 'nope'"),
         (["new", "campaign", "c", "--from-spec", "x.json"], 2, "are for buyers"),
+        (["new", "buyer", "a", "--ping-spec", "x.json"], 2, "--ping-spec goes with --from-spec"),
+        (["new", "buyer", "a", "--from-spec", "y.json", "--ping-spec", "x.json", "--stage", "ping"],
+         2, "goes with the post's spec"),
     ],
-    ids=["bad-id", "missing-spec", "not-json", "unknown-operation", "campaign-spec"],
+    ids=["bad-id", "missing-spec", "not-json", "unknown-operation", "campaign-spec",
+         "ping-spec-alone", "ping-spec-for-a-ping"],
 )  # fmt: skip
 def test_mistakes_are_told_not_raised(
     project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str

@@ -25,11 +25,14 @@ def draft_buyer(
     operation: str | None = None,
     element: str | None = None,
     stage: str = "post",
+    ping_spec: Path | None = None,
 ) -> Drafted:
     """The drafted buyer file for ``spec_file``, to be written at ``out``; SpecProblem when the
-    spec cannot be read."""
+    spec cannot be read. ``ping_spec``: the ping's spec, drafted as the ping stage."""
     spec = read_draft(spec_file, operation=operation, element=element, stage=stage)
-    return draft_text(DraftRequest(buyer, spec, out, stage, sample_leads(out)), schema)
+    ping = read_draft(ping_spec, stage="ping") if ping_spec is not None else None
+    request = DraftRequest(buyer, spec, out, stage, sample_leads(out), ping)
+    return draft_text(request, schema)
 
 
 __all__ = ["Drafted", "draft_buyer", "minimal_buyer", "minimal_campaign"]

@@ -80,8 +80,19 @@ def _has(schema: LeadSchema, *paths: str) -> bool:
     return all(p in schema.fields for p in paths)
 
 
-def draft_field(f: SpecField, schema: LeadSchema, fmt: str) -> FieldDraft:
-    """The drafted field of one leaf property."""
+#: Words of a post property that the ping's answer gave (a ping id, an auction token).
+_FROM_PING = frozenset({"ping", "auction", "token", "bid"})
+
+
+def ping_key(f: SpecField) -> str:
+    """The name the ping stage extracts a post property under: ``AuctionToken`` ->
+    ``auction_token``."""
+    return "_".join(words(f.name)) or "ping_id"
+
+
+def draft_field(f: SpecField, schema: LeadSchema, fmt: str, after_ping: bool = False) -> FieldDraft:
+    """The drafted field of one leaf property (``after_ping``: the buyer pings first, so a
+    ping id or auction token comes from the ping's answer)."""
     options = choices(f)
     if f.fixed is not None:
         return FieldDraft(f.path, {"value": f.fixed}, "the spec fixes this value")
@@ -117,6 +128,13 @@ def draft_field(f: SpecField, schema: LeadSchema, fmt: str) -> FieldDraft:
             return FieldDraft(
                 f.path, {"value": quoted[0]}, "the value the spec's description names"
             )
+    if after_ping and set(words(f.name)) & _FROM_PING and not options:
+        key = ping_key(f)
+        spec = {"from": f"ping.{key}"}
+        if fmt == "json":
+            spec["type"] = "string"
+        why = f"from the ping's answer, extracted there as '{key}'"
+        return FieldDraft(f.path, spec, why, lead_field=f"ping.{key}")
     draft = _placeholder(f)
     draft.notes = rejected
     return draft
@@ -137,9 +155,11 @@ def served_states(fields: tuple[SpecField, ...], schema: LeadSchema) -> list[str
     return None
 
 
-def draft_fields(fields: tuple[SpecField, ...], schema: LeadSchema, fmt: str) -> list[FieldDraft]:
+def draft_fields(
+    fields: tuple[SpecField, ...], schema: LeadSchema, fmt: str, after_ping: bool = False
+) -> list[FieldDraft]:
     """One drafted field per leaf property, in the spec's order."""
-    drafts = [draft_field(f, schema, fmt) for f in fields if f.leaf]
+    drafts = [draft_field(f, schema, fmt, after_ping) for f in fields if f.leaf]
     for d in drafts:
         if any(isinstance(p, str) and ("." in p or "[" in p) for p in d.path):
             d.why += (

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypothesis import find, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -39,6 +41,8 @@ class DraftRequest:
     out: Path
     stage: str = "post"
     leads: tuple[Path, ...] = ()
+    ping: SpecDraft | None = None
+    """The ping's spec, for a buyer that pings first (its post then reads ``ping.…``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +183,15 @@ def _fields(drafts: list[FieldDraft], layout: XmlLayout | None) -> CommentedMap:
     return fields
 
 
-def _stage(req: DraftRequest, drafts: list[FieldDraft]) -> tuple[CommentedMap, bool]:
-    spec = req.spec
+def _stage(
+    req: DraftRequest,
+    spec: SpecDraft,
+    name: str,
+    drafts: list[FieldDraft],
+    carried: dict[str, str] | None = None,
+) -> tuple[CommentedMap, bool]:
+    """One stage; ``carried``: what the ping's answer must extract for the post (name: the
+    property it is guessed to be in)."""
     stage = CommentedMap()
     if spec.method != "POST":
         stage["method"] = spec.method
@@ -191,7 +202,9 @@ def _stage(req: DraftRequest, drafts: list[FieldDraft]) -> tuple[CommentedMap, b
         if spec.xml.soap and spec.xml.action and spec.xml.soap != SOAP_12:
             stage["headers"] = CommentedMap(SOAPAction=f'"{spec.xml.action}"')
     stage["fields"] = _fields(drafts, spec.xml)
-    answer = response_draft(spec, req.stage)
+    answer = response_draft(spec, name)
+    for key, where in (carried or {}).items():
+        answer.section.setdefault("extract", {}).setdefault(key, where)
     response = CommentedMap()
     for key, value in answer.section.items():
         if key == "rules":
@@ -199,10 +212,14 @@ def _stage(req: DraftRequest, drafts: list[FieldDraft]) -> tuple[CommentedMap, b
             response["rules"] = rules
         elif key == "extract":
             response["extract"] = CommentedMap(value)
+            for carried_key in carried or {}:
+                response["extract"].yaml_add_eol_comment(
+                    "TODO: where the answer carries what the post sends back", carried_key
+                )
         else:
             response[key] = value
     if not answer.documented:
-        lines = skeleton(req.stage, str(answer.section.get("body", "json")))
+        lines = skeleton(name, str(answer.section.get("body", "json")))
         response.yaml_set_comment_before_after_key("body", before="\n".join(lines), indent=6)
     stage["response"] = response
     contract = CommentedMap()
@@ -222,10 +239,10 @@ def _stage(req: DraftRequest, drafts: list[FieldDraft]) -> tuple[CommentedMap, b
     return stage, answer.documented
 
 
-def _answer_tests(req: DraftRequest) -> list[CommentedMap]:
+def _answer_tests(spec: SpecDraft, stage: str) -> list[CommentedMap]:
     """One case per example answer the spec documents, expecting the outcome it is named for."""
     cases = []
-    for answer in req.spec.responses:
+    for answer in spec.responses:
         for name, body in answer.examples:
             outcome = outcome_of(name) if name else None
             if outcome is None and answer.status[:1] == "4":
@@ -234,34 +251,56 @@ def _answer_tests(req: DraftRequest) -> list[CommentedMap]:
                 continue
             case = CommentedMap()
             case["name"] = f"the spec's example answer '{name or answer.status}' is {outcome}"
-            if req.stage != "post":
-                case["stage"] = req.stage
+            if stage != "post":
+                case["stage"] = stage
             case["response"] = _flow({"status": int(answer.status), "body": body})
             case["expect"] = _flow({"outcome": outcome})
             cases.append(case)
     return cases
 
 
-def _tests(req: DraftRequest) -> CommentedSeq:
+def sample_text(regex: str | None) -> str:
+    """The simplest text a pattern accepts (``^APEX-[0-9a-f]{10}$`` -> ``APEX-0000000000``),
+    found by Hypothesis; ``TODO`` without a pattern or when none is found quickly."""
+    if not regex:
+        return TODO
+    try:
+        found = find(
+            st.from_regex(regex, fullmatch=True),
+            lambda _: True,
+            settings=settings(database=None, max_examples=50, deadline=None),
+        )
+    except Exception:  # a pattern Hypothesis cannot sample: the author writes one
+        return TODO
+    return found if isinstance(found, str) else TODO
+
+
+def _tests(
+    req: DraftRequest, stages: list[tuple[str, SpecDraft]], prior: dict[str, str]
+) -> CommentedSeq:
     tests = CommentedSeq()
-    for lead in req.leads:
-        written = os.path.relpath(lead.resolve(), req.out.resolve().parent).replace(os.sep, "/")
-        case = CommentedMap()
-        case["name"] = f"the {lead.stem} lead, as the draft renders it"
-        if req.stage != "post":
-            case["stage"] = req.stage
-        case["lead"] = written
-        case["expect_body"] = ""
-        case.yaml_add_eol_comment("recorded by: leadpost test --update", "expect_body")
-        tests.append(case)
-    tests.extend(_answer_tests(req))
+    for stage, spec in stages:
+        for lead in req.leads:
+            written = os.path.relpath(lead.resolve(), req.out.resolve().parent)
+            case = CommentedMap()
+            case["name"] = f"the {lead.stem} lead, as the draft renders the {stage}"
+            if stage != "post":
+                case["stage"] = stage
+            case["lead"] = written.replace(os.sep, "/")
+            if stage == "post" and prior:
+                case["prior"] = CommentedMap(ping=_flow(prior))
+            case["expect_body"] = ""
+            case.yaml_add_eol_comment("recorded by: leadpost test --update", "expect_body")
+            tests.append(case)
+        tests.extend(_answer_tests(spec, stage))
     return tests
 
 
 def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
     """The drafted buyer file."""
     spec = req.spec
-    drafts = draft_fields(spec.fields, schema, spec.format)
+    ping = req.ping if req.stage == "post" else None
+    drafts = draft_fields(spec.fields, schema, spec.format, after_ping=ping is not None)
     doc = CommentedMap()
     doc["buyer"] = req.buyer
     doc["name"] = spec.title or req.buyer
@@ -270,15 +309,39 @@ def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
     auth = _auth(req)
     if auth is not None:
         doc["auth"] = auth
-    states = served_states(spec.fields, schema)
+    states = served_states(spec.fields, schema) or (
+        served_states(ping.fields, schema) if ping is not None else None
+    )
     if states:
         doc["filters"] = CommentedMap(states=_flow_list(states))
         doc["filters"].yaml_add_eol_comment("the states the spec lists", "states")
-    stage, documented = _stage(req, drafts)
-    doc["stages"] = CommentedMap({req.stage: stage})
+    stages = CommentedMap()
+    written: list[tuple[str, SpecDraft]] = []
+    prior: dict[str, str] = {}
+    if ping is not None:
+        carried = {
+            str(d.lead_field).removeprefix("ping."): str(d.path[-1])
+            for d in drafts
+            if str(d.lead_field).startswith("ping.")
+        }
+        props = {f.path: f.prop for f in spec.fields}
+        prior = {
+            str(d.lead_field).removeprefix("ping."): sample_text(props[d.path].regex)
+            for d in drafts
+            if str(d.lead_field).startswith("ping.")
+        }
+        ping_drafts = draft_fields(ping.fields, schema, ping.format)
+        stages["ping"], _ = _stage(req, ping, "ping", ping_drafts, carried)
+        drafts = ping_drafts + drafts
+        written.append(("ping", ping))
+    own = drafts[len(drafts) - len(spec.fields_paths()) :]
+    stage, documented = _stage(req, spec, req.stage, own)
+    stages[req.stage] = stage
+    written.append((req.stage, spec))
     if req.stage == "ping":
-        doc["stages"]["post"] = _post_placeholder(req)
-    tests = _tests(req)
+        stages["post"] = _post_placeholder(req)
+    doc["stages"] = stages
+    tests = _tests(req, written, prior)
     if tests:
         doc["tests"] = tests
     placeholders = sum(d.placeholder for d in drafts)
