@@ -10,7 +10,7 @@ skeleton (and lint's LP409 says no rule decides yet).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.authoring.scaffold.names import words
@@ -37,7 +37,6 @@ class ResponseDraft:
 
     section: dict[str, Any]
     documented: bool
-    notes: list[str] = field(default_factory=list)
 
 
 def outcome_of(choice: str) -> str | None:
@@ -106,8 +105,8 @@ def _text_rules(answer: DocResponse, extract: dict[str, str]) -> list[dict[str, 
     return out
 
 
-def response_draft(draft: SpecDraft, stage: str) -> ResponseDraft:
-    """The response section for ``draft``'s stage."""
+def response_draft(draft: SpecDraft) -> ResponseDraft:
+    """The response section of the stage ``draft`` describes."""
     body = "xml" if draft.format == "xml" else "json"
     rules: list[dict[str, Any]] = []
     extract: dict[str, str] = {}
@@ -115,10 +114,11 @@ def response_draft(draft: SpecDraft, stage: str) -> ResponseDraft:
         status = answer.status
         if status.startswith("2"):
             if answer.fields:
-                _from_body(answer, rules, extract)
-                if rules and status != "200":
-                    for rule in rules:
-                        rule.setdefault("status", int(status))
+                found: list[dict[str, Any]] = []
+                _from_body(answer, found, extract)
+                for rule in found if status != "200" else []:
+                    rule.setdefault("status", int(status))  # a 201 rule says so
+                rules += found
             elif "text" in answer.media:
                 body = "text"
                 rules += _text_rules(answer, extract)

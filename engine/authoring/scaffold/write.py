@@ -202,7 +202,7 @@ def _stage(
         if spec.xml.soap and spec.xml.action and spec.xml.soap != SOAP_12:
             stage["headers"] = CommentedMap(SOAPAction=f'"{spec.xml.action}"')
     stage["fields"] = _fields(drafts, spec.xml)
-    answer = response_draft(spec, name)
+    answer = response_draft(spec)
     for key, where in (carried or {}).items():
         answer.section.setdefault("extract", {}).setdefault(key, where)
     response = CommentedMap()
