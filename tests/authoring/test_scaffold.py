@@ -376,3 +376,42 @@ def test_any_json_schema_drafts_a_file_that_compiles(
 def test_any_answer_word_gives_an_outcome_or_none(word: str) -> None:
     """Reading a documented status word never fails and names only real outcomes."""
     assert outcome_of(word) in (None, "accepted", "rejected", "duplicate")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _ANY_OR(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:  # noqa: N802
+    """The well-formed value, or any JSON value in its place."""
+    return st.one_of(good, _JSON)
+
+
+@fewer(2)
+@given(
+    security=_ANY_OR(st.just([{"key": ["api"]}])),
+    schemes=_ANY_OR(st.just({"key": {"type": "oauth2", "flows": {"clientCredentials": {}}}})),
+    responses=_ANY_OR(st.dictionaries(st.sampled_from(["200", "2XX", "400"]), _JSON, max_size=2)),
+    servers=_JSON,
+)
+def test_a_malformed_openapi_document_drafts_or_gives_our_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    security: Any,
+    schemes: Any,
+    responses: Any,
+    servers: Any,
+) -> None:
+    """Security schemes, responses and servers of any shape give a draft or SpecProblem."""
+    doc = json.loads(json.dumps(_OPENAPI))
+    doc["security"], doc["servers"] = security, servers
+    doc["components"]["securitySchemes"] = schemes
+    doc["paths"]["/leads"]["post"]["responses"] = responses
+    file = tmp_path_factory.mktemp("spec") / "acme.openapi.json"
+    file.write_text(json.dumps(doc), encoding="utf-8")
+    with contextlib.suppress(SpecProblem):
+        draft_buyer("acme", file, file.parent / "acme.yaml", SCHEMA)

@@ -116,7 +116,7 @@ def response_draft(draft: SpecDraft) -> ResponseDraft:
             if answer.fields:
                 found: list[dict[str, Any]] = []
                 _from_body(answer, found, extract)
-                for rule in found if status != "200" else []:
+                for rule in found if status != "200" and status.isdigit() else []:
                     rule.setdefault("status", int(status))  # a 201 rule says so
                 rules += found
             elif "text" in answer.media:

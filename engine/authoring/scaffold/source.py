@@ -204,32 +204,31 @@ def _openapi_format(doc: Any, op: dict[str, Any]) -> str:
     return "json"
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _auth(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, Any] | None:
     """The buyer file's ``auth`` for the operation's first security scheme, secrets as env."""
-    schemes = (doc.get("components") or {}).get("securitySchemes") or {}
+    schemes = _dict(_dict(doc.get("components")).get("securitySchemes"))
     wanted = op.get("security", doc.get("security")) or []
     for entry in wanted if isinstance(wanted, list) else []:
-        for name, scopes in (entry or {}).items():
-            scheme = schemes.get(name) if isinstance(schemes, dict) else None
-            if not isinstance(scheme, dict):
-                continue
-            kind = scheme.get("type")
-            if kind == "apiKey" and scheme.get("in") == "header":
-                return {"type": "api_key", "header": scheme.get("name", "X-Api-Key")}
-            if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
-                return {"type": "basic"}
-            if kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
-                return {"type": "bearer"}
-            flows = scheme.get("flows") or {}
-            if kind == "oauth2" and isinstance(flows.get("clientCredentials"), dict):
-                flow = flows["clientCredentials"]
+        for name, scopes in _dict(entry).items():
+            scheme = _dict(schemes.get(name))
+            kind, where = scheme.get("type"), scheme.get("in")
+            how = str(scheme.get("scheme", "")).lower()
+            if kind == "apiKey" and where in ("header", "query"):
+                return {"type": "api_key", where: str(scheme.get("name", "X-Api-Key"))}
+            if kind == "http" and how in ("basic", "bearer"):
+                return {"type": how}
+            flow = _dict(_dict(scheme.get("flows")).get("clientCredentials"))
+            if kind == "oauth2" and flow:
+                listed = [str(s) for s in scopes] if isinstance(scopes, list) else []
                 return {
                     "type": "oauth2",
-                    "token_url": flow.get("tokenUrl", ""),
-                    "scopes": list(scopes or []),
+                    "token_url": str(flow.get("tokenUrl", "")),
+                    "scopes": listed,
                 }
-            if kind == "apiKey" and scheme.get("in") == "query":
-                return {"type": "api_key", "query": scheme.get("name", "api_key")}
     return None
 
 
@@ -272,7 +271,7 @@ def _examples(media: dict[str, Any], as_json: bool) -> list[tuple[str, str]]:
     out = []
     for name, value in found:
         if as_json and not isinstance(value, str):
-            out.append((name, json.dumps(value)))
+            out.append((name, json.dumps(value, default=str)))
         elif isinstance(value, str):
             out.append((name, value))
     return out
