@@ -387,16 +387,16 @@ _JSON = st.recursive(
 )
 
 
-def _ANY_OR(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:  # noqa: N802
+def _any_or(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """The well-formed value, or any JSON value in its place."""
     return st.one_of(good, _JSON)
 
 
 @fewer(2)
 @given(
-    security=_ANY_OR(st.just([{"key": ["api"]}])),
-    schemes=_ANY_OR(st.just({"key": {"type": "oauth2", "flows": {"clientCredentials": {}}}})),
-    responses=_ANY_OR(st.dictionaries(st.sampled_from(["200", "2XX", "400"]), _JSON, max_size=2)),
+    security=_any_or(st.just([{"key": ["api"]}])),
+    schemes=_any_or(st.just({"key": {"type": "oauth2", "flows": {"clientCredentials": {}}}})),
+    responses=_any_or(st.dictionaries(st.sampled_from(["200", "2XX", "400"]), _JSON, max_size=2)),
     servers=_JSON,
 )
 def test_a_malformed_openapi_document_drafts_or_gives_our_error(

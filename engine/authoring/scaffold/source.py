@@ -187,7 +187,7 @@ def _pick_operation(
     return (*chosen, notes)
 
 
-def _openapi_format(doc: Any, op: dict[str, Any]) -> str:
+def _openapi_format(doc: Any, op: dict[str, Any]) -> Format:
     body = op.get("requestBody")
     if isinstance(body, dict) and isinstance(body.get("$ref"), str):
         body = resolve(doc, body["$ref"])
@@ -409,16 +409,19 @@ def read_draft(
         op_id, method, route, op, notes = _pick_operation(doc, operation)
         fmt = _openapi_format(doc, op)
         contract = m.ContractSpec(openapi=file.name, operation=op_id)
-        spec = read_spec(contract, file.parent, PayloadShape(fmt))  # type: ignore[arg-type]
+        spec = read_spec(contract, file.parent, PayloadShape(fmt))
         fresh = parse_document(data, shown)  # read_spec rewrites OpenAPI 3.0 words in place
+        listed = fresh.get("servers")
         servers = tuple(
-            str(s["url"]) for s in fresh.get("servers") or [] if isinstance(s, dict) and "url" in s
+            str(s["url"])
+            for s in (listed if isinstance(listed, list) else [])
+            if isinstance(s, dict) and isinstance(s.get("url"), str)
         )
         info = fresh.get("info") if isinstance(fresh.get("info"), dict) else {}
         return SpecDraft(
             "openapi",
             file,
-            fmt,  # type: ignore[arg-type]
+            fmt,
             _json_fields(fresh, spec),
             contract,
             title=str(info.get("title", "")),
