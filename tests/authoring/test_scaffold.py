@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 
 from engine.authoring.lint import LintOptions, lint_file
 from engine.authoring.scaffold import draft_buyer
+from engine.authoring.scaffold.fields import draft_fields
 from engine.authoring.scaffold.names import name_matches, words
 from engine.authoring.scaffold.response import outcome_of
 from engine.authoring.scaffold.shape import boolean_pair, phone_style, same_choice, strftime_of
 from engine.authoring.scaffold.source import read_draft
 from engine.contract.problems import SpecProblem
 from engine.lead.schema import load_lead_schema
-from tests.paths import INTEGRATIONS
+from tests.paths import FIXTURES, INTEGRATIONS
 from tests.props import fewer
 
 SCHEMA = load_lead_schema(INTEGRATIONS / "lead-schema.yaml")
@@ -415,3 +416,44 @@ def test_a_malformed_openapi_document_drafts_or_gives_our_error(
     file.write_text(json.dumps(doc), encoding="utf-8")
     with contextlib.suppress(SpecProblem):
         draft_buyer("acme", file, file.parent / "acme.yaml", SCHEMA)
+
+
+#: A spec in naming conventions none of the example buyers use (camelCase, initials, a device
+#: field), with the field each property should get: written apart from the alias table.
+CAMEL = {
+    "affiliateId": {"from": "source_id"},
+    "firstName": {"from": "lead.first_name", "max_length": 25},
+    "emailAddress": {"from": "lead.email"},
+    "phoneNumber": {"from": "lead.phone", "transform": [{"phone": "parentheses"}]},
+    "streetAddress": {"from": "lead.address.street"},
+    "zipCode": {
+        "from": "lead.address.zip",
+        "transform": [{"substring": {"start": 1, "length": 5}}],
+    },
+    "dateOfBirth": {"from": "lead.dob", "transform": [{"date": "%m-%d-%Y"}]},
+    "homeOwnership": {"from": "attributes.homeowner", "transform": ["upper"]},
+    "yearsAtResidence": {
+        "from": "attributes.years_at_address",
+        "transform": [{"range": {"min": 0, "max": 99}}],
+        "type": "integer",
+    },
+    "isInsured": {"from": "attributes.currently_insured", "type": "boolean"},
+    "tcpaOptIn": {"from": "consent.tcpa_consent", "type": "boolean"},
+    "trustedFormCertUrl": {"from": "consent.trustedform_url"},
+    "leadiDToken": {"from": "consent.jornaya_leadid"},
+    "ipAddress": {"value": "TODO"},
+    "maritalStatus": {
+        "from": "attributes.marital_status",
+        "transform": [
+            {"translate": {"map": {"single": "S", "married": "M", "divorced": "D", "widowed": "W"}}}
+        ],
+    },
+    "consentTimestamp": {"from": "consent.consent_timestamp"},
+}
+
+
+def test_a_spec_in_other_naming_conventions() -> None:
+    """camelCase names, one-letter choices, a device field: each property gets its field."""
+    draft = read_draft(FIXTURES / "scaffold" / "camel-case.schema.json")
+    drafted = {d.path[-1]: d.spec for d in draft_fields(draft.fields, SCHEMA, draft.format)}
+    assert {name: drafted[name] for name in CAMEL} == CAMEL

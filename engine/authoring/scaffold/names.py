@@ -72,9 +72,18 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+#: Words naming things a lead does not hold (the consumer's device, the web session): a name
+#: with one of them is not matched by an alias that leaves it out (``ipAddress`` is no street).
+_FOREIGN = frozenset(
+    {"ip", "agent", "user", "browser", "device", "session", "cookie", "referrer", "referer",
+     "utm", "gclid", "os", "platform", "language", "locale"}
+)  # fmt: skip
+
+
 def words(name: str) -> tuple[str, ...]:
     """The folded words of a name: ``TCPA_Consent__c`` -> (tcpa, consent)."""
     out: list[str] = []
+    name = re.sub(r"(?i)leadid", "Leadid", name)  # Jornaya's LeadiD, however it is cased
     for raw in _WORD.findall(name.replace("@", " ")):
         word = raw.lower()
         if word in _NOISE:
@@ -121,6 +130,8 @@ def name_matches(
     for lead_field, sets in _sets(lead_fields).items():
         best, why = 0.0, ""
         for alias in sets:
+            if (own & _FOREIGN) - alias:
+                continue
             if alias & own and alias <= context:
                 score = len(alias) / len(context)
                 if alias == own:

@@ -78,6 +78,18 @@ def same_choice(lead: str, buyer: str) -> bool:
     return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
 
 
+def _by_initial(values: list[str], options: list[str]) -> dict[str, str]:
+    """Lead choices by the buyer's one-letter codes (``single`` -> ``S``), when every buyer
+    choice is one letter and no two lead choices share an initial."""
+    if not all(len(o) == 1 for o in options):
+        return {}
+    initials = [v[:1].upper() for v in values]
+    if len(set(initials)) != len(initials):
+        return {}
+    folded = {o.upper(): o for o in options}
+    return {v: folded[i] for v, i in zip(values, initials, strict=True) if i in folded}
+
+
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
@@ -135,8 +147,9 @@ def _enum_shape(f: SpecField, lead_path: str, lead: FieldSpec, options: list[str
         shaped.why.append(f"'{chosen[0]}' is {yes}, anything else {no} (from the name)")
         return shaped
     mapping = {}
+    initials = _by_initial(values, options)
     for v in values:
-        hit = next((o for o in options if same_choice(v, o)), None)
+        hit = next((o for o in options if same_choice(v, o)), None) or initials.get(v)
         mapping[v] = hit if hit is not None else TODO
         shaped.todos += hit is None
     shaped.steps.append({"translate": {"map": mapping}})
