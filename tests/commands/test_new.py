@@ -110,3 +110,17 @@ def test_mistakes_are_told_not_raised(
     assert main(argv) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_outside_a_project_the_starter_lead_schema_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no lead-schema.yaml above the file, the draft maps to the starter project's schema
+    and says so; the file goes to ID.yaml here."""
+    spec = tmp_path / "acme.schema.json"
+    spec.write_text('{"type": "object", "properties": {"fname": {"type": "string"}}}')
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "buyer", "acme", "--from-spec", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "no lead-schema.yaml was found above the file: mapped to the starter lead schema" in out
+    assert "fname: lead.first_name" in (tmp_path / "acme.yaml").read_text(encoding="utf-8")
