@@ -296,6 +296,20 @@ def _tests(
     return tests
 
 
+def _from_ping(drafts: list[FieldDraft], spec: SpecDraft) -> tuple[dict[str, str], dict[str, str]]:
+    """What the post reads from the ping's answer: (name: the property the ping is guessed to
+    carry it in), and (name: a value shaped like the post's pattern) for the tests' ``prior``."""
+    props = {f.path: f.prop for f in spec.fields}
+    carried: dict[str, str] = {}
+    prior: dict[str, str] = {}
+    for d in drafts:
+        if str(d.lead_field).startswith("ping."):
+            name = str(d.lead_field).removeprefix("ping.")
+            carried[name] = str(d.path[-1])
+            prior[name] = sample_text(props[d.path].regex)
+    return carried, prior
+
+
 def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
     """The drafted buyer file."""
     spec = req.spec
@@ -319,17 +333,7 @@ def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
     written: list[tuple[str, SpecDraft]] = []
     prior: dict[str, str] = {}
     if ping is not None:
-        carried = {
-            str(d.lead_field).removeprefix("ping."): str(d.path[-1])
-            for d in drafts
-            if str(d.lead_field).startswith("ping.")
-        }
-        props = {f.path: f.prop for f in spec.fields}
-        prior = {
-            str(d.lead_field).removeprefix("ping."): sample_text(props[d.path].regex)
-            for d in drafts
-            if str(d.lead_field).startswith("ping.")
-        }
+        carried, prior = _from_ping(drafts, spec)
         ping_drafts = draft_fields(ping.fields, schema, ping.format)
         stages["ping"], _ = _stage(req, ping, "ping", ping_drafts, carried)
         drafts = ping_drafts + drafts
