@@ -138,7 +138,8 @@ def _draft(args: argparse.Namespace, target: Path) -> tuple[str, list[str]] | in
             ping_spec=Path(args.ping_spec) if args.ping_spec else None,
         )
     except SpecProblem as problem:
-        out(f"leadpost new: {spec}: {problem.message}", sys.stderr)
+        named = spec.name in problem.message
+        out(f"leadpost new: {'' if named else f'{spec}: '}{problem.message}", sys.stderr)
         if problem.hint:
             out(f"  hint: {problem.hint}", sys.stderr)
         return EXIT_PROBLEMS

@@ -21,6 +21,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for folder in ("leads", "specs"):
         shutil.copytree(INTEGRATIONS / folder, root / folder)
     (root / "buyers").mkdir()
+    (root / "specs" / "svc.wsdl").write_text(
+        '<definitions xmlns="http://schemas.xmlsoap.org/wsdl/"><types/></definitions>'
+    )
     monkeypatch.chdir(tmp_path)
     return root
 
@@ -96,11 +99,14 @@ def test_an_existing_file_is_kept(project: Path, capsys: pytest.CaptureFixture[s
         (["new", "buyer", "a", "--from-spec", "integrations/specs/summit-crm.openapi.yaml",
           "--operation", "nope"], 1, "no operation with operationId 'nope'"),
         (["new", "campaign", "c", "--from-spec", "x.json"], 2, "are for buyers"),
+        (["new", "buyer", "a", "--from-spec", "integrations/specs/svc.wsdl"], 1,
+         "leadpost new: integrations/specs/svc.wsdl is a WSDL, not an XML Schema\n"
+         "  hint: save the xs:schema inside its <types> as an .xsd file"),
         (["new", "buyer", "a", "--ping-spec", "x.json"], 2, "--ping-spec goes with --from-spec"),
         (["new", "buyer", "a", "--from-spec", "y.json", "--ping-spec", "x.json", "--stage", "ping"],
          2, "goes with the post's spec"),
     ],
-    ids=["bad-id", "missing-spec", "not-json", "unknown-operation", "campaign-spec",
+    ids=["bad-id", "missing-spec", "not-json", "unknown-operation", "campaign-spec", "wsdl",
          "ping-spec-alone", "ping-spec-for-a-ping"],
 )  # fmt: skip
 def test_mistakes_are_told_not_raised(

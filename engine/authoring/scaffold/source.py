@@ -402,6 +402,13 @@ def read_draft(
         raise SpecProblem(
             "LP701", f"cannot read the spec file '{file}': {exc.strerror or exc}"
         ) from None
+    if b"http://schemas.xmlsoap.org/wsdl/" in data[:4096]:
+        raise SpecProblem(
+            "LP710",
+            f"{shown} is a WSDL, not an XML Schema",
+            "save the xs:schema inside its <types> as an .xsd file and draft from that "
+            "(--element names the request element)",
+        )
     if file.suffix.lower() == ".xsd" or data.lstrip().startswith(b"<"):
         return _xsd_draft(data, file, shown, element, stage)
     doc = parse_document(data, shown)
