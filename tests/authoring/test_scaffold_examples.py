@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.authoring.fmt import format_text
 from engine.authoring.lint import LintOptions, lint_file
-from engine.authoring.scaffold import draft_buyer
+from engine.authoring.scaffold import draft_buyer, minimal_buyer
 from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import load_yaml
@@ -81,6 +82,7 @@ def test_a_draft_lints_with_only_its_placeholders(
         element=ref.element, stage=stage,
     )  # fmt: skip
     out.write_text(drafted.text, encoding="utf-8")
+    assert format_text(drafted.text, str(out)) == drafted.text  # as leadpost fmt lays it out
     report = lint_file(out, LintOptions(examples=20))
     allowed = PLACEHOLDERS | KNOWN.get((buyer, stage), set())
     unexpected = [i.render() for i in report.issues if i.code not in allowed]
@@ -110,3 +112,10 @@ def test_a_ping_post_draft_carries_the_ping_id(project: Path, buyer: str) -> Non
     report = lint_file(out, LintOptions(examples=20))
     assert [i.render() for i in report.issues if i.code not in PLACEHOLDERS] == []
     assert drafted.placeholders == 0
+
+
+def test_the_minimal_buyer_is_in_the_canonical_layout(project: Path) -> None:
+    """`leadpost new buyer ID` writes what leadpost fmt would leave as it is."""
+    out = project / "buyers" / "minimal.yaml"
+    text = minimal_buyer("minimal", out)
+    assert format_text(text, str(out)) == text
