@@ -137,6 +137,8 @@ def draft_field(f: SpecField, schema: LeadSchema, fmt: str, after_ping: bool = F
         return FieldDraft(f.path, spec, why, lead_field=f"ping.{key}")
     draft = _placeholder(f)
     draft.notes = rejected
+    if rejected:  # the near misses, so the author sees what was weighed
+        draft.why += " (" + "; ".join(rejected[:2]) + ")"
     return draft
 
 
