@@ -157,6 +157,14 @@ def _draft(args: argparse.Namespace, target: Path) -> tuple[str, list[str]] | in
             else "is a commented skeleton: the spec documents no responses"
         ),
     ]
+    todo = [f for f in fields if f.placeholder or f.todos]
+    if todo:
+        lines.append("left for you (lint reports each until it is done):")
+        lines += [
+            f"  {'.'.join(map(str, f.path))}: {f.why.removeprefix('TODO: ')}" for f in todo[:10]
+        ]
+        if len(todo) > 10:
+            lines.append(f"  … and {len(todo) - 10} more")
     if note:
         lines.append(note)
     return drafted.text, lines
