@@ -106,7 +106,7 @@ def test_a_ping_post_draft_carries_the_ping_id(project: Path, buyer: str) -> Non
     )
     out.write_text(drafted.text, encoding="utf-8")
     assert "ping_id: {from: ping.ping_id, type: string}" in drafted.text
-    assert "ping_id: ping_id  # TODO: where the answer carries what the post sends back" in (
+    assert "ping_id: ping_id # TODO: where the answer carries what the post sends back" in (
         drafted.text
     )
     report = lint_file(out, LintOptions(examples=20))

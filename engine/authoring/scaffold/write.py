@@ -108,6 +108,7 @@ def _post_placeholder(req: DraftRequest) -> CommentedMap:
         "TODO: draft the post from its spec (leadpost new buyer ID --from-spec POST_SPEC "
         "--out OTHER.yaml) and copy its stages.post here",
         "lead",
+        column=0,
     )
     post["fields"] = fields
     return post
@@ -145,15 +146,17 @@ def _environments(req: DraftRequest) -> CommentedMap:
     envs = CommentedMap()
     envs["test"] = CommentedMap(url=f"{SANDBOX}/{req.buyer}")
     envs.yaml_add_eol_comment(
-        "TODO: the buyer's test address (this one is leadpost sandbox's)", "test"
+        "TODO: the buyer's test address (this one is leadpost sandbox's)", "test", column=0
     )
     if spec.servers:
         url = spec.servers[0].rstrip("/") + spec.path
         envs["production"] = CommentedMap(url=url)
-        envs.yaml_add_eol_comment("from the spec's servers", "production")
+        envs.yaml_add_eol_comment("from the spec's servers", "production", column=0)
     else:
         envs["production"] = CommentedMap(url=f"https://{PLACEHOLDER_HOST}/{req.buyer}")
-        envs.yaml_add_eol_comment("TODO: the buyer's production address (lint LP802)", "production")
+        envs.yaml_add_eol_comment(
+            "TODO: the buyer's production address (lint LP802)", "production", column=0
+        )
     return envs
 
 
@@ -179,7 +182,7 @@ def _fields(drafts: list[FieldDraft], layout: XmlLayout | None) -> CommentedMap:
             fields[key] = d.spec["from"]
         else:
             fields[key] = _flow(d.spec)
-        fields.yaml_add_eol_comment(d.why.replace("\n", " "), key)
+        fields.yaml_add_eol_comment(d.why.replace("\n", " "), key, column=0)
     return fields
 
 
@@ -214,7 +217,7 @@ def _stage(
             response["extract"] = CommentedMap(value)
             for carried_key in carried or {}:
                 response["extract"].yaml_add_eol_comment(
-                    "TODO: where the answer carries what the post sends back", carried_key
+                    "TODO: where the answer carries what the post sends back", carried_key, column=0
                 )
         else:
             response[key] = value
@@ -235,7 +238,7 @@ def _stage(
             contract["element"] = spec.contract.element
     contract.fa.set_flow_style()
     stage["spec"] = contract
-    stage.yaml_add_eol_comment("contract checks run at every lint", "spec")
+    stage.yaml_add_eol_comment("contract checks run at every lint", "spec", column=0)
     return stage, answer.documented
 
 
@@ -290,7 +293,9 @@ def _tests(
             if stage == "post" and prior:
                 case["prior"] = CommentedMap(ping=_flow(prior))
             case["expect_body"] = ""
-            case.yaml_add_eol_comment("recorded by: leadpost test --update", "expect_body")
+            case.yaml_add_eol_comment(
+                "recorded by: leadpost test --update", "expect_body", column=0
+            )
             tests.append(case)
         tests.extend(_answer_tests(spec, stage))
     return tests
@@ -328,7 +333,7 @@ def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
     )
     if states:
         doc["filters"] = CommentedMap(states=_flow_list(states))
-        doc["filters"].yaml_add_eol_comment("the states the spec lists", "states")
+        doc["filters"].yaml_add_eol_comment("the states the spec lists", "states", column=0)
     stages = CommentedMap()
     written: list[tuple[str, SpecDraft]] = []
     prior: dict[str, str] = {}
