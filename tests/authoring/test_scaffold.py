@@ -457,3 +457,20 @@ def test_a_spec_in_other_naming_conventions() -> None:
     draft = read_draft(FIXTURES / "scaffold" / "camel-case.schema.json")
     drafted = {d.path[-1]: d.spec for d in draft_fields(draft.fields, SCHEMA, draft.format)}
     assert {name: drafted[name] for name in CAMEL} == CAMEL
+
+
+def test_a_query_operation_with_its_key_in_a_parameter(tmp_path: Path) -> None:
+    """A GET operation drafts a query stage; the API key its security scheme puts in a query
+    parameter is that field, read from the environment, and lint finds only the test bodies."""
+    root = tmp_path / "integrations"
+    (root / "buyers").mkdir(parents=True)
+    shutil.copy(INTEGRATIONS / "lead-schema.yaml", root / "lead-schema.yaml")
+    spec = root / "query-key.openapi.yaml"
+    shutil.copy(FIXTURES / "scaffold" / "query-key.openapi.yaml", spec)
+    out = root / "buyers" / "q.yaml"
+    text = draft_buyer("q", spec, out, SCHEMA).text
+    out.write_text(text, encoding="utf-8")
+    assert "    method: GET\n    format: query\n" in text
+    assert "api_key: {value: '${env:Q_KEY}'} # the API key, read from the environment" in text
+    assert "auth:" not in text and "names no authentication" not in text
+    assert {i.code for i in lint_file(out, LintOptions(examples=20)).issues} <= {"LP803"}

@@ -99,6 +99,8 @@ class SpecDraft:
     responses: tuple[DocResponse, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = ()
     """Choices the reader made that the author should know (another operation existed …)."""
+    key_field: str | None = None
+    """A property that carries the API key (its security scheme's query parameter)."""
 
     def fields_paths(self) -> list[cm.PayloadPath]:
         """The paths of the leaf properties, in the spec's order."""

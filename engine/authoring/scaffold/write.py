@@ -7,6 +7,7 @@ The file is laid out by :func:`engine.authoring.fmt.format_text` (the canonical 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import re
@@ -114,8 +115,8 @@ def _post_placeholder(req: DraftRequest) -> CommentedMap:
     return post
 
 
-def _auth(req: DraftRequest) -> CommentedMap | None:
-    given = req.spec.auth
+def _auth(req: DraftRequest, spec: SpecDraft) -> CommentedMap | None:
+    given = spec.auth
     if given is None:
         return None
     kind = given["type"]
@@ -301,6 +302,15 @@ def _tests(
     return tests
 
 
+def _key_in_fields(spec: SpecDraft) -> SpecDraft:
+    """A key the security scheme puts in a query parameter the spec also lists as a property:
+    sent as that field (``value: ${env:…}``), so the spec's checks see it; no ``auth``."""
+    name = (spec.auth or {}).get("query")
+    if not name or not any(f.path == (name,) for f in spec.fields):
+        return spec
+    return dataclasses.replace(spec, auth=None, key_field=name)
+
+
 def _from_ping(drafts: list[FieldDraft], spec: SpecDraft) -> tuple[dict[str, str], dict[str, str]]:
     """What the post reads from the ping's answer: (name: the property the ping is guessed to
     carry it in), and (name: a value shaped like the post's pattern) for the tests' ``prior``."""
@@ -317,15 +327,23 @@ def _from_ping(drafts: list[FieldDraft], spec: SpecDraft) -> tuple[dict[str, str
 
 def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
     """The drafted buyer file."""
-    spec = req.spec
+    spec = _key_in_fields(req.spec)
     ping = req.ping if req.stage == "post" else None
     drafts = draft_fields(spec.fields, schema, spec.format, after_ping=ping is not None)
+    for d in drafts:
+        if spec.key_field is not None and d.path == (spec.key_field,):
+            d.spec = {"value": f"${{env:{env_name(req.buyer, 'key')}}}"}
+            d.why, d.placeholder, d.lead_field = (
+                "the API key, read from the environment",
+                False,
+                None,
+            )
     doc = CommentedMap()
     doc["buyer"] = req.buyer
     doc["name"] = spec.title or req.buyer
     doc["version"] = DoubleQuotedScalarString("1")
     doc["environments"] = _environments(req)
-    auth = _auth(req)
+    auth = _auth(req, spec)
     if auth is not None:
         doc["auth"] = auth
     states = served_states(spec.fields, schema) or (
@@ -360,7 +378,7 @@ def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
         f"{spec.file.name}. Each field says in a comment why it was chosen. TODO marks what the "
         "spec could not answer: lint reports each one (LP800-LP803) until it is done."
     ]
-    if auth is None:
+    if auth is None and spec.key_field is None:
         head.append("The spec names no authentication: add an auth section if the buyer needs one.")
     head += list(spec.notes)
     lines = [line for text in head for line in textwrap.wrap(text, 97)]
