@@ -474,3 +474,9 @@ def test_a_query_operation_with_its_key_in_a_parameter(tmp_path: Path) -> None:
     assert "api_key: {value: '${env:Q_KEY}'} # the API key, read from the environment" in text
     assert "auth:" not in text and "names no authentication" not in text
     assert {i.code for i in lint_file(out, LintOptions(examples=20)).issues} <= {"LP803"}
+
+
+@pytest.mark.parametrize("name", ["address_2", "Address2", "ipAddress", "user_agent"])
+def test_look_alikes_are_not_matched(name: str) -> None:
+    """A second address line or a device field is not the street, however alike the words."""
+    assert [m for m in name_matches((name,), LEAD_FIELDS) if m.score >= 0.3] == []

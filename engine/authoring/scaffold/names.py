@@ -84,7 +84,13 @@ def words(name: str) -> tuple[str, ...]:
     """The folded words of a name: ``TCPA_Consent__c`` -> (tcpa, consent)."""
     out: list[str] = []
     name = re.sub(r"(?i)leadid", "Leadid", name)  # Jornaya's LeadiD, however it is cased
+    raws: list[str] = []
     for raw in _WORD.findall(name.replace("@", " ")):
+        if raw.isdigit() and raws:  # address_2 is address2 (a second line), zip_5 is zip5
+            raws[-1] += raw
+        else:
+            raws.append(raw)
+    for raw in raws:
         word = raw.lower()
         if word in _NOISE:
             continue
@@ -138,7 +144,7 @@ def name_matches(
                     score = max(score, 0.75)
                 if score > best:
                     best, why = score, "name: " + " ".join(sorted(alias))
-            elif len(joined) >= 5:
+            elif len(joined) >= 5 and _digits(joined) == _digits("".join(alias)):
                 ratio = SequenceMatcher(None, joined, "".join(sorted(alias))).ratio()
                 if ratio >= 0.9 and 0.6 * ratio > best:
                     best, why = 0.6 * ratio, f"name looks like '{' '.join(sorted(alias))}'"
@@ -150,6 +156,11 @@ def name_matches(
             found.append(NameMatch(lead_field, round(best, 3), why))
     found.sort(key=lambda m: -m.score)
     return found
+
+
+def _digits(text: str) -> str:
+    """The digits of a name: ``address2`` is not ``address``, however alike they look."""
+    return re.sub(r"\D", "", text)
 
 
 def _description_score(spec_text: str, lead_text: str) -> float:
