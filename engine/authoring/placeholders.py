@@ -34,18 +34,26 @@ def _translate_todos(spec: m.FieldSpec) -> list[tuple[int, str]]:
     return found
 
 
-def placeholder_fields(f: BuyerFile) -> Iterator[tuple[str, str, m.FieldSpec]]:
-    """(stage, field name, spec) of every field holding a TODO."""
+def placeholder_fields(f: BuyerFile) -> Iterator[tuple[tuple[str | int, ...], str, m.FieldSpec]]:
+    """(position, field name, spec) of every field holding a TODO (the form's too)."""
     for stage_name, stage in f.stages():
-        for name, spec in stage.fields.items():
-            if isinstance(spec, m.FieldSpec) and (spec.value == TODO or _translate_todos(spec)):
-                yield stage_name, name, spec
+        groups: list[tuple[m.Fields, tuple[str | int, ...]]] = [
+            (stage.fields, ("stages", stage_name, "fields"))
+        ]
+        if stage.wrap_in_form is not None:
+            form = ("stages", stage_name, "wrap_in_form", "fields")
+            groups.append((stage.wrap_in_form.fields, form))
+        for fields, at in groups:
+            for name, spec in fields.items():
+                if not isinstance(spec, m.FieldSpec):
+                    continue
+                if spec.value == TODO or _translate_todos(spec):
+                    yield (*at, name), name, spec
 
 
 def drafted_placeholders(f: BuyerFile) -> Iterator[Issue]:
     """LP800–LP803: what a draft left for the author to decide."""
-    for stage_name, name, spec in placeholder_fields(f):
-        at = ("stages", stage_name, "fields", name)
+    for at, name, spec in placeholder_fields(f):
         if spec.value == TODO:
             yield Issue(
                 "LP800",
@@ -83,11 +91,9 @@ def drafted_placeholders(f: BuyerFile) -> Iterator[Issue]:
 def placeholder_lines(f: BuyerFile) -> set[tuple[str, int]]:
     """(file, line) of every placeholder field, to quiet contract findings there."""
     lines = set()
-    for stage_name, name, _ in placeholder_fields(f):
-        for span in (f.source.key_at(("stages", stage_name, "fields", name)),
-                     f.at("stages", stage_name, "fields", name)):  # fmt: skip
-            if span is not None:
-                lines.add((span.file, span.line))
+    for at, _, _ in placeholder_fields(f):
+        for span in (f.source.key_at(at), f.at(*at)):
+            lines.add((span.file, span.line))
     return lines
 
 

@@ -480,3 +480,32 @@ def test_a_query_operation_with_its_key_in_a_parameter(tmp_path: Path) -> None:
 def test_look_alikes_are_not_matched(name: str) -> None:
     """A second address line or a device field is not the street, however alike the words."""
     assert [m for m in name_matches((name,), LEAD_FIELDS) if m.score >= 0.3] == []
+
+
+_FORM_XSD = """<?xml version="1.0"?>
+<!--
+  Send as application/x-www-form-urlencoded with these fields:
+    api_token   your token
+    source      your publisher code
+    payload     the <Lead> document, without an XML declaration
+-->
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="Lead"><xs:complexType>
+<xs:sequence><xs:element name="Zip" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+</xs:schema>
+"""
+
+
+def test_a_schema_that_travels_in_a_form_field(tmp_path: Path) -> None:
+    """The table of form fields in the schema's comment gives wrap_in_form: the field holding
+    the document, a secret from the environment, the rest TODO; no XML declaration."""
+    xsd = tmp_path / "acme.xsd"
+    xsd.write_text(_FORM_XSD, encoding="utf-8")
+    drafted = draft_buyer("acme", xsd, tmp_path / "acme.yaml", SCHEMA)
+    assert (
+        "    xml:\n      root: Lead\n      declaration: false\n"
+        "    wrap_in_form:\n      field: payload\n      fields:\n"
+        "        api_token: {value: '${env:ACME_API_TOKEN}'}"
+        " # your token: read from the environment\n"
+        "        source: {value: TODO} # TODO: your publisher code\n"
+    ) in drafted.text
+    assert drafted.placeholders == 1

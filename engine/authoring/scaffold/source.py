@@ -69,6 +69,16 @@ class DocResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class FormWrap:
+    """The document travels inside one field of a form (``key=…&xml=<Lead…>``)."""
+
+    field: str
+    others: tuple[tuple[str, str], ...]
+    """(name, what the spec says of it) of the form's other fields."""
+    declaration: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class XmlLayout:
     """How an XML payload is written: its element, namespace and SOAP envelope."""
 
@@ -79,6 +89,7 @@ class XmlLayout:
     soap: str | None = None
     """The envelope namespace (SOAP 1.1 or 1.2), None for a plain document."""
     action: str | None = None
+    form: FormWrap | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +370,25 @@ def _soap(text: str) -> str | None:
     return None
 
 
+_COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
+_FORM_ROW = re.compile(r"^[ \t]+([A-Za-z_][\w-]*)[ \t]{2,}(\S.*)$", re.MULTILINE)
+
+
+def _form_wrap(text: str, element: str) -> FormWrap | None:
+    """The form the schema's comments say the document travels in: a table of form fields,
+    one of which holds ``<Element …>``."""
+    said = "\n".join(_COMMENT.findall(text))
+    if "x-www-form-urlencoded" not in said:
+        return None
+    rows = _FORM_ROW.findall(said)
+    holder = next((name for name, what in rows if f"<{element}" in what), None)
+    if holder is None:
+        return None
+    others = tuple((name, what.strip()) for name, what in rows if name != holder)
+    bare = re.search(r"without (?:an|the) XML declaration", said, re.IGNORECASE) is None
+    return FormWrap(holder, others, bare)
+
+
 def _xsd_draft(data: bytes, file: Path, shown: str, element: str | None, stage: str) -> SpecDraft:
     schema = load_xsd(data, file, shown)
     name, notes = _pick_element(schema, element, stage)
@@ -385,6 +415,7 @@ def _xsd_draft(data: bytes, file: Path, shown: str, element: str | None, stage: 
         schema.element_form_default == "qualified",
         soap,
         action.group(1) if action and soap else None,
+        None if soap else _form_wrap(text, name),
     )
     contract = m.ContractSpec(
         xsd=file.name, element=name if (element or len(schema.elements) > 1 or soap) else None

@@ -26,7 +26,7 @@ from engine.authoring.fmt import format_text
 from engine.authoring.placeholders import PLACEHOLDER_HOST, TODO
 from engine.authoring.scaffold.fields import FieldDraft, draft_fields, served_states
 from engine.authoring.scaffold.response import outcome_of, response_draft, skeleton
-from engine.authoring.scaffold.source import SOAP_12, SpecDraft, XmlLayout
+from engine.authoring.scaffold.source import SOAP_12, FormWrap, SpecDraft, XmlLayout
 from engine.errors import AuthoringError
 from engine.lead import LeadSchema
 
@@ -161,6 +161,31 @@ def _environments(req: DraftRequest) -> CommentedMap:
     return envs
 
 
+def _secret_name(name: str) -> bool:
+    return re.search(r"key|token|secret|password", name, re.IGNORECASE) is not None
+
+
+def _form_todos(spec: SpecDraft) -> int:
+    """The form fields a draft leaves TODO (those that are not secrets)."""
+    form = spec.xml.form if spec.xml is not None else None
+    return sum(not _secret_name(name) for name, _ in form.others) if form else 0
+
+
+def _wrap(req: DraftRequest, form: FormWrap) -> CommentedMap:
+    """``wrap_in_form``: the document's field, and the others (secrets from the environment)."""
+    fields = CommentedMap()
+    for name, what in form.others:
+        if _secret_name(name):
+            fields[name] = _flow({"value": f"${{env:{env_name(req.buyer, name)}}}"})
+            fields.yaml_add_eol_comment(f"{what}: read from the environment", name, column=0)
+        else:
+            fields[name] = _flow({"value": TODO})
+            fields.yaml_add_eol_comment(f"TODO: {what}", name, column=0)
+    wrap = CommentedMap(field=form.field)
+    wrap["fields"] = fields
+    return wrap
+
+
 def _xml(layout: XmlLayout) -> CommentedMap:
     xml = CommentedMap()
     if layout.soap:
@@ -170,6 +195,8 @@ def _xml(layout: XmlLayout) -> CommentedMap:
             xml["namespaces"][layout.prefix] = layout.namespace
     else:
         xml["root"] = layout.element
+        if layout.form is not None and not layout.form.declaration:
+            xml["declaration"] = False
         if layout.namespace:
             xml["default_namespace"] = layout.namespace
     return xml
@@ -203,6 +230,8 @@ def _stage(
         stage["format"] = spec.format
     if spec.xml is not None:
         stage["xml"] = _xml(spec.xml)
+        if spec.xml.form is not None:
+            stage["wrap_in_form"] = _wrap(req, spec.xml.form)
         if spec.xml.soap and spec.xml.action and spec.xml.soap != SOAP_12:
             stage["headers"] = CommentedMap(SOAPAction=f'"{spec.xml.action}"')
     stage["fields"] = _fields(drafts, spec.xml)
@@ -371,7 +400,7 @@ def draft_text(req: DraftRequest, schema: LeadSchema) -> Drafted:
     tests = _tests(req, written, prior)
     if tests:
         doc["tests"] = tests
-    placeholders = sum(d.placeholder for d in drafts)
+    placeholders = sum(d.placeholder for d in drafts) + _form_todos(spec)
     todo_choices = sum(d.todos for d in drafts)
     head = [
         f"{spec.title or req.buyer}: drafted by `leadpost new buyer --from-spec` from "
