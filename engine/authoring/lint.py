@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.authoring.placeholders import DRAFT_RULES, placeholder_lines
 from engine.authoring.rules import BUYER_RULES, BuyerFile
 from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
@@ -62,10 +63,15 @@ def lint_buyer(doc: Document, path: Path, options: LintOptions = LintOptions()) 
         spec = partial_spec(doc.data)
     if spec is not None:
         target = BuyerFile(spec, doc.source, plan, schema)
-        for rule in BUYER_RULES:
+        for rule in (*BUYER_RULES, *DRAFT_RULES):
             issues += rule(target)
-        # stages naming the buyer's spec (LP7xx)
-        issues += contract_issues(target, path, options.examples)
+        # stages naming the buyer's spec (LP7xx), quiet where a draft left a placeholder (LP800)
+        quiet = placeholder_lines(target)
+        issues += [
+            i
+            for i in contract_issues(target, path, options.examples)
+            if i.span is None or (i.span.file, i.span.line) not in quiet
+        ]
     unique = list({(i.code, i.span, i.message): i for i in issues}.values())
     return sorted(unique, key=_position)
 
