@@ -79,3 +79,19 @@ async def test_header_secrets_come_from_the_runtime_environment(
     assert buyer_server.received("/post")[0].headers["x-partner"] == "p-xyz"
     assert outcome.exchange is not None
     assert ("X-Partner", "p-${env:PARTNER}") in outcome.exchange.request_headers
+
+
+async def test_an_address_check_refuses_before_dialling(
+    fake_clock: FakeClock, runtime_plan: PlanLoader, ctx: RenderContext, buyer_server: BuyerServer
+) -> None:
+    """Runtime(check=...) is asked about every address dialled: a refused one is a transport
+    outcome with the check's reason, retryable, and the buyer receives nothing."""
+
+    def refuse(address: str) -> str | None:
+        return "127.0.0.1 is not a buyer" if address == "127.0.0.1" else None
+
+    async with Runtime(clock=fake_clock, environ=ENV, check=refuse) as rt:
+        outcome = await rt.send(runtime_plan("direct"), "post", ctx, env="test", lead_id="L")
+    assert (outcome.kind, outcome.sent, outcome.retryable) == ("transport", False, True)
+    assert outcome.reason and "127.0.0.1 is not a buyer" in outcome.reason
+    assert buyer_server.received() == []
