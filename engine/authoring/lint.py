@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.authoring.rules import BUYER_RULES, BuyerFile
-from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
-from engine.contract.lint import contract_issues
-from engine.contract.search import EXAMPLES
+from engine.contract.model import EXAMPLES
 from engine.dsl import kinds
 from engine.dsl import models as m
 from engine.dsl.issues import validate
@@ -37,6 +35,10 @@ class LintOptions:
 
     examples: int = EXAMPLES
     """Generated leads tried per stage that names the buyer's spec (0: none)."""
+    storage: Path | None = None
+    """Where Hypothesis keeps its files while leads are generated (None: its default)."""
+    cache: Path | None = None
+    """Where each stage's generated-leads verdict is kept between runs (None: not kept)."""
 
 
 #: Lints one loaded file of its kind: every issue found (the path locates neighbouring files).
@@ -64,8 +66,14 @@ def lint_buyer(doc: Document, path: Path, options: LintOptions = LintOptions()) 
         target = BuyerFile(spec, doc.source, plan, schema)
         for rule in BUYER_RULES:
             issues += rule(target)
-        # stages naming the buyer's spec (LP7xx)
-        issues += contract_issues(target, path, options.examples)
+        if any(stage.spec is not None for _, stage in target.stages()):
+            # stages naming the buyer's spec (LP7xx); imported only then (Hypothesis, xmlschema
+            # and the spec readers are most of lint's start-up)
+            from engine.contract.lint import contract_issues
+
+            issues += contract_issues(
+                target, path, options.examples, storage=options.storage, cache=options.cache
+            )
     unique = list({(i.code, i.span, i.message): i for i in issues}.values())
     return sorted(unique, key=_position)
 
@@ -73,6 +81,8 @@ def lint_buyer(doc: Document, path: Path, options: LintOptions = LintOptions()) 
 #: The linter of each kind of file, keyed by the top-level key that marks the kind.
 #: Campaign files: :func:`engine.campaigns.lint.lint_campaign`. Other kinds add theirs here.
 def _lint_campaign(doc: Document, path: Path, options: LintOptions) -> list[Issue]:
+    from engine.campaigns.lint import lint_campaign
+
     return lint_campaign(doc, path)
 
 
