@@ -38,7 +38,7 @@ class LintOptions:
     storage: Path | None = None
     """Where Hypothesis keeps its files while leads are generated (None: its default)."""
     cache: Path | None = None
-    """Where each stage's generated-leads verdict is kept between runs (None: not kept)."""
+    """Where each buyer file's verdict against its specs is kept between runs (None: not kept)."""
 
 
 #: Lints one loaded file of its kind: every issue found (the path locates neighbouring files).

@@ -52,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-cache",
         action="store_true",
-        help="check generated leads again even where an unchanged stage's verdict is cached",
+        help="check against the buyers' specs again even where a file's verdict is cached",
     )
 
 

@@ -165,39 +165,6 @@ def hypothesis_home(where: Path | None) -> Iterator[None]:
         set_hypothesis_home_dir(None)
 
 
-def cached_generated_issues(
-    target: BuyerFile,
-    path: Path,
-    name: str,
-    stage: m.StageSpec,
-    spec: BuyerSpec,
-    examples: int,
-    cache: Path | None,
-) -> list[Issue]:
-    """:func:`generated_issues`, answered from ``cache`` when nothing the verdict depends on
-    changed (see :mod:`engine.contract.verdicts`), and stored there after a run."""
-    assert target.plan is not None and target.schema is not None
-    key = None
-    if cache is not None and stage.spec is not None:
-        _, _, file = spec_file(stage.spec, path.resolve().parent)
-        key = verdict_key(
-            buyer_text=target.source.text,
-            buyer_name=target.source.file,
-            stage=name,
-            spec=file,
-            schema=find_lead_schema(path),
-            examples=examples,
-            versions=(leadpost_version(), hypothesis.__version__),
-        )
-        known = recall(cache, key) if key is not None else None
-        if known is not None:
-            return known
-    found = generated_issues(target.plan, target.schema, name, stage, spec, examples)
-    if cache is not None and key is not None and not any(_bug(i) for i in found):
-        remember(cache, key, found)
-    return found
-
-
 def _bug(issue: Issue) -> bool:
     """The check could not run (a bug of ours): never kept as a verdict."""
     return issue.code == "LP708" and "could not run" in issue.message
@@ -212,9 +179,34 @@ def contract_issues(
     cache: Path | None = None,
 ) -> list[Issue]:
     """Every contract issue of the buyer file at ``path``: spec problems, static findings and
-    (``examples`` > 0) generated leads (Hypothesis's files under ``storage``; verdicts kept in
-    ``cache``); a generated finding at a field the static rules already flagged is left out
-    (it would say the same twice)."""
+    (``examples`` > 0) generated leads, Hypothesis keeping its files under ``storage``. The
+    verdict is kept in ``cache`` and answered from there while nothing it depends on changed
+    (see :mod:`engine.contract.verdicts`): reading the specs and the search are most of lint."""
+    key = None
+    if cache is not None:
+        base = path.resolve().parent
+        key = verdict_key(
+            buyer_text=target.source.text,
+            buyer_name=target.source.file,
+            specs=[spec_file(s.spec, base)[2] for _, s in target.stages() if s.spec is not None],
+            schema=find_lead_schema(path),
+            examples=examples,
+            versions=(leadpost_version(), hypothesis.__version__),
+        )
+        known = recall(cache, key) if key is not None else None
+        if known is not None:
+            return known
+    issues = _contract_issues(target, path, examples, storage)
+    if cache is not None and key is not None and not any(_bug(i) for i in issues):
+        remember(cache, key, issues)
+    return issues
+
+
+def _contract_issues(
+    target: BuyerFile, path: Path, examples: int, storage: Path | None
+) -> list[Issue]:
+    """The issues of :func:`contract_issues`, found (a generated finding at a field the static
+    rules already flagged is left out: it would say the same twice)."""
     problems, findings, specs = contract_findings(target, path.resolve().parent)
     issues = problems + [f.issue for found in findings.values() for f in found]
     if target.plan is None or target.schema is None or examples < 1:
@@ -223,8 +215,8 @@ def contract_issues(
     with hypothesis_home(storage):
         for name, stage in target.stages():
             if name in specs and name in target.plan.stages:
-                more = cached_generated_issues(
-                    target, path, name, stage, specs[name], examples, cache
+                more = generated_issues(
+                    target.plan, target.schema, name, stage, specs[name], examples
                 )
                 issues += [i for i in more if i.span not in flagged]
     return issues

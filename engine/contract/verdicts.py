@@ -1,13 +1,13 @@
-"""Each stage's generated-leads verdict, kept between lint runs while nothing it depends on changes.
+"""A buyer file's verdict against its buyers' specs, kept between lint runs while nothing changes.
 
-Rendering a hundred generated leads per stage and validating each against the buyer's spec is
-most of ``leadpost lint``'s time, and its answer depends only on the stage as compiled and the
-spec. A verdict (the LP708 issues found, often none) is stored in the user's cache folder under a
-key hashing everything it depends on: the buyer file's text (so positions stay true), the stage,
-the spec file's bytes, the lead schema file's text, how many leads are tried, and the versions
-of leadpost and Hypothesis. Change any of them and the stage is checked again. Files a spec
-pulls in itself (an XSD's includes) are not part of the key: after editing only those, run
-``leadpost lint --no-cache``.
+Reading the specs and rendering a hundred generated leads per stage to validate against them is
+most of ``leadpost lint``'s time, and the answer depends only on the file and its specs. The
+verdict (the contract issues found, often none) is stored in the user's cache folder under a
+key hashing everything it depends on: the buyer file's text (so positions stay true), the bytes
+of each spec file its stages name, the lead schema file's text, how many leads are tried, and
+the versions of leadpost and Hypothesis. Change any of them and the file is checked again. Files
+a spec pulls in itself (an XSD's includes) are not part of the key: after editing only those,
+run ``leadpost lint --no-cache``.
 
 A cache that cannot be read or written is ignored: lint then checks as if there were none.
 """
@@ -33,20 +33,20 @@ def verdict_key(
     *,
     buyer_text: str,
     buyer_name: str,
-    stage: str,
-    spec: Path,
+    specs: Sequence[Path],
     schema: Path | None,
     examples: int,
     versions: Sequence[str],
 ) -> str | None:
-    """The cache key of one stage's verdict, or None when a file it depends on is unreadable."""
+    """The cache key of a buyer file's verdict, or None when a file it depends on cannot be
+    read (the check then runs and reports it)."""
     digest = hashlib.sha256()
     try:
         parts: list[bytes] = [
-            f"{_FORMAT}\0{buyer_name}\0{stage}\0{examples}\0{'/'.join(versions)}".encode(),
+            f"{_FORMAT}\0{buyer_name}\0{examples}\0{'/'.join(versions)}".encode(),
             buyer_text.encode("utf-8"),
-            spec.read_bytes(),
             schema.read_bytes() if schema is not None else b"",
+            *(spec.read_bytes() for spec in specs),
         ]
     except OSError:
         return None

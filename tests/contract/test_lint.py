@@ -108,12 +108,13 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return searched
 
 
-def test_an_unchanged_stage_is_answered_from_the_cache(
+def test_an_unchanged_file_is_answered_from_the_cache(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The second lint of an unchanged file searches nothing and reports the same LP708 at the
-    same line; editing the buyer file, the spec or the lead schema searches that file again;
-    --no-cache searches although nothing changed. The cache is under XDG_CACHE_HOME."""
+    """The second lint of an unchanged file reads no spec, searches nothing and reports the
+    same LP708 at the same line; editing the buyer file, the spec or the lead schema searches
+    that file again; --no-cache searches although nothing changed. The cache is under
+    XDG_CACHE_HOME."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     searched = _counting(monkeypatch)
     path = _copy(tmp_path, "lighthouse.yaml", "{phone: dots}", "{phone: dashes}")
