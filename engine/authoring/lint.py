@@ -9,6 +9,7 @@ plus what the rules in :data:`BUYER_RULES` find. A rule is a small function from
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -187,7 +188,24 @@ def lint_paths(
     found = [p for p in every if p in named or not _spec_document(p)]
     schemas, broken = _lead_schemas_first(found)
     rest = [p for p in found if p.name != LEAD_SCHEMA and _governing(p) not in broken]
-    return [*schemas, *(lint_file(p, options) for p in rest)]
+    return [*schemas, *_lint_many(rest, options)]
+
+
+#: From this many files on, a first run lints them in worker processes, one per core (at most
+#: :data:`MAX_WORKERS`): a file is linted on its own, so the answer is the same, only sooner.
+PARALLEL_FROM = 32
+MAX_WORKERS = 8
+
+
+def _lint_many(paths: list[Path], options: LintOptions) -> list[FileReport]:
+    """:func:`lint_file` of each path, in order; over processes when there are many."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(paths) < PARALLEL_FROM or workers < 2:
+        return [lint_file(p, options) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lint_file, paths, [options] * len(paths), chunksize=4))
 
 
 def _governing(path: Path) -> Path | None:
