@@ -69,6 +69,10 @@ CODES: dict[str, str] = {
     "LP407": "substring rule also matches a failure",
     "LP408": "4xx status treated as success",
     "LP409": "stage has no response rules",
+    "LP410": "private or local address without allow_private",
+    "LP411": "allow_private in production",
+    "LP412": "user name or password in a URL",
+    "LP413": "address spelled unusually",
     # LP54x: durable delivery
     "LP540": "at_least_once delivery without an idempotency header",
     "LP541": "at_least_once delivery while on_timeout rejects",

@@ -13,23 +13,33 @@ httpx-aiohttp reports a connection the buyer closed mid-answer as ``httpx.Connec
 nothing had been sent). :class:`AiohttpTransport` corrects that mapping so the executor can tell
 "never sent" (``ConnectError``, ``ConnectTimeout``) from "the buyer may have it" (``ReadError``,
 ``ReadTimeout``, ``RemoteProtocolError``).
+
+Every socket a client opens is first shown to its address check (:mod:`engine.runtime.addresses`):
+the address actually dialled, after DNS, so no spelling or host name reaches a refused address.
+A refused address fails like a refused connection (``ConnectError``: nothing was sent). Through a
+proxy the proxy resolves the buyer's name; only the proxy's own address is dialled, and it is an
+operator's choice, so a proxied client has no check.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import aiohttp
 import anyio
+import httpcore
 import httpx
 import httpx_aiohttp
 
 from engine.plan import EnvironmentPlan
+from engine.runtime.addresses import PUBLIC_ONLY, Check, check_for
 from engine.runtime.timing import trace_config
 
 log = logging.getLogger("leadpost.transport")
@@ -125,6 +135,73 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         return response
 
 
+# -- the address check, applied to every socket ------------------------------------------------
+
+
+def _refused(reason: str) -> OSError:
+    return OSError(errno.EACCES, f"{reason}; nothing was sent")
+
+
+def checked_socket_factory(check: Check) -> Callable[[tuple[Any, ...]], socket.socket]:
+    """An aiohttp socket factory that shows each address to ``check`` before making its socket
+    (aiohttp calls it with the resolved address it is about to dial)."""
+
+    def make(addr_info: tuple[Any, ...]) -> socket.socket:
+        family, type_, proto, _, address = addr_info
+        reason = check(str(address[0]))
+        if reason is not None:
+            raise _refused(reason)
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return make
+
+
+class CheckedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend resolving the host itself and dialling only addresses the
+    check allows (httpx's own transport, used for HTTP/2). TLS still names the original host."""
+
+    def __init__(self, check: Check, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._check = check
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        last: Exception = httpcore.ConnectError(f"no address for {host}")
+        for *_, sockaddr in infos:
+            reason = self._check(str(sockaddr[0]))
+            if reason is not None:
+                last = httpcore.ConnectError(f"[Errno {errno.EACCES}] {reason}; nothing was sent")
+                continue
+            try:
+                return await self._inner.connect_tcp(
+                    str(sockaddr[0]), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                last = exc
+        raise last
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - leadpost never dials a unix socket
+        return await self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
 def no_cookies() -> CookieJar:
     """A cookie jar that keeps nothing. Buyer APIs are stateless: a cookie set while posting one
     lead must not be sent back with the next lead (it could carry the last consumer's session).
@@ -139,11 +216,13 @@ def make_client(
     source_address: str | None = None,
     http2: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
+    check: Check | None = None,
 ) -> httpx.AsyncClient:
     """A client over one aiohttp connector (or over ``transport``, e.g. an
     ``httpx.MockTransport`` in tests). ``http2`` uses httpx's own transport, which speaks HTTP/2
     where the buyer offers it (aiohttp does not). Environment proxy variables are ignored: a
-    proxy is used only when given. Must be closed with ``await client.aclose()``."""
+    proxy is used only when given. ``check`` judges every address dialled (not through a
+    proxy). Must be closed with ``await client.aclose()``."""
     s = settings or ClientSettings()
     context = tls_context()
     if transport is None and http2:
@@ -159,6 +238,9 @@ def make_client(
                 keepalive_expiry=s.keepalive,
             ),
         )
+        if check is not None and not proxy:
+            # httpx has no argument for it: its connection pool keeps the backend here.
+            transport._pool._network_backend = CheckedBackend(check)
     if transport is None:
 
         def session() -> aiohttp.ClientSession:
@@ -169,6 +251,7 @@ def make_client(
                 keepalive_timeout=s.keepalive,
                 ssl=context,
                 local_addr=(source_address, 0) if source_address else None,
+                socket_factory=checked_socket_factory(check) if check and not proxy else None,
             )
             # No cookie jar: a buyer's Set-Cookie must never ride along with another lead.
             return aiohttp.ClientSession(
@@ -203,28 +286,35 @@ class ClientPool:
 
     def __init__(self, settings: ClientSettings | None = None) -> None:
         self.settings = settings or ClientSettings()
-        self._clients: dict[tuple[str | None, str | None, bool], httpx.AsyncClient] = {}
+        self._clients: dict[tuple[str | None, str | None, bool, Check], httpx.AsyncClient] = {}
         self._warned: set[str] = set()
 
     @property
     def default(self) -> httpx.AsyncClient:
-        """The shared client for environments with no special network settings."""
-        return self._get(None, None, False)
+        """The shared client for environments with no special network settings (public
+        addresses only)."""
+        return self._get(None, None, False, PUBLIC_ONLY)
 
     def for_environment(self, env: EnvironmentPlan) -> httpx.AsyncClient:
         """The client to use for ``env`` (shared with every environment of the same settings)."""
         self._warn(env)
-        return self._get(env.proxy, env.source_address, env.http2)
+        return self._get(env.proxy, env.source_address, env.http2, check_for(env))
 
     def __len__(self) -> int:
         return len(self._clients)
 
-    def _get(self, proxy: str | None, source_address: str | None, http2: bool) -> httpx.AsyncClient:
-        key = (proxy, source_address, http2)
+    def _get(
+        self, proxy: str | None, source_address: str | None, http2: bool, check: Check
+    ) -> httpx.AsyncClient:
+        key = (proxy, source_address, http2, check)
         client = self._clients.get(key)
         if client is None:
             client = make_client(
-                self.settings, proxy=proxy, source_address=source_address, http2=http2
+                self.settings,
+                proxy=proxy,
+                source_address=source_address,
+                http2=http2,
+                check=check,
             )
             self._clients[key] = client
         return client
