@@ -57,6 +57,7 @@ CODES: dict[str, str] = {
     "LP312": "conflicting settings",
     "LP313": "referenced file not found",
     "LP314": "unknown buyer",
+    "LP315": "regular expression feature not supported",
     "LP360": "require_valid names a field without a validity",
     "LP361": "WS-Security login without a SOAP envelope",
     # LP4xx: lint (semantic rules)

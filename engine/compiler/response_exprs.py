@@ -19,6 +19,7 @@ from engine.compiler.jmes import CompiledExpression, Search, flatten_wildcards
 from engine.compiler.jmes_functions import FUNCTION_TABLE, REGEX_FUNCTIONS, Regex, captured
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue
+from engine.patterns import UNSUPPORTED_HINT, Pattern, PatternError, compile_pattern
 from engine.positions import Span
 
 #: (body, all) -> the raw value found, or None. ``all``: every match (for reasons), not the first.
@@ -259,20 +260,26 @@ def compile_expression(
 
 def compile_regex(
     pattern: str, at: Path, ctx: CompileContext, within: tuple[str, int] | None = None
-) -> re.Pattern[str] | None:
-    """Compile a regular expression once (LP305, pointing at the problem, when it is invalid).
+) -> Pattern | None:
+    """Compile a regular expression once, with RE2 (LP305 when it is malformed, LP315 when it
+    needs a feature RE2 lacks; both pointing at the problem).
 
     ``within``: the pattern is written inside a longer expression, at this offset of this text
     (``matches(message, '^OK')``), so the caret points into the expression.
     """
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        offset = exc.pos if exc.pos is not None else 0
-        message = f"invalid regular expression: {exc.msg} (character {offset + 1})"
-        hint = "write a backslash before characters meant literally, e.g. \\| or \\("
+        return compile_pattern(pattern)
+    except PatternError as exc:
+        offset = exc.offset
         text, start = within if within is not None and within[1] >= 0 else (pattern, 0)
         where = point(ctx, at, text, start + offset)
+        if exc.unsupported:
+            ctx.issues.append(
+                Issue("LP315", f"{exc.message} (character {offset + 1})", where, UNSUPPORTED_HINT)
+            )
+            return None
+        message = f"invalid regular expression: {exc.message} (character {offset + 1})"
+        hint = "write a backslash before characters meant literally, e.g. \\| or \\("
         ctx.issues.append(Issue("LP305", message, where, hint))
         return None
 
@@ -326,7 +333,7 @@ def _css_extractor(css: Callable[[Any], list[Any]], attr: str | None) -> Extract
     return extract
 
 
-def _regex_extractor(pattern: re.Pattern[str]) -> Extractor:
+def _regex_extractor(pattern: Pattern) -> Extractor:
     def extract(body: Any, _all: bool) -> Any:
         m = pattern.search(body.text)
         return None if m is None else captured(m, pattern)
