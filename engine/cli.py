@@ -15,14 +15,24 @@ from types import ModuleType
 from engine.commands import COMMANDS, module_name
 from engine.commands.output import EXIT_FAILURE, EXIT_PROBLEMS, out
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
+from engine.files import set_allowed_folders
 from engine.version import leadpost_version
+
+ALLOW_FILES = "--allow-files-from"
 
 
 def chosen(argv: Sequence[str]) -> str | None:
     """The subcommand named in ``argv`` (the first word that is one), or None."""
+    skip = False
     for word in argv:
+        if skip:
+            skip = False
+            continue
         if word in COMMANDS:
             return word
+        if word == ALLOW_FILES:
+            skip = True  # its value is a folder, not a command
+            continue
         if not word.startswith("-"):
             return None
     return None
@@ -36,6 +46,14 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, Mod
         description="Write, check and run leadpost integrations: buyers, campaigns, delivery.",
     )
     parser.add_argument("--version", action="version", version=f"leadpost {leadpost_version()}")
+    parser.add_argument(
+        ALLOW_FILES,
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="let buyer and campaign files refer to files (test leads, specs) under FOLDER too;"
+        " by default only their project folder and the working folder",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     name = chosen(argv)
     module = importlib.import_module(module_name(name)) if name is not None else None
@@ -60,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage mistake argparse already explained
         return exc.code if isinstance(exc.code, int) else EXIT_FAILURE
     assert module is not None  # argparse requires a command
+    set_allowed_folders(args.allow_files_from)
     try:
         code: int = module.run(args)
         return code

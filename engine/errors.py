@@ -36,6 +36,9 @@ CODES: dict[str, str] = {
     "LP104": "anchors, aliases and merge keys are not allowed",
     "LP105": "custom YAML tags are not allowed",
     "LP106": "file is empty or is not a mapping",
+    "LP107": "too many entries in one list or mapping",
+    "LP108": "expression too long or nested too deeply",
+    "LP109": "lead too large or a lead value too long",
     # LP2xx: shape of the document
     "LP201": "unknown key",
     "LP202": "required key missing",

@@ -19,6 +19,7 @@ from engine.compiler.jmes import CompiledExpression, Search, flatten_wildcards
 from engine.compiler.jmes_functions import FUNCTION_TABLE, REGEX_FUNCTIONS, Regex, captured
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue
+from engine.files import MAX_EXPRESSION, MAX_EXPRESSION_DEPTH
 from engine.patterns import UNSUPPORTED_HINT, Pattern, PatternError, compile_pattern
 from engine.positions import Span
 
@@ -244,9 +245,18 @@ def compile_jmespath(
 def compile_expression(
     expr: str, at: Path, ctx: CompileContext, what: str = "this expression"
 ) -> CompiledExpression | None:
-    """The compiled expression (closures plus its syntax tree), or None after LP303."""
+    """The compiled expression (closures plus its syntax tree), or None after LP303 (or LP108
+    for an expression too long or too deeply nested to compile safely)."""
+    too_big = expression_limit(expr)
+    if too_big is not None:
+        message, offset = too_big
+        ctx.issues.append(Issue("LP108", f"{what} {message}", point(ctx, at, expr, offset)))
+        return None
     try:
         parsed = jmespath.compile(expr)
+    except RecursionError:  # a shape the depth count missed: still our error, never a crash
+        ctx.issues.append(Issue("LP108", f"{what} is nested too deeply", point(ctx, at, expr, 0)))
+        return None
     except jmespath.exceptions.JMESPathError as exc:
         offset, problem = _jmespath_problem(exc, expr)
         message = f"{what} is not valid JMESPath: {problem} (character {offset + 1})"
@@ -256,6 +266,28 @@ def compile_expression(
     if not check_functions(parsed, expr, at, ctx, patterns):
         return None
     return CompiledExpression(ParsedResult(expr, flatten_wildcards(parsed.parsed)), patterns)
+
+
+def expression_limit(expr: str) -> tuple[str, int] | None:
+    """(what is wrong, where) when ``expr`` is longer than :data:`MAX_EXPRESSION` characters or
+    nests brackets deeper than :data:`MAX_EXPRESSION_DEPTH` (the JMESPath parser recurses once
+    per level); None when it is within the limits. Quoted text is not counted."""
+    if len(expr) > MAX_EXPRESSION:
+        return f"is {len(expr):,} characters long; at most {MAX_EXPRESSION:,} are allowed", 0
+    depth, quote = 0, ""
+    for i, c in enumerate(expr):
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'`\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+            if depth > MAX_EXPRESSION_DEPTH:
+                return f"nests brackets more than {MAX_EXPRESSION_DEPTH} deep", i
+        elif c in ")]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 def compile_regex(
