@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from engine.commands import COMMANDS, module_name
-from engine.commands.output import EXIT_FAILURE, EXIT_PROBLEMS, out
+from engine.commands.output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_PROBLEMS,
+    out,
+)
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
 from engine.files import set_allowed_folders
 from engine.version import leadpost_version
@@ -70,7 +77,30 @@ def _lead_report(exc: LeadError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``leadpost`` command and return its exit code."""
+    """Run one ``leadpost`` command and return its exit code. A reader that stops reading
+    (``leadpost explain … | head -1``) and Ctrl-C end it quietly, with the shell's codes."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null so that Python's final flush finds no closed pipe
+    (the way the Python documentation advises for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (tests): nothing to flush
+        pass
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, module = build_parser(argv)
     try:
@@ -90,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out(f"this lead cannot be sent to the buyer: {exc}", sys.stderr)
     except LeadpostError as exc:
         out(str(exc), sys.stderr)
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
     except Exception as exc:
         detail = str(exc) or type(exc).__name__
         out(f"leadpost {args.command} failed unexpectedly: {detail}", sys.stderr)
