@@ -46,10 +46,6 @@ def set_allowed_folders(folders: list[str]) -> None:
     _allowed[:] = [Path(f).resolve() for f in folders if "\x00" not in f]
 
 
-def allowed_folders() -> tuple[Path, ...]:
-    return tuple(_allowed)
-
-
 def _refuse(path: str | os.PathLike[str], why: str) -> OSError:
     return OSError(errno.EINVAL, why, os.fspath(path))
 
@@ -81,11 +77,6 @@ def regular_file(path: str | os.PathLike[str]) -> os.stat_result:
     if not stat.S_ISREG(info.st_mode):
         raise _refuse(path, "it is not a regular file (a device, a pipe or a socket)")
     return info
-
-
-def read_text_limited(path: str | os.PathLike[str], limit: int, encoding: str = "utf-8") -> str:
-    """:func:`read_limited`, decoded (``UnicodeDecodeError`` when it is not that encoding)."""
-    return read_limited(path, limit).decode(encoding)
 
 
 def _size(limit: int) -> str:
