@@ -37,6 +37,7 @@ SLOW = 2.0
 
 def main(files: int, leads: int) -> int:
     findings: list[Finding] = []
+    saved: list[tuple[str, bytes]] = []
     tried = {"files": 0, "leads": 0}
     slowest = (0.0, "")
     run = settings(
@@ -58,10 +59,15 @@ def main(files: int, leads: int) -> int:
             started = time.perf_counter()
             findings.extend(lint_one(folder, seed, raw))
             took = time.perf_counter() - started
+            if took > SLOW:  # timed again: a busy machine alone must not make a finding
+                again = time.perf_counter()
+                lint_one(folder, seed, raw)
+                took = min(took, time.perf_counter() - again)
             if took > slowest[0]:
                 slowest = (took, seed)
             if took > SLOW:
                 findings.append(Finding("slow", f"{took:.1f} s for {len(raw):,} bytes", seed))
+                saved.append((seed, raw))
             if tried["files"] % 500 == 0:
                 print(f"  {tried['files']:,} files, {len(findings)} findings", flush=True)
 
@@ -93,6 +99,12 @@ def main(files: int, leads: int) -> int:
             continue
         shown.add(key)
         print(f"--- {f.kind} (seed {f.seed})\n{f.detail}")
+    if saved:
+        keep = Path("fuzz-findings")
+        keep.mkdir(exist_ok=True)
+        for i, (seed, raw) in enumerate(saved):
+            (keep / f"{i}-{seed}").write_bytes(raw)
+        print(f"inputs of slow findings saved in {keep}/")
     return 1 if findings else 0
 
 

@@ -223,6 +223,9 @@ def lint_one(folder: Path, seed: str, raw: bytes) -> list[Finding]:
     try:
         report = lint_file(path, LintOptions(examples=0))
     except Exception:
+        keep = Path("fuzz-findings")
+        keep.mkdir(exist_ok=True)
+        (keep / f"traceback-{seed}").write_bytes(raw)
         return [Finding("traceback", traceback.format_exc(limit=6), seed)]
     finally:
         path.unlink()
