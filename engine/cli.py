@@ -8,21 +8,38 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from engine.commands import COMMANDS, module_name
-from engine.commands.output import EXIT_FAILURE, EXIT_PROBLEMS, out
+from engine.commands.output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_PROBLEMS,
+    out,
+)
 from engine.errors import AuthoringError, LeadError, LeadpostError, MappingError
+from engine.files import set_allowed_folders
 from engine.version import leadpost_version
+
+ALLOW_FILES = "--allow-files-from"
 
 
 def chosen(argv: Sequence[str]) -> str | None:
     """The subcommand named in ``argv`` (the first word that is one), or None."""
+    skip = False
     for word in argv:
+        if skip:
+            skip = False
+            continue
         if word in COMMANDS:
             return word
+        if word == ALLOW_FILES:
+            skip = True  # its value is a folder, not a command
+            continue
         if not word.startswith("-"):
             return None
     return None
@@ -36,6 +53,14 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, Mod
         description="Write, check and run leadpost integrations: buyers, campaigns, delivery.",
     )
     parser.add_argument("--version", action="version", version=f"leadpost {leadpost_version()}")
+    parser.add_argument(
+        ALLOW_FILES,
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="let buyer and campaign files refer to files (test leads, specs) under FOLDER too;"
+        " by default only their project folder and the working folder",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     name = chosen(argv)
     module = importlib.import_module(module_name(name)) if name is not None else None
@@ -52,7 +77,30 @@ def _lead_report(exc: LeadError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``leadpost`` command and return its exit code."""
+    """Run one ``leadpost`` command and return its exit code. A reader that stops reading
+    (``leadpost explain … | head -1``) and Ctrl-C end it quietly, with the shell's codes."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null so that Python's final flush finds no closed pipe
+    (the way the Python documentation advises for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (tests): nothing to flush
+        pass
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, module = build_parser(argv)
     try:
@@ -60,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage mistake argparse already explained
         return exc.code if isinstance(exc.code, int) else EXIT_FAILURE
     assert module is not None  # argparse requires a command
+    set_allowed_folders(args.allow_files_from)
     try:
         code: int = module.run(args)
         return code
@@ -71,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out(f"this lead cannot be sent to the buyer: {exc}", sys.stderr)
     except LeadpostError as exc:
         out(str(exc), sys.stderr)
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
     except Exception as exc:
         detail = str(exc) or type(exc).__name__
         out(f"leadpost {args.command} failed unexpectedly: {detail}", sys.stderr)

@@ -36,6 +36,9 @@ CODES: dict[str, str] = {
     "LP104": "anchors, aliases and merge keys are not allowed",
     "LP105": "custom YAML tags are not allowed",
     "LP106": "file is empty or is not a mapping",
+    "LP107": "too many entries in one list or mapping",
+    "LP108": "expression too long or nested too deeply",
+    "LP109": "lead too large or a lead value too long",
     # LP2xx: shape of the document
     "LP201": "unknown key",
     "LP202": "required key missing",
@@ -57,6 +60,7 @@ CODES: dict[str, str] = {
     "LP312": "conflicting settings",
     "LP313": "referenced file not found",
     "LP314": "unknown buyer",
+    "LP315": "regular expression feature not supported",
     "LP360": "require_valid names a field without a validity",
     "LP361": "WS-Security login without a SOAP envelope",
     # LP4xx: lint (semantic rules)
@@ -69,6 +73,10 @@ CODES: dict[str, str] = {
     "LP407": "substring rule also matches a failure",
     "LP408": "4xx status treated as success",
     "LP409": "stage has no response rules",
+    "LP410": "private or local address without allow_private",
+    "LP411": "allow_private in production",
+    "LP412": "user name or password in a URL",
+    "LP413": "address spelled unusually",
     # LP54x: durable delivery
     "LP540": "at_least_once delivery without an idempotency header",
     "LP541": "at_least_once delivery while on_timeout rejects",

@@ -336,6 +336,9 @@ class EnvironmentPlan:
     """Overrides the OAuth token URL in this environment (e.g. a sandbox identity provider)."""
     force_failure: tuple[ForcedFailure, ...] = ()
     """Failures this environment makes on request (test environments that offer them)."""
+    allow_private: bool = False
+    """May connect to private and loopback addresses (a test environment on a local network);
+    ignored in production (see :mod:`engine.runtime.addresses`)."""
 
 
 ErrorClass = Literal[

@@ -25,6 +25,7 @@ from engine.campaigns.compile import load_campaign
 from engine.compiler.integration import compile_document
 from engine.dsl.loader import load_yaml
 from engine.errors import AuthoringError, LeadpostError, MappingError
+from engine.files import MAX_LEAD_BYTES, read_limited
 from engine.lead import LeadSchema
 from engine.loading import display_name, schema_for
 from engine.plan import (
@@ -333,7 +334,7 @@ def _load(path: str | Path) -> tuple[IntegrationPlan, str | None, LeadSchema | N
 def read_lead(path: str | Path) -> bytes:
     """The bytes of a lead file; CommandError when it cannot be read."""
     try:
-        return Path(path).read_bytes()
+        return read_limited(path, MAX_LEAD_BYTES)
     except OSError as exc:
         raise CommandError(f"cannot read the lead file {path}: {exc.strerror or exc}") from None
 

@@ -31,6 +31,7 @@ from ruamel.yaml.tokens import CommentToken
 from engine.dsl import models as m
 from engine.dsl.loader import load_yaml_text
 from engine.errors import AuthoringError, Issue
+from engine.files import MAX_YAML_BYTES, read_limited
 from engine.loading import display_name, yaml_files
 from engine.positions import Span
 
@@ -275,7 +276,7 @@ def format_file(path: str | Path, *, write: bool = True) -> FormatResult:
     p = Path(path)
     name = display_name(p)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = read_limited(p, MAX_YAML_BYTES).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "it is not UTF-8 text"
         issue = Issue("LP100", f"cannot read the file: {reason}", Span(name, 1, 1))

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.dsl.loader import SourceMap, load_yaml_text
 from engine.errors import AuthoringError, Issue, LeadError, LeadpostError
+from engine.files import MAX_LEAD_BYTES, read_limited
 from engine.lead import LeadSchema, lead_timestamp, parse_lead_json, validate_lead
 from engine.positions import Span
 
@@ -37,7 +38,7 @@ def lead_from_text(
 def read_lead_file(path: str | Path, schema: LeadSchema | None) -> tuple[dict[str, Any], datetime]:
     """Read and validate the lead in ``path``; LeadpostError when it cannot be read."""
     try:
-        text = Path(path).read_bytes()
+        text = read_limited(path, MAX_LEAD_BYTES)
     except OSError as exc:
         why = exc.strerror or str(exc)
         raise LeadpostError(f"cannot read the lead file {path}: {why}") from None

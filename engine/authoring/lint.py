@@ -26,6 +26,7 @@ from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
 from engine.dsl.partial import partial_spec
 from engine.errors import AuthoringError, Issue
+from engine.files import MAX_YAML_BYTES, read_limited
 from engine.lead.schema import load_lead_schema
 from engine.loading import LEAD_SCHEMA, display_name, find_lead_schema, schema_for, yaml_files
 from engine.positions import Span
@@ -179,7 +180,8 @@ _SPEC_DOCUMENT = re.compile(r"""^(?:openapi|swagger|["']?\$schema["']?)[ \t]*:""
 
 def _spec_document(path: Path) -> bool:
     try:
-        return _SPEC_DOCUMENT.search(path.read_text(encoding="utf-8")) is not None
+        text = read_limited(path, MAX_YAML_BYTES).decode("utf-8")
+        return _SPEC_DOCUMENT.search(text) is not None
     except (OSError, UnicodeDecodeError):
         return False  # lint_file reports it
 

@@ -1,4 +1,4 @@
-"""The semantic rules of ``leadpost lint`` (LP401–LP409, LP540–LP541): one small function each.
+"""The semantic rules of ``leadpost lint`` (LP401–LP413, LP540–LP541): one small function each.
 
 Each rule reads a :class:`BuyerFile` (the validated spec, its positions, the compiled plan when
 there is one, the lead schema) and yields the issues it finds. :data:`BUYER_RULES` lists them.
@@ -6,7 +6,6 @@ there is one, the lead schema) and yields the issues it finds. :data:`BUYER_RULE
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,14 @@ from engine.errors import Issue
 from engine.lead import LeadSchema
 from engine.plan import ENV_REFERENCE, FieldPlan, IntegrationPlan
 from engine.positions import Span
+from engine.runtime.addresses import (
+    BadURL,
+    Host,
+    host_refusal,
+    is_production,
+    simulated,
+    url_host,
+)
 from engine.transforms.values import TranslateArgs
 
 
@@ -48,13 +55,11 @@ class BuyerFile:
 #: A semantic rule: the issues it finds in one buyer file.
 Rule = Callable[[BuyerFile], Iterator[Issue]]
 
-_PRODUCTION = re.compile(r"^(?:production|prod|live)(?:[-_ .].*)?$", re.IGNORECASE)
 _CASE_ONLY = frozenset({"trim", "upper", "lower", "title"})
 
-
-def is_production_env(name: str) -> bool:
-    """True for an environment named like production: ``production``, ``prod``, ``live`` …"""
-    return _PRODUCTION.match(name) is not None
+#: True for an environment named like production: ``production``, ``prod``, ``live`` … (the
+#: runtime's own test, so lint and the runtime agree on which environments are production).
+is_production_env = is_production
 
 
 def _env_name(buyer: str, what: str) -> str:
@@ -120,7 +125,7 @@ def _secret_field(name: str, spec: m.FieldSpec) -> bool:
 def _production_urls(f: BuyerFile) -> Iterator[tuple[str, str, str, tuple[str | int, ...]]]:
     """(environment, what, url, position) of every address a production environment uses."""
     for env, what, url, at in _urls(f):
-        if _PRODUCTION.match(env):
+        if is_production(env):
             yield env, what, url, at
 
 
@@ -141,8 +146,11 @@ def plain_http(f: BuyerFile) -> Iterator[Issue]:
     for env, what, url, at in _urls(f):
         if not url.strip().lower().startswith("http://"):
             continue
-        host = urlsplit(url.strip()).hostname or ""
-        if _PRODUCTION.match(env):
+        try:
+            host = urlsplit(url.strip()).hostname or ""
+        except ValueError:
+            continue  # the compiler reports the unreadable address (LP204)
+        if is_production(env):
             hint = "use https:// in production; http:// is only for local testing"
         elif host == "localhost" or _is_loopback(host):
             continue
@@ -155,15 +163,16 @@ def plain_http(f: BuyerFile) -> Iterator[Issue]:
 
 def _is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        read = url_host(f"http://{host}/") if host else None
+    except BadURL:
         return False
+    return read is not None and read.ip is not None and read.ip.is_loopback
 
 
 def tls_off(f: BuyerFile) -> Iterator[Issue]:
     """LP403: production must check the buyer's certificate."""
     for name, env in f.spec.environments.items():
-        if _PRODUCTION.match(name) and not env.tls_verify:
+        if is_production(name) and not env.tls_verify:
             yield Issue(
                 "LP403",
                 f"environment '{name}' does not check the buyer's TLS certificate",
@@ -173,27 +182,107 @@ def tls_off(f: BuyerFile) -> Iterator[Issue]:
 
 
 def is_internal_host(host: str) -> bool:
-    """True for localhost and private, loopback, link-local or unspecified IP addresses."""
-    name = host.strip().rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
+    """True for a host the runtime refuses in production: localhost, and private, loopback,
+    link-local, CGNAT, unspecified, metadata … addresses in any spelling (``0x7f000001``)."""
     try:
-        ip = ipaddress.ip_address(int(name) if name.isdigit() else name)
-    except ValueError:
+        name = host.strip()
+        if ":" in name and not name.startswith("["):
+            name = f"[{name}]"  # an IPv6 address, as a URL writes it
+        read = url_host(f"https://{name}/") if name else None
+    except BadURL:
         return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified
+    return read is not None and host_refusal(read) is not None
+
+
+def _hosts(f: BuyerFile) -> Iterator[tuple[str, str, str, Host, tuple[str | int, ...]]]:
+    """(environment, what, url, host, position) of every readable address (LP413 reports the
+    others)."""
+    for env, what, url, at in _urls(f):
+        try:
+            host = url_host(url)
+        except BadURL:
+            continue
+        if host is not None:
+            yield env, what, url, host, at
 
 
 def internal_hosts(f: BuyerFile) -> Iterator[Issue]:
-    """LP404: production must not reach into our own network (SSRF)."""
-    for env, _, url, at in _production_urls(f):
-        host = urlsplit(url.strip()).hostname
-        if host and is_internal_host(host):
+    """LP404: production must not reach into our own network (SSRF) — the policy the runtime
+    applies to every address it dials, here to the host written in the file."""
+    for env, _, _, host, at in _hosts(f):
+        if not is_production(env):
+            continue
+        reason = host_refusal(host)
+        if reason is not None:
             yield Issue(
                 "LP404",
-                f"environment '{env}' points at {host}, a private or local address",
+                f"environment '{env}' points at {host.text}, a private or local address"
+                f" ({reason.removeprefix('address not allowed: ')})",
                 f.at(*at),
-                "production must reach the buyer over the internet: use its public host name",
+                "production must reach the buyer over the internet: use its public host name;"
+                " leadpost refuses to connect there",
+            )
+
+
+def private_without_leave(f: BuyerFile) -> Iterator[Issue]:
+    """LP410: another environment pointing at a private or local address the runtime would
+    refuse: it must say ``allow_private: true`` (http:// to this machine needs nothing)."""
+    for env, what, _, host, at in _hosts(f):
+        if is_production(env):
+            continue
+        spec = f.spec.environments[env]
+        reason = host_refusal(host, allow_private=spec.allow_private or simulated(spec.url))
+        if reason is None:
+            continue
+        allowed = host_refusal(host, allow_private=True) is None
+        yield Issue(
+            "LP410",
+            f"environment '{env}' {what} at {host.text}, which leadpost refuses to connect to"
+            f" ({reason.removeprefix('address not allowed: ')})",
+            f.at(*at),
+            f"write 'allow_private: true' under environments.{env} for a buyer on a local network"
+            if allowed
+            else "use the buyer's public host name",
+        )
+
+
+def allow_private_in_production(f: BuyerFile) -> Iterator[Issue]:
+    """LP411: production never reaches private addresses; ``allow_private`` there is a mistake."""
+    for name, env in f.spec.environments.items():
+        if is_production(name) and env.allow_private:
+            yield Issue(
+                "LP411",
+                f"environment '{name}' says allow_private, which production ignores:"
+                " it only ever connects to public addresses",
+                f.at("environments", name, "allow_private"),
+                "remove 'allow_private: true' from the production environment",
+            )
+
+
+def url_problems(f: BuyerFile) -> Iterator[Issue]:
+    """LP412 a user name or password in a URL; LP413 an unusual spelling of an IP address
+    (``0x7f000001``, ``0177.0.0.1``). Unreadable addresses are the compiler's LP204."""
+    for env, what, url, at in _urls(f):
+        try:
+            host = url_host(url)
+        except BadURL:
+            continue  # the compiler reports it (LP204)
+        if host is not None and host.ip is not None and not host.canonical:
+            yield Issue(
+                "LP413",
+                f"environment '{env}' {what} at '{host.text}', an unusual spelling of the"
+                f" address {host.ip}",
+                f.at(*at),
+                f"write the address as {host.ip}, or better, the buyer's host name",
+            )
+        netloc = url.strip().split("//", 1)[-1].split("/", 1)[0]
+        if "@" in netloc:
+            yield Issue(
+                "LP412",
+                f"environment '{env}' {what} at an address with a user name or password in it;"
+                " it would be written in logs and reports",
+                f.at(*at),
+                "remove 'user:password@' and use auth: (with ${env:NAME} for the password)",
             )
 
 
@@ -367,6 +456,9 @@ BUYER_RULES: list[Rule] = [
     plain_http,
     tls_off,
     internal_hosts,
+    private_without_leave,
+    allow_private_in_production,
+    url_problems,
     pii_in_ping,
     translate_coverage,
     risky_rules,

@@ -69,7 +69,10 @@ def is_public(value: str) -> bool:
         return True
     if not _URI.match(text):
         return False
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unreadable address is no published constant
+        return False
     return parts.password is None and parts.username is None and not parts.query
 
 

@@ -17,6 +17,7 @@ from engine.compiler.validity import require_valid
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document, load_yaml
 from engine.errors import AuthoringError, Issue
+from engine.files import MAX_SUPPRESSION_BYTES, read_limited
 from engine.lead import LeadSchema
 from engine.loading import display_name, schema_for
 from engine.positions import Span
@@ -224,9 +225,15 @@ def _suppression(file: str, ctx: CompileContext) -> c.SuppressionList | None:
     at: YamlPath = ("validation", "suppression", "file")
     path = Path(ctx.base_dir) / file
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_limited(path, MAX_SUPPRESSION_BYTES).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        why = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not found"
+        why = (
+            "it is not UTF-8 text"
+            if isinstance(exc, UnicodeDecodeError)
+            else "not found"
+            if isinstance(exc, FileNotFoundError)
+            else exc.strerror or "it cannot be opened"
+        )
         ctx.error(
             "LP313",
             f"suppression file '{file}' cannot be read: {why} (looked in {ctx.base_dir})",

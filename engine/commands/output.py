@@ -8,6 +8,9 @@ from typing import TextIO
 #: 0 success; 1 a problem in the user's files or lead (or a failed test, an unsold lead);
 #: 2 a usage mistake or an unexpected failure of leadpost itself.
 EXIT_OK, EXIT_PROBLEMS, EXIT_FAILURE = 0, 1, 2
+#: The shell's codes for a command ended by a closed pipe (128 + SIGPIPE: ``leadpost explain …
+#: | head -1``) and by Ctrl-C (128 + SIGINT).
+EXIT_BROKEN_PIPE, EXIT_INTERRUPTED = 141, 130
 
 
 def out(text: str, stream: TextIO | None = None) -> None:

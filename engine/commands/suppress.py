@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from engine.commands.output import EXIT_OK, EXIT_PROBLEMS, out
+from engine.files import MAX_SUPPRESSION_BYTES, read_limited
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.store.settings import keyring
 
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
+        text = read_limited(args.file, MAX_SUPPRESSION_BYTES).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         out(f"cannot read {args.file}: {exc}", sys.stderr)
         return EXIT_PROBLEMS

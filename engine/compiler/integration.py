@@ -15,6 +15,7 @@ from engine.dsl import models as m
 from engine.dsl.issues import validate
 from engine.dsl.loader import Document
 from engine.errors import Issue
+from engine.files import MAX_LEAD_BYTES, outside_project, project_folder, read_limited
 from engine.plan import IntegrationPlan, SampleResponse, StagePlan, TestCasePlan
 
 if TYPE_CHECKING:
@@ -159,10 +160,17 @@ def _test_lead(lead: str | dict[str, Any] | None, ctx: CompileContext, at: Path)
         return lead
     base = FsPath(ctx.base_dir)
     path = base / lead
+    outside = outside_project(path, project_folder(base))
+    if outside is not None:
+        ctx.error("LP313", f"lead file '{lead}' cannot be read: {outside}", at)
+        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_limited(path, MAX_LEAD_BYTES).decode("utf-8"))
     except FileNotFoundError:
         ctx.error("LP313", f"lead file '{lead}' not found (looked in {base})", at)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        ctx.error("LP313", f"lead file '{lead}' cannot be read: {exc}", at)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, RecursionError):
+            why = "it is nested too deeply"
+        ctx.error("LP313", f"lead file '{lead}' cannot be read: {why}", at)
     return None

@@ -7,7 +7,6 @@ conditions all hold decides; values are extracted afterwards, whatever the decis
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from engine.compiler.response_exprs import (
 )
 from engine.compiler.response_values import typed_value
 from engine.dsl.models import ResponseSpec, Rule
+from engine.patterns import Pattern, PatternError, compile_pattern
 from engine.plan import Decision, Interpretation, ResponsePlan
 from engine.positions import Span
 
@@ -42,7 +42,7 @@ class CompiledRule:
     reason: str | None
     status: Callable[[int], bool]
     if_: Callable[[Any], Any] | None
-    match: re.Pattern[str] | None
+    match: Pattern | None
     select: Callable[[Any], list[Any]] | None
     contains: str | None
 
@@ -190,8 +190,8 @@ def extracted_names(spec: ResponseSpec) -> frozenset[str]:
     for rule in spec.rules:
         if rule.match:
             try:
-                names.update(re.compile(rule.match).groupindex)
-            except re.error:
+                names.update(compile_pattern(rule.match).groupindex)
+            except PatternError:
                 continue
     return frozenset(names)
 

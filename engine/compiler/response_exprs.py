@@ -19,6 +19,8 @@ from engine.compiler.jmes import CompiledExpression, Search, flatten_wildcards
 from engine.compiler.jmes_functions import FUNCTION_TABLE, REGEX_FUNCTIONS, Regex, captured
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue
+from engine.files import MAX_EXPRESSION, MAX_EXPRESSION_DEPTH
+from engine.patterns import UNSUPPORTED_HINT, Pattern, PatternError, compile_pattern
 from engine.positions import Span
 
 #: (body, all) -> the raw value found, or None. ``all``: every match (for reasons), not the first.
@@ -243,9 +245,18 @@ def compile_jmespath(
 def compile_expression(
     expr: str, at: Path, ctx: CompileContext, what: str = "this expression"
 ) -> CompiledExpression | None:
-    """The compiled expression (closures plus its syntax tree), or None after LP303."""
+    """The compiled expression (closures plus its syntax tree), or None after LP303 (or LP108
+    for an expression too long or too deeply nested to compile safely)."""
+    too_big = expression_limit(expr)
+    if too_big is not None:
+        message, offset = too_big
+        ctx.issues.append(Issue("LP108", f"{what} {message}", point(ctx, at, expr, offset)))
+        return None
     try:
         parsed = jmespath.compile(expr)
+    except RecursionError:  # a shape the depth count missed: still our error, never a crash
+        ctx.issues.append(Issue("LP108", f"{what} is nested too deeply", point(ctx, at, expr, 0)))
+        return None
     except jmespath.exceptions.JMESPathError as exc:
         offset, problem = _jmespath_problem(exc, expr)
         message = f"{what} is not valid JMESPath: {problem} (character {offset + 1})"
@@ -257,22 +268,50 @@ def compile_expression(
     return CompiledExpression(ParsedResult(expr, flatten_wildcards(parsed.parsed)), patterns)
 
 
+def expression_limit(expr: str) -> tuple[str, int] | None:
+    """(what is wrong, where) when ``expr`` is longer than :data:`MAX_EXPRESSION` characters or
+    nests brackets deeper than :data:`MAX_EXPRESSION_DEPTH` (the JMESPath parser recurses once
+    per level); None when it is within the limits. Quoted text is not counted."""
+    if len(expr) > MAX_EXPRESSION:
+        return f"is {len(expr):,} characters long; at most {MAX_EXPRESSION:,} are allowed", 0
+    depth, quote = 0, ""
+    for i, c in enumerate(expr):
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'`\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+            if depth > MAX_EXPRESSION_DEPTH:
+                return f"nests brackets more than {MAX_EXPRESSION_DEPTH} deep", i
+        elif c in ")]}":
+            depth = max(depth - 1, 0)
+    return None
+
+
 def compile_regex(
     pattern: str, at: Path, ctx: CompileContext, within: tuple[str, int] | None = None
-) -> re.Pattern[str] | None:
-    """Compile a regular expression once (LP305, pointing at the problem, when it is invalid).
+) -> Pattern | None:
+    """Compile a regular expression once, with RE2 (LP305 when it is malformed, LP315 when it
+    needs a feature RE2 lacks; both pointing at the problem).
 
     ``within``: the pattern is written inside a longer expression, at this offset of this text
     (``matches(message, '^OK')``), so the caret points into the expression.
     """
     try:
-        return re.compile(pattern)
-    except re.error as exc:
-        offset = exc.pos if exc.pos is not None else 0
-        message = f"invalid regular expression: {exc.msg} (character {offset + 1})"
-        hint = "write a backslash before characters meant literally, e.g. \\| or \\("
+        return compile_pattern(pattern)
+    except PatternError as exc:
+        offset = exc.offset
         text, start = within if within is not None and within[1] >= 0 else (pattern, 0)
         where = point(ctx, at, text, start + offset)
+        if exc.unsupported:
+            ctx.issues.append(
+                Issue("LP315", f"{exc.message} (character {offset + 1})", where, UNSUPPORTED_HINT)
+            )
+            return None
+        message = f"invalid regular expression: {exc.message} (character {offset + 1})"
+        hint = "write a backslash before characters meant literally, e.g. \\| or \\("
         ctx.issues.append(Issue("LP305", message, where, hint))
         return None
 
@@ -326,7 +365,7 @@ def _css_extractor(css: Callable[[Any], list[Any]], attr: str | None) -> Extract
     return extract
 
 
-def _regex_extractor(pattern: re.Pattern[str]) -> Extractor:
+def _regex_extractor(pattern: Pattern) -> Extractor:
     def extract(body: Any, _all: bool) -> Any:
         m = pattern.search(body.text)
         return None if m is None else captured(m, pattern)

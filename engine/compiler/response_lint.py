@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from engine.dsl.models import ResponseSpec, Rule
+from engine.patterns import PatternError, compile_pattern
 
 _PLAIN_TERM = re.compile(r"\w[\w\s-]*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]+")
@@ -115,8 +116,8 @@ def _substring_problem(i: int, rule: Rule, body: str) -> RuleProblem | None:
         what = f"'contains: {term}'"
     elif rule.match is not None and _unstructured(rule.match):
         try:
-            pattern = re.compile(rule.match)
-        except re.error:
+            pattern = compile_pattern(rule.match)
+        except PatternError:
             return None
         words = dict.fromkeys(_WORD.findall(_NOT_TEXT.sub(" ", rule.match)))
         candidates = [b for w in words for b in failure_bodies(w)]

@@ -37,7 +37,17 @@ _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 def url(ctx: CompileContext, text: str, at: Path) -> str:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError as exc:  # an unclosed [ or a port that is not a number
+        ctx.error(
+            "LP204",
+            f"'{text}' is not a web address: its host or port cannot be read ({exc})",
+            at,
+            hint="write https://host/path, an IPv6 address in brackets: https://[2001:db8::1]/",
+        )
+        return text
     if parts.scheme not in ("http", "https") or not parts.hostname:
         ctx.error("LP204", f"'{text}' is not a web address", at, hint="write https://host/path")
     return text
@@ -59,6 +69,7 @@ def environments(spec: m.IntegrationSpec, ctx: CompileContext) -> dict[str, Envi
                 forced_failure(spec, f, ctx, (*at, "force_failure", i))
                 for i, f in enumerate(env.force_failure)
             ),
+            allow_private=env.allow_private,
         )
     return out
 

@@ -25,11 +25,12 @@ from engine.contract.problems import SpecProblem
 from engine.contract.xsd import load_xsd, xsd_spec
 from engine.dsl import models as m
 from engine.errors import AuthoringError, Issue
+from engine.files import MAX_SPEC_BYTES, outside_project, project_folder, regular_file
 from engine.loading import display_name
 from engine.positions import Span
 
 #: Spec files larger than this are refused (a real buyer spec is a few hundred kilobytes).
-MAX_BYTES = 5_000_000
+MAX_BYTES = MAX_SPEC_BYTES
 
 
 def spec_file(ref: m.ContractSpec, base_dir: Path) -> tuple[SpecKind, str, Path]:
@@ -46,6 +47,7 @@ def spec_file(ref: m.ContractSpec, base_dir: Path) -> tuple[SpecKind, str, Path]
 
 def _read(written: str, file: Path, shown: str) -> bytes:
     try:
+        regular_file(file)
         with file.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
@@ -125,6 +127,9 @@ def _json_schema(doc: Any, shown: str, shape: PayloadShape) -> BuyerSpec:
 def read_spec(ref: m.ContractSpec, base_dir: Path, shape: PayloadShape) -> BuyerSpec:
     """The BuyerSpec of one stage; SpecProblem when the spec cannot be used."""
     kind, written, file = spec_file(ref, base_dir)
+    outside = outside_project(file, project_folder(base_dir))
+    if outside is not None:
+        raise SpecProblem("LP701", f"the spec file '{written}' cannot be read: {outside}")
     shown = display_name(file.resolve())
     data = _read(written, file, shown)
     if kind == "xsd":

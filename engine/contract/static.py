@@ -19,6 +19,7 @@ from engine.contract.paths import PayloadShape, key, present_paths, to_spec
 from engine.dsl import models as m
 from engine.dsl.suggest import hint_for
 from engine.errors import Issue
+from engine.patterns import PatternError, compile_pattern
 from engine.plan import FieldPlan
 from engine.positions import Span
 from engine.words import show
@@ -322,8 +323,8 @@ def pattern_guaranteed(check: StageCheck) -> Iterator[Finding]:
         if not check.shape.text_only and "string" not in f.facts.types:
             continue
         try:
-            regex = re.compile(prop.regex)
-        except re.error:
+            regex = compile_pattern(prop.regex)
+        except PatternError:
             continue
         if f.facts.values is not None:
             bad = [v for v in f.facts.values if v is not None and not regex.search(text(v))]

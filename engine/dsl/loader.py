@@ -25,11 +25,12 @@ from ruamel.yaml.events import (
 from ruamel.yaml.reader import ReaderError
 
 from engine.errors import AuthoringError, Issue
+from engine.files import MAX_ENTRIES, MAX_YAML_BYTES, regular_file, size_text
 from engine.positions import Span
 
 YamlPath = tuple[str | int, ...]
 
-MAX_BYTES = 1_000_000
+MAX_BYTES = MAX_YAML_BYTES
 MAX_DEPTH = 50
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -69,6 +70,7 @@ def load_yaml(path: str | os.PathLike[str], display: str | None = None) -> Docum
     """Read and load the YAML file at ``path``; ``display`` names it in messages."""
     name = display if display is not None else os.fspath(path)
     try:
+        regular_file(path)
         with Path(path).open("rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
@@ -101,6 +103,14 @@ def load_yaml_text(text: str, file: str) -> Document:
     try:
         for event in YAML(typ="safe", pure=True).parse(text):
             builder.feed(event)
+    except _TooMany as exc:
+        issue = Issue(
+            "LP107",
+            f"more than {MAX_ENTRIES:,} entries in one list or mapping",
+            exc.span,
+            hint="no buyer needs this many; split the file or remove repeated entries",
+        )
+        raise AuthoringError([issue], source=text) from None
     except _TooDeep as exc:
         issue = Issue(
             "LP101",
@@ -124,7 +134,7 @@ def load_yaml_text(text: str, file: str) -> Document:
 def _too_large(file: str) -> Issue:
     return Issue(
         "LP100",
-        f"the file is larger than {MAX_BYTES // 1_000_000} MB",
+        f"the file is larger than {size_text(MAX_BYTES)}",
         Span(file, 1, 1),
         hint="split it into smaller files",
     )
@@ -133,6 +143,10 @@ def _too_large(file: str) -> Issue:
 class _TooDeep(Exception):
     def __init__(self, span: Span) -> None:
         self.span = span
+
+
+class _TooMany(_TooDeep):
+    pass
 
 
 _DISCARD = object()  # pending key whose value must be read but not kept
@@ -260,6 +274,9 @@ class _Builder:
             path: YamlPath = ()
         elif top.container is None:
             return None
+        elif len(top.container) >= MAX_ENTRIES:
+            pending = top.pending if isinstance(top.pending, tuple) else None
+            raise _TooMany(pending[1] if pending else self.span(event))
         elif isinstance(top.container, list):
             path = (*top.path, len(top.container))
             top.container.append(value)

@@ -312,6 +312,9 @@ class EnvironmentSpec(Model):
     force_failure: list[ForceFailureSpec] = Field(
         default_factory=list, description="failures the test environment makes on request"
     )
+    allow_private: bool = Field(
+        False, description="a test environment may reach private and loopback addresses"
+    )
 
 
 # ----------------------------------------------------------------------------------------------

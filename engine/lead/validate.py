@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.errors import Issue, LeadError
+from engine.files import MAX_LEAD_BYTES, MAX_VALUE_CHARS, size_text
 from engine.lead.normalize import (
     NORMALIZERS,
     InvalidValue,
@@ -24,7 +25,7 @@ from engine.lead.normalize import (
     enum_normalizer,
 )
 from engine.lead.validity import CONTACT_KINDS, VALIDITY, invalid_entry, valid_entry
-from engine.words import show
+from engine.words import printable, show
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class _Leaf:
     contact: bool = False
     """A phone or email field: its validity is recorded under ``validity``."""
     keeps_invalid: bool = False
+    pii: bool = False
+    """Identifies a person: a message about a refused value shows it masked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,7 @@ def _compile(fields: Mapping[str, FieldSpec]) -> _Group:
                     item.description,
                     item.kind in CONTACT_KINDS,
                     item.keeps_invalid,
+                    item.pii,
                 )
                 children.append(leaf)
                 required += [leaf] if leaf.required else []
@@ -171,6 +175,49 @@ def _compile(fields: Mapping[str, FieldSpec]) -> _Group:
         return _Group(key, path, tuple(children), tuple(required))
 
     return build("", "", tree)
+
+
+def _masked(value: Any) -> str:
+    """A personal value as a refusal message may show it, as the logs do: ``'j***@gmail'``,
+    ``'***0142'``, ``'J***'``."""
+    text = str(value).strip()
+    digits = [c for c in text if c.isdigit()]
+    if "@" in text:
+        shown = f"{text[:1]}***@{text.rsplit('@', 1)[1][:40]}"
+    elif len(digits) >= 4 and len(digits) * 2 >= len(text):
+        shown = "***" + "".join(digits[-4:])
+    else:
+        shown = f"{text[:1]}***" if text else ""
+    return f"'{printable(shown)}'"
+
+
+def _refusal(leaf: _Leaf, value: Any, problem: InvalidValue) -> Issue:
+    """The issue for a refused value; a personal one is never repeated in full."""
+    if not leaf.pii or isinstance(value, bool) or value is None:
+        return problem.issue(leaf.path)
+    shown = show(value)
+    if shown in problem.reason:
+        return Issue(problem.code, f"{leaf.path}: {problem.reason.replace(shown, _masked(value))}")
+    return Issue(problem.code, f"{leaf.path}: {problem.plain or 'the value is not valid'}")
+
+
+def _long_values(doc: Any, path: str, out: list[Issue], depth: int = 0) -> None:
+    """An LP109 issue for every text longer than :data:`MAX_VALUE_CHARS` anywhere in the lead."""
+    if isinstance(doc, str):
+        if len(doc) > MAX_VALUE_CHARS:
+            out.append(
+                Issue(
+                    "LP109",
+                    f"{path or 'the lead'}: the value is {len(doc):,} characters long; at most"
+                    f" {MAX_VALUE_CHARS:,} are allowed",
+                )
+            )
+    elif isinstance(doc, dict) and depth < 100:
+        for key, value in doc.items():
+            _long_values(value, f"{path}.{key}" if path else str(key), out, depth + 1)
+    elif isinstance(doc, list) and depth < 100:
+        for i, value in enumerate(doc):
+            _long_values(value, f"{path}[{i}]", out, depth + 1)
 
 
 def _missing(leaf: _Leaf, what: str) -> Issue:
@@ -199,7 +246,7 @@ def _check_group(
                 out[child.key] = child.normalize(value)
             except InvalidValue as problem:
                 if problem.kept is None or not child.keeps_invalid:
-                    issues.append(problem.issue(child.path))
+                    issues.append(_refusal(child, value, problem))
                     continue
                 out[child.key] = problem.kept
                 marks[child.path] = invalid_entry(problem.plain)
@@ -235,6 +282,9 @@ def validate_lead(schema: LeadSchema, doc: Any) -> dict[str, Any]:
             [Issue("LP502", f"the lead must be a JSON object {{...}}, not {show(doc)}")]
         )
     issues: list[Issue] = []
+    _long_values(doc, "", issues)
+    if issues:
+        raise LeadError(issues)
     marks: dict[str, Any] = {}
     out = _check_group(schema._root, doc, issues, marks)
     if issues:
@@ -279,6 +329,16 @@ def parse_lead_json(text: str | bytes) -> dict[str, Any]:
     """Parse a lead sent as JSON text; LeadError LP512 says where the text is broken."""
     if isinstance(text, str) and text.startswith("\ufeff"):
         text = text[1:]
+    if len(text) > MAX_LEAD_BYTES:
+        raise LeadError(
+            [
+                Issue(
+                    "LP109",
+                    f"the lead is {len(text):,} characters long; at most"
+                    f" {size_text(MAX_LEAD_BYTES)} are allowed",
+                )
+            ]
+        )
     try:
         doc = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:

@@ -48,14 +48,19 @@ def _loopback(host: str) -> bool:
 
 
 def plain_http_problem(plan: IntegrationPlan, environment: EnvironmentPlan) -> str | None:
-    """Why this environment may not be used: plain http:// to a host other than this machine
-    (leads and credentials would cross the network unencrypted). None when it is fine."""
+    """Why this environment may not be used: an address that cannot be read, or plain http://
+    to a host other than this machine (leads and credentials would cross the network
+    unencrypted). None when it is fine."""
     urls = [environment.url]
     if isinstance(plan.auth, OAuth2Auth):
         urls.append(environment.token_url or plan.auth.token_url)
     for text in urls:
-        url = urlsplit(text)
-        if url.scheme == "http" and not _loopback(url.hostname or ""):
+        try:
+            url = urlsplit(text)
+            host = url.hostname or ""
+        except ValueError as exc:
+            return f"{text} cannot be used as a web address ({exc})"
+        if url.scheme == "http" and not _loopback(host):
             return (
                 f"{text} is plain http:// to another machine; leads and credentials would travel "
                 "unencrypted. Use https:// (http:// is only for a buyer simulated on 127.0.0.1)"

@@ -5,8 +5,14 @@ for HTTP/1.1 buyers (the default; ``ClientSettings.http1 = "httpx"`` selects htt
 with h2 for buyers whose environment asks for HTTP/2 — and an httpx client for the rare requests
 that are not leads (OAuth tokens). Environments needing a proxy or a source address get their own
 wire and client, one per distinct setting. Certificates are always verified, TLS 1.2 at least;
-no cookies are kept; redirects are never followed; an optional address check is applied to
-every address dialled.
+no cookies are kept; redirects are never followed.
+
+Every address a wire or client dials, after DNS, is first shown to its environment's address
+check (:func:`engine.runtime.addresses.check_for`: public addresses only in production and
+wherever private networks are not explicitly allowed), so no spelling or host name reaches a
+refused address; a refused address fails like a refused connection (nothing was sent). Through a
+proxy the proxy resolves the buyer's name and only the proxy's own address is dialled — an
+operator's choice — so a proxied wire has no check (lint still checks the address in the file).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import anyio
 import httpx
 
 from engine.plan import EnvironmentPlan
+from engine.runtime.addresses import check_for
 from engine.runtime.timing import Phases
 from engine.runtime.wire import AddressCheck, Wire, WireError, WireRequest
 from engine.runtime.wire_aiohttp import AiohttpWire
@@ -111,7 +118,7 @@ def make_client(
     )
 
 
-_Key = tuple[str | None, str | None, bool]
+_Key = tuple[str | None, str | None, bool, AddressCheck | None]
 
 
 class ClientPool:
@@ -126,7 +133,8 @@ class ClientPool:
     ) -> None:
         self.settings = settings or DEFAULT_SETTINGS
         self.check = check
-        """Applied to every address dialled, by every wire and client of the pool."""
+        """Applied to every address dialled, by every wire and client of the pool, instead of
+        each environment's own policy (:func:`check_for`) — for tests and tools."""
         self._wires: dict[_Key, Wire] = {}
         self._clients: dict[_Key, httpx.AsyncClient] = {}
         self._warned: set[str] = set()
@@ -134,17 +142,21 @@ class ClientPool:
     @property
     def default(self) -> httpx.AsyncClient:
         """The httpx client for environments with no special network settings."""
-        return self._client((None, None, False))
+        return self._client((None, None, False, self.check))
+
+    def _key(self, env: EnvironmentPlan) -> _Key:
+        check = None if env.proxy else self.check or check_for(env)
+        return (env.proxy, env.source_address, env.http2, check)
 
     def client_for(self, env: EnvironmentPlan) -> httpx.AsyncClient:
         """The httpx client for ``env``'s requests that are not leads (OAuth tokens)."""
-        return self._client((env.proxy, env.source_address, env.http2))
+        return self._client(self._key(env))
 
     def wire_for(self, env: EnvironmentPlan) -> Wire:
         """The wire that sends ``env``'s leads (shared with every environment of the same
-        settings)."""
+        settings and address policy)."""
         self._warn(env)
-        key = (env.proxy, env.source_address, env.http2)
+        key = self._key(env)
         wire = self._wires.get(key)
         if wire is None:
             wire = self._wires[key] = self._make_wire(key)
@@ -154,7 +166,7 @@ class ClientPool:
         return len(self._wires.keys() | self._clients.keys())
 
     def _make_wire(self, key: _Key) -> Wire:
-        proxy, source_address, http2 = key
+        proxy, source_address, http2, check = key
         if http2 or self.settings.http1 == "httpx":
             return HttpxWire(self._client(key), owned=False)
         s = self.settings
@@ -167,19 +179,19 @@ class ClientPool:
             user_agent=s.user_agent,
             proxy=proxy,
             source_address=source_address,
-            check=self.check,
+            check=check,
         )
 
     def _client(self, key: _Key) -> httpx.AsyncClient:
         client = self._clients.get(key)
         if client is None:
-            proxy, source_address, http2 = key
+            proxy, source_address, http2, check = key
             client = make_client(
                 self.settings,
                 proxy=proxy,
                 source_address=source_address,
                 http2=http2,
-                check=self.check,
+                check=check,
             )
             self._clients[key] = client
         return client

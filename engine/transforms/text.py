@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from engine.patterns import UNSUPPORTED_HINT, Pattern, PatternError, compile_pattern
 from engine.plan import RenderContext, Transform
 from engine.transforms.base import ArgError, Args, Text, TransformDef, as_text
 
@@ -97,6 +98,40 @@ class ReplaceArgs(Args):
         return f"with {target} replaced by '{self.with_}'" if self.with_ else f"without {target}"
 
 
+def _compiled(pattern: str) -> Pattern:
+    """The pattern compiled with RE2 (LP305 when malformed, LP315 when it needs a feature RE2
+    lacks)."""
+    try:
+        return compile_pattern(pattern)
+    except PatternError as exc:
+        raise ArgError(
+            exc.message if exc.unsupported else f"invalid regular expression: {exc.message}",
+            arg="pattern",
+            code="LP315" if exc.unsupported else "LP305",
+            hint=UNSUPPORTED_HINT if exc.unsupported else None,
+        ) from None
+
+
+_GROUP_REF = re.compile(r"\\(?:(\d+)|g<([^>]*)>)|\\$")
+
+
+def _check_groups(regex: Pattern, repl: str) -> None:
+    """Refuse now, not per lead, a replacement naming a group the pattern does not have."""
+    for m in _GROUP_REF.finditer(repl):
+        number, name = m.group(1), m.group(2)
+        if number is None and name is None:
+            raise ArgError("the replacement ends with a lone backslash", arg="with")
+        ref = number if number is not None else name or ""
+        known = int(ref) <= regex.groups if ref.isdigit() else ref in regex.groupindex
+        if not known:
+            groups = f"{regex.groups} group" + ("" if regex.groups == 1 else "s")
+            raise ArgError(
+                f"the replacement refers to group {ref}, but the pattern has {groups}",
+                arg="with",
+                hint="write \\1 for the first group, \\g<name> for a group (?P<name>…)",
+            )
+
+
 def _replace(args: ReplaceArgs) -> Transform:
     repl = args.with_
     if args.find is not None:
@@ -106,16 +141,8 @@ def _replace(args: ReplaceArgs) -> Transform:
             return as_text(value).replace(find, repl)
 
         return run
-    try:
-        regex = re.compile(args.pattern or "")
-        regex.sub(repl, "")  # checks group references like \1 now, not per lead
-    except re.error as exc:
-        arg = "with" if "group" in str(exc) and "reference" in str(exc) else "pattern"
-        raise ArgError(
-            f"invalid regular expression: {exc}",
-            arg=arg,
-            code="LP305" if arg == "pattern" else "LP302",
-        ) from None
+    regex = _compiled(args.pattern or "")
+    _check_groups(regex, repl)
 
     def run_pattern(value: Any, ctx: RenderContext) -> Any:
         return regex.sub(repl, as_text(value))
@@ -208,14 +235,7 @@ class SplitArgs(Args):
 def _split(args: SplitArgs) -> Transform:
     index = args.part - 1 if args.part > 0 else args.part
     sep = args.separator
-    regex: re.Pattern[str] | None = None
-    if args.pattern is not None:
-        try:
-            regex = re.compile(args.pattern)
-        except re.error as exc:
-            raise ArgError(
-                f"invalid regular expression: {exc}", arg="pattern", code="LP305"
-            ) from None
+    regex = _compiled(args.pattern) if args.pattern is not None else None
 
     def run(value: Any, ctx: RenderContext) -> Any:
         text = as_text(value)

@@ -162,18 +162,18 @@ def test_load_yaml_not_utf8(tmp_path: Path) -> None:
 
 
 def test_load_yaml_too_large(tmp_path: Path) -> None:
-    """Files over 1 MB are refused before parsing."""
+    """Files over 256 KB are refused before parsing."""
     path = tmp_path / "big.yaml"
     path.write_bytes(b"a: " + b"x" * MAX_BYTES + b"\n")
     with pytest.raises(AuthoringError) as caught:
         load_yaml(path, display="big.yaml")
     assert str(caught.value) == (
-        "big.yaml:1:1: LP100 the file is larger than 1 MB\n  hint: split it into smaller files"
+        "big.yaml:1:1: LP100 the file is larger than 256 KB\n  hint: split it into smaller files"
     )
 
 
 def test_text_too_large() -> None:
-    """Text over 1 MB of UTF-8 is refused too (multi-byte characters count as their bytes)."""
+    """Text over 256 KB of UTF-8 is refused too (multi-byte characters count as their bytes)."""
     with pytest.raises(AuthoringError) as caught:
         load("a: " + "é" * (MAX_BYTES // 2 + 1))
     assert [i.code for i in caught.value.issues] == ["LP100"]

@@ -106,9 +106,9 @@ INVALID = {
         "LP507 timestamp: '2024-12-15T14:30:00' has no time zone; add \"Z\" for UTC or an "
         'offset like "+00:00"',
         "LP501 lead.last_name: this required field is missing (Consumer's last name)",
-        "LP504 lead.email: 'john.smith@gmail' is not a valid email address: the part after "
+        "LP504 lead.email: 'j***@gmail' is not a valid email address: the part after "
         "the @-sign is not valid. It should have a period.",
-        "LP507 lead.dob: '04/12/1985' is not a date; write it as YYYY-MM-DD, like 1985-04-12",
+        "LP507 lead.dob: '***1985' is not a date; write it as YYYY-MM-DD, like 1985-04-12",
         "LP505 lead.address.state: 'XX' is not a US state; write its 2-letter code like TX",
         "LP506 lead.address.zip: '7870' is not a ZIP code; write 5 digits like 78701 or ZIP+4 "
         "like 78701-1234",

@@ -149,7 +149,7 @@ def test_every_problem_is_listed_one_per_field() -> None:
         "LP507 timestamp: '2024-12-15T14:30:00' has no time zone; add \"Z\" for UTC or an "
         'offset like "+00:00"',
         "LP501 lead.first_name: this required field is empty (First name)",
-        "LP503 lead.phone: '555-12' is not a valid US phone number; write 10 digits like "
+        "LP503 lead.phone: '***5512' is not a valid US phone number; write 10 digits like "
         "512-555-0142",
         "LP505 lead.address.state: 'XX' is not a US state; write its 2-letter code like TX",
         "LP510 attributes.homeowner: 'lease' is not one of the choices own, rent",

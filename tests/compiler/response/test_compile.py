@@ -73,8 +73,8 @@ def test_invalid_regex_points_at_the_problem() -> None:
     """LP305 gives the regex's own message and the character."""
     text = "response:\n  body: text\n  rules:\n    - match: 'OK(\\d+'\n      outcome: accepted\n"
     assert rendered(text) == [
-        "b.yaml:4:17: LP305 invalid regular expression: missing ), unterminated subpattern "
-        "(character 3)\n"
+        "b.yaml:4:17: LP305 invalid regular expression: a group opened here is never closed "
+        "with ) (character 3)\n"
         "  hint: write a backslash before characters meant literally, e.g. \\| or \\(\n"
         "   4 |     - match: 'OK(\\d+'\n"
         "                       ^"
