@@ -86,6 +86,7 @@ CODES: dict[str, str] = {
     "LP511": "unknown lead field",
     "LP512": "lead is not valid JSON",
     "LP513": "number outside the allowed range",
+    "LP514": "list has too few or too many items",
     # LP6xx: embedded test cases
     "LP601": "test case payload differs",
     "LP602": "test case outcome differs",
