@@ -42,6 +42,8 @@ CODES: dict[str, str] = {
     "LP203": "wrong type of value",
     "LP204": "invalid value",
     "LP205": "unknown choice",
+    "LP206": "not a list, or a list read as one value",
+    "LP207": "list field settings do not suit the format",
     # LP3xx: meaning (compile)
     "LP301": "unknown transform",
     "LP302": "invalid transform arguments",

@@ -201,8 +201,8 @@ def _list_issues(
                 f"'{path}.first_name: {{type: string}}' and its other fields",
             )
         )
-    low, high = entry.get("min_items"), entry.get("max_items")
-    if isinstance(low, int) and isinstance(high, int) and low > high:
+    low, high = _number(entry.get("min_items")), _number(entry.get("max_items"))
+    if low is not None and high is not None and low > high:
         issues.append(
             Issue(
                 "LP312",
