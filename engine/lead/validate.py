@@ -281,10 +281,11 @@ def _check_group(
             if normalized is not _NOTHING:
                 out[child.key] = normalized
         elif isinstance(child, _List):
-            if value is None:
+            if _blank(value):
                 out.pop(child.key, None)
                 if child.required:
-                    issues.append(_missing(path, "missing", child.description))
+                    what = "empty" if present and value is not None else "missing"
+                    issues.append(_missing(path, what, child.description))
                 continue
             out[child.key] = _check_list(child, value, path, issues, marks)
         elif value is None:

@@ -36,6 +36,8 @@ TRANSFORMS: dict[str, TransformDef] = {
     "phone": formats.PHONE,
     "date": dates.DATE,
     "datetime": dates.DATETIME,
+    "since": dates.SINCE,
+    "within": dates.WITHIN,
     "currency": formats.CURRENCY,
     "number": formats.NUMBER,
     "boolean": formats.BOOLEAN,

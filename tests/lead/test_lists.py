@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
 
+from engine.contract.leads import leads
 from engine.errors import AuthoringError, LeadError
 from engine.lead import validate_lead
 from engine.lead.schema import lead_schema_text, load_lead_schema
@@ -97,3 +99,11 @@ def test_schema_mistakes(text: str, message: str) -> None:
     with pytest.raises(AuthoringError) as caught:
         lead_schema_text("fields:\n" + text, "lead-schema.yaml")
     assert any(message in i.message for i in caught.value.issues), caught.value.issues
+
+
+@given(leads(SCHEMA))
+def test_generated_leads_carry_lists_within_their_bounds(doc: dict[str, Any]) -> None:
+    """Generated leads (contract checks, test leads) hold 0..n items the schema accepts."""
+    out = validate_lead(SCHEMA, doc)
+    assert 1 <= len(out["lead"]["drivers"]) <= 3
+    assert len(out["lead"].get("phones", [])) <= 3

@@ -62,6 +62,10 @@ STEPS = [
     "hash",
     "{hash: md5}",
     "age",
+    "{since: days}",
+    "{since: {unit: months, timezone: America/Chicago}}",
+    "{within: 5y}",
+    "{within: {span: 30d, timezone: Pacific/Kiritimati}}",
     "{range: {min: 18, max: 120}}",
     "{range: {max: '-0.5'}}",
 ]
