@@ -10,8 +10,8 @@ answer must not fail because a value is missing. So, next to JMESPath's own func
 - ``lower(text)``, ``upper(text)``, ``trim(text)``;
 - dates (``engine.transforms.spans`` states the calendar rules): ``years_between(a, b)``,
   ``months_between(a, b)``, ``days_between(a, b)`` (whole units from a to b, null when either is
-  missing), ``within(date, '5y', timestamp)`` (the date lies in the 5 years up to the lead's
-  date), ``before(a, b)`` and ``after(a, b)`` (false when either is missing);
+  missing), ``within(date, '5y', timestamp)`` (the date, or any date of a list, lies in the 5
+  years up to the lead's date), ``before(a, b)`` and ``after(a, b)`` (false when either is missing);
 
 and JMESPath's ``contains``, ``starts_with`` and ``ends_with`` give false for a missing value
 (JMESPath raises an error, which turned a plain refusal into a bad response).
@@ -189,14 +189,15 @@ class LeadpostFunctions(_TextFunctions):
 
     @jp_functions.signature({"types": []}, {"types": ["string"]}, {"types": []})
     def _func_within(self, value: Any, span: str, ref: Any) -> bool:
-        day, until = _date(value), _date(ref)
-        if day is None or until is None:
-            return False
+        until = _date(ref)
         try:
             amount, unit = parse_span(span)
         except SpanError as exc:
             raise BadSpan(str(exc)) from None
-        return within(day, amount, unit, until)
+        days = [_date(v) for v in value] if isinstance(value, list) else [_date(value)]
+        return until is not None and any(
+            d is not None and within(d, amount, unit, until) for d in days
+        )
 
     @jp_functions.signature({"types": []}, {"types": []})
     def _func_before(self, a: Any, b: Any) -> bool:
