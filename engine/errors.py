@@ -108,6 +108,7 @@ CODES: dict[str, str] = {
     "LP712": "operation has no request body for the stage's format",
     "LP713": "spec kind does not suit the stage's format",
     "LP714": "test case body breaks the spec",
+    "LP330": "list may send more items than the spec allows",
 }
 
 

@@ -8,16 +8,25 @@ rendered and validated (LP708, :mod:`engine.contract.search`), ``examples`` lead
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from engine.authoring.rules import BuyerFile
-from engine.contract.infer import facts
+from engine.contract.infer import facts, in_list
 from engine.contract.model import BuyerSpec, PayloadPath, Violation
-from engine.contract.paths import PayloadShape, field_key, key, shape_of
+from engine.contract.paths import PayloadShape, field_key, key, shape_of, to_spec
 from engine.contract.search import EXAMPLES, Check, find_violations, finding_issue
 from engine.contract.spec import load_spec
-from engine.contract.static import Finding, StageCheck, check_stage, sent_fields
+from engine.contract.static import (
+    Finding,
+    ListField,
+    SentField,
+    StageCheck,
+    check_stage,
+    sent_fields,
+)
 from engine.dsl import models as m
 from engine.dsl.loader import SourceMap
 from engine.errors import AuthoringError, Issue
@@ -52,6 +61,11 @@ def stage_check(
     listed = spec.filters.states if spec.filters is not None else None
     states = frozenset(s.strip().upper() for s in listed) if listed else None
     found = {name: facts(field, schema, states) for name, field in model.fields.items()}
+    items, lists = item_fields(shape, plans, model.fields, schema, states)
+    if shape.format == "xml":  # a list is its repeated element: a group of fields, not an array
+        for name, spec_ in model.fields.items():
+            if isinstance(spec_, m.FieldSpec) and spec_.each is not None and name in found:
+                found[name] = replace(found[name], types=frozenset({"object"}))
     tests = tuple(
         (case, source.at(("tests", i, "expect_body")))
         for i, case in enumerate(spec.tests)
@@ -64,11 +78,49 @@ def stage_check(
         stage,
         shape,
         buyer_spec,
-        sent_fields(shape, plans, found),
+        sent_fields(shape, plans, found) + items,
         source.key_at(("stages", stage, "spec")),
         tests,
         charset,
+        lists,
     )
+
+
+def item_fields(
+    shape: PayloadShape,
+    plans: tuple[FieldPlan, ...],
+    specs: Mapping[str, m.FieldSpec | str],
+    schema: Any,
+    states: frozenset[str] | None,
+    at: tuple[str | int, ...] = (),
+) -> tuple[tuple[SentField, ...], tuple[ListField, ...]]:
+    """The fields of every list's items, at the list's path plus position 0 (any item), and the
+    lists themselves with their ``max_items``; nested lists too."""
+    sent: list[SentField] = []
+    lists: list[ListField] = []
+    for plan in plans:
+        spec = specs.get(plan.name)
+        if plan.items is None or not isinstance(spec, m.FieldSpec) or spec.each is None:
+            continue
+        where = (*at, *plan.path)
+        spec_path = to_spec(shape, where)
+        if spec_path is None:
+            continue
+        lists.append(ListField(plan, key(spec_path), spec.max_items))
+        inner = in_list(schema, spec.each)
+        if spec.fields is None:
+            single = spec.model_copy(update={"each": None, "from_": "item", "max_items": None})
+            sent.append(SentField(plan, key((*spec_path, 0)), facts(single, inner, states)))
+            continue
+        found = {n: facts(f, inner, states) for n, f in spec.fields.items()}
+        for item in plan.items.fields:
+            path = to_spec(shape, (*where, 0, *item.path))
+            if path is not None and item.name in found:
+                sent.append(SentField(item, key(path), found[item.name]))
+        deeper = item_fields(shape, plan.items.fields, spec.fields, inner, states, (*where, 0))
+        sent += deeper[0]
+        lists += deeper[1]
+    return tuple(sent), tuple(lists)
 
 
 def contract_findings(
