@@ -216,6 +216,8 @@ def compile_each(
     span = ctx.source.key_at(at)
     compute = each_compute(name, span, keep, render, on_missing, spec.fields is not None)
     limits = _limits_words(keep, spec.where)
+    if mode == "reject":
+        limits = ", ".join(w for w in (limits, "the lead is refused without one") if w)
     description = f"one per item of {label}" + (f" ({limits})" if limits else "") + f": {inner}"
     return ListField(compute, description, tuple(dict.fromkeys(reads)), items, pii)
 
@@ -332,14 +334,15 @@ def aggregate_source(
     get = aggregate_getter(kind, keep, condition, of.compute if of else None)  # type: ignore[arg-type]
     reads = (*(of.reads if of else ()),)
     safe = of is None or of.safe or not _pii(ctx, of.reads)
-    sent = "the items the post sends" if limits is not None else "the items"
+    scope = f"the items of {label}" + (" the post sends" if limits is not None else "")
     where = f" where {spec.where}" if spec.where else ""
+    inner = of.description if of else ""
     words = {
-        "count": f"the number of {sent} of {label}{where}",
-        "any": f"whether any of {sent} of {label} has {spec.where}",
-        "all": f"whether all of {sent} of {label} have {spec.where}",
-        "min": f"the least of ({of.description if of else ''}) over {sent} of {label}{where}",
-        "max": f"the greatest of ({of.description if of else ''}) over {sent} of {label}{where}",
+        "count": f"the number of {scope}{where}",
+        "any": f"whether any of {scope} meets {spec.where}",
+        "all": f"whether all of {scope} meet {spec.where}",
+        "min": f"the least ({inner}) over {scope}{where}",
+        "max": f"the greatest ({inner}) over {scope}{where}",
     }
     return AggregateSource(get, f"{kind} of {label}", words[kind], reads, safe)
 

@@ -45,42 +45,10 @@ class FieldSpec(Model):
     separator: str | None = Field(None, description="text between concat parts (default space)")
     when: list[WhenCase] | None = Field(None, description="conditional: first matching `if` wins")
     else_: FieldSpec | str | None = Field(None, alias="else", description="used when no `if` holds")
-    transform: list[str | dict[str, Any]] = Field(
-        default_factory=list, description="steps applied in order, e.g. [trim, {phone: dashes}]"
-    )
-    type: OutputType | None = Field(None, description="output type (JSON): string, integer, …")
-    max_length: Annotated[int, Field(gt=0)] | None = None
-    too_long: Literal["truncate", "reject"] = "truncate"
-    if_missing: Literal["omit", "reject", "null"] | None = Field(
-        None, description="when the value is missing: omit the field (default), reject the lead"
-    )
-    default: str | None = Field(None, description="text used when the value is missing")
-    secret: bool | None = Field(
-        None,
-        description="whether a constant `value` is a secret (lint LP401); by default leadpost "
-        "judges by the field's name and the value",
-    )
     each: str | None = Field(
         None,
         description="a lead list (lead.drivers): send one entry per item; inside, item.NAME "
         "reads the item",
-    )
-    fields: dict[str, FieldSpec | str] | None = Field(
-        None, description="each: the fields of one item (an object per item)"
-    )
-    where: str | None = Field(
-        None, description="each and aggregates: keep only the items where this condition holds"
-    )
-    max_items: Annotated[int, Field(gt=0)] | None = Field(
-        None, description="each: send at most this many items"
-    )
-    extra_items: Literal["drop", "reject"] = Field(
-        "drop", description="each: items beyond max_items are left out (drop) or refuse the lead"
-    )
-    names: str | None = Field(
-        None,
-        description="each, form and query only: the name of each item's field, e.g. "
-        "driver{n}_{name} ({n} counts from 1, {i} from 0)",
     )
     count: str | None = Field(None, description="the number of kept items of a lead list")
     min: str | None = Field(None, description="the least `of` over the kept items of a lead list")
@@ -96,6 +64,39 @@ class FieldSpec(Model):
     of: FieldSpec | str | None = Field(
         None,
         description="min and max: the value of one item, e.g. {from: item.dob, transform: [age]}",
+    )
+
+    where: str | None = Field(
+        None, description="each and aggregates: keep only the items where this condition holds"
+    )
+    max_items: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="each: send at most this many items"
+    )
+    extra_items: Literal["drop", "reject"] = Field(
+        "drop", description="each: items beyond max_items are left out (drop) or refuse the lead"
+    )
+    names: str | None = Field(
+        None,
+        description="each, form and query only: the name of each item's field, e.g. "
+        "driver{n}_{name} ({n} counts from 1, {i} from 0)",
+    )
+    transform: list[str | dict[str, Any]] = Field(
+        default_factory=list, description="steps applied in order, e.g. [trim, {phone: dashes}]"
+    )
+    type: OutputType | None = Field(None, description="output type (JSON): string, integer, …")
+    max_length: Annotated[int, Field(gt=0)] | None = None
+    too_long: Literal["truncate", "reject"] = "truncate"
+    if_missing: Literal["omit", "reject", "null"] | None = Field(
+        None, description="when the value is missing: omit the field (default), reject the lead"
+    )
+    default: str | None = Field(None, description="text used when the value is missing")
+    secret: bool | None = Field(
+        None,
+        description="whether a constant `value` is a secret (lint LP401); by default leadpost "
+        "judges by the field's name and the value",
+    )
+    fields: dict[str, FieldSpec | str] | None = Field(
+        None, description="each: the fields of one item (an object per item)"
     )
 
     @model_validator(mode="after")
