@@ -214,8 +214,8 @@ def _type_problem(check: StageCheck, f: SentField, prop: Property) -> str | None
     if not wanted:
         return None
     if wanted <= {"object", "array"}:
-        bad = f.facts.types - {"null"} - wanted  # a list field sends an array
-        return types_text(bad) if bad else None
+        extra = f.facts.types - {"null"} - wanted  # a list field sends an array
+        return types_text(extra) if extra else None
     if not check.shape.text_only:
         bad = [t for t in f.facts.types if not _accepts(wanted, t)]
         if bad and f.facts.values is not None:
