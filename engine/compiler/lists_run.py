@@ -25,11 +25,11 @@ from engine.positions import Span
 Aggregate = Literal["count", "min", "max", "any", "all"]
 
 
-def item_context(ctx: RenderContext, item: Any) -> RenderContext:
-    """The context one item is read in: the lead document plus ``item``."""
+def items_context(ctx: RenderContext) -> tuple[RenderContext, dict[str, Any]]:
+    """One context for reading a list's items in turn: set ``doc["item"]`` before each (the
+    items are read one after the other, so one copy of the lead document serves them all)."""
     doc = dict(ctx.lead)
-    doc["item"] = item
-    return RenderContext(doc, ctx.now, ctx.prior, ctx.environ, ctx.trace, ctx.stamp)
+    return RenderContext(doc, ctx.now, ctx.prior, ctx.environ, ctx.trace, ctx.stamp), doc
 
 
 def holds(condition: CompiledExpression, doc: Any) -> bool:
@@ -62,11 +62,12 @@ class Keep:
             return []
         kept = found
         if self.where:
-            kept = [
-                item
-                for item in found
-                if all(holds(c, item_context(ctx, item).lead) for c in self.where)
-            ]
+            doc = dict(ctx.lead)
+            kept = []
+            for item in found:
+                doc["item"] = item
+                if all(holds(c, doc) for c in self.where):
+                    kept.append(item)
         if self.limit is not None and len(kept) > self.limit:
             if self.reject_extra:
                 raise MappingError(
@@ -94,9 +95,11 @@ def each_compute(
         except MappingError as exc:
             raise MappingError(exc.reason, field=name, span=span) from None
         rows: list[Any] = []
+        here, doc = items_context(ctx)
         for number, item in enumerate(items, 1):
+            doc["item"] = item
             try:
-                value = render_item(item_context(ctx, item))
+                value = render_item(here)
             except MappingError as exc:
                 raise MappingError(
                     f"item {number} of {keep.label}: {exc.reason}",
@@ -130,8 +133,13 @@ def aggregate_getter(
     def get(ctx: RenderContext) -> Any:
         items = keep.items(ctx)
         chosen = items
+        here, doc = items_context(ctx)
         if condition is not None:
-            chosen = [i for i in items if holds(condition, item_context(ctx, i).lead)]
+            chosen = []
+            for item in items:
+                doc["item"] = item
+                if holds(condition, doc):
+                    chosen.append(item)
         if kind == "count":
             return len(chosen)
         if kind == "any":
@@ -139,7 +147,10 @@ def aggregate_getter(
         if kind == "all":
             return len(chosen) == len(items)
         assert of is not None
-        values = [of(item_context(ctx, i)) for i in chosen]
+        values = []
+        for item in chosen:
+            doc["item"] = item
+            values.append(of(here))
         return extreme(kind, [v for v in values if v is not OMIT and not is_missing(v)])
 
     return get
