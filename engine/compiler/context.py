@@ -35,6 +35,8 @@ class CompileContext:
     item_scopes: list[str] = field(default_factory=list)
     """The lead lists being compiled into, innermost last (``lead.drivers``): ``item.dob``
     inside them means ``lead.drivers.dob`` of one item."""
+    keeps: dict[str, object] = field(default_factory=dict)
+    """Aggregates over one lead list share its kept-items chooser (chosen once per render)."""
     post_lists: dict[str, object] = field(default_factory=dict)
     """Each lead list the post sends with ``each:`` -> that field spec (its ``where`` and
     ``max_items``): aggregates in any stage count the same items the post sends."""

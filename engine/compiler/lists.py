@@ -351,20 +351,23 @@ def _post_keep(
     limits: FieldSpec | None, getter: Getter, label: str, ctx: CompileContext, hooks: Hooks
 ) -> Keep | None:
     """The items the post sends (its ``where`` and ``max_items``), or every item."""
+    top = not label.startswith("item")
+    found = ctx.keeps.get(label) if top else None
+    if isinstance(found, Keep):
+        return found
     if limits is None:
-        return Keep(getter, label)
+        keep = Keep(getter, label, shared=top)
+        if top:
+            ctx.keeps[label] = keep
+        return keep
     where: list[tuple[str, Path]] = [(limits.where, ("stages", "post"))] if limits.where else []
     quiet = CompileContext(ctx.source, ctx.lead_schema, item_scopes=list(ctx.item_scopes))
     conditions = _conditions(where, quiet, hooks)  # the post's own field reports problems
     if conditions is None:
         return None
-    return Keep(
-        getter,
-        label,
-        conditions,
-        limits.max_items,
-        limits.extra_items == "reject",
-    )
+    keep = Keep(getter, label, conditions, limits.max_items, limits.extra_items == "reject", top)
+    ctx.keeps[label] = keep
+    return keep
 
 
 def post_lists(fields: dict[str, Any]) -> dict[str, FieldSpec]:

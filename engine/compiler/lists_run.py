@@ -10,7 +10,7 @@ item and ``lead.address.zip`` still reads the lead.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -54,9 +54,25 @@ class Keep:
     where: tuple[CompiledExpression, ...] = ()
     limit: int | None = None
     reject_extra: bool = False
+    shared: bool = False
+    """A list of the lead itself, whose aggregates share this Keep: one render chooses its items
+    once. (Not for an item's list: one context serves all items of the outer list in turn.)"""
+    _last: list[Any] = field(default_factory=lambda: [None], compare=False, repr=False)
+    """The last context asked about and its kept items (a tuple, replaced whole)."""
 
     def items(self, ctx: RenderContext) -> list[Any]:
         """The kept items, in the lead's order (empty when the list is absent or empty)."""
+        if not self.shared:
+            return self._choose(ctx)
+        last = self._last[0]
+        if last is not None and last[0] is ctx:
+            kept: list[Any] = last[1]
+            return kept
+        kept = self._choose(ctx)
+        self._last[0] = (ctx, kept)
+        return kept
+
+    def _choose(self, ctx: RenderContext) -> list[Any]:
         found = self.source(ctx)
         if not isinstance(found, list):
             return []
