@@ -352,6 +352,14 @@ def _branch(
     compiled = _field(name, then, at, ctx)
     if compiled is None:
         return None
+    if compiled.items is not None:
+        ctx.error(
+            "LP206",
+            "a list (each:) can only be a field of its own, not a part or a branch of one",
+            at,
+            hint="give the list its own field; a when can choose items with each's where:",
+        )
+        return None
     return compiled.compute, f"({compiled.description})", compiled.reads
 
 

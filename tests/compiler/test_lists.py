@@ -246,6 +246,10 @@ def test_aggregates_pass_the_ping_pii_check_but_items_do_not() -> None:
             "x: {each: lead.drivers, where: 'item.nope', fields: {a: item.dob}}",
             "LP304 unknown lead field 'lead.drivers.nope'",
         ),
+        (
+            "x: {concat: [lead.zip, {each: lead.phones}]}",
+            "LP206 a list (each:) can only be a field of its own",
+        ),
     ],
 )
 def test_json_mistakes(fields: str, message: str) -> None:
