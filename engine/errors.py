@@ -109,6 +109,11 @@ CODES: dict[str, str] = {
     "LP713": "spec kind does not suit the stage's format",
     "LP714": "test case body breaks the spec",
     "LP330": "list may send more items than the spec allows",
+    # LP80x: what a drafted buyer file (leadpost new buyer --from-spec) left to decide
+    "LP800": "drafted field not mapped yet",
+    "LP801": "drafted translate entry not decided yet",
+    "LP802": "drafted production address not filled in",
+    "LP803": "test body not recorded yet",
 }
 
 
