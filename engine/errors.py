@@ -45,6 +45,8 @@ CODES: dict[str, str] = {
     "LP203": "wrong type of value",
     "LP204": "invalid value",
     "LP205": "unknown choice",
+    "LP206": "not a list, or a list read as one value",
+    "LP207": "list field settings do not suit the format",
     # LP3xx: meaning (compile)
     "LP301": "unknown transform",
     "LP302": "invalid transform arguments",
@@ -94,6 +96,7 @@ CODES: dict[str, str] = {
     "LP511": "unknown lead field",
     "LP512": "lead is not valid JSON",
     "LP513": "number outside the allowed range",
+    "LP514": "list has too few or too many items",
     # LP6xx: embedded test cases
     "LP601": "test case payload differs",
     "LP602": "test case outcome differs",
@@ -113,6 +116,7 @@ CODES: dict[str, str] = {
     "LP712": "operation has no request body for the stage's format",
     "LP713": "spec kind does not suit the stage's format",
     "LP714": "test case body breaks the spec",
+    "LP330": "list may send more items than the spec allows",
     # LP80x: what a drafted buyer file (leadpost new buyer --from-spec) left to decide
     "LP800": "drafted field not mapped yet",
     "LP801": "drafted translate entry not decided yet",

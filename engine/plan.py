@@ -133,6 +133,25 @@ Transform = Callable[[Any, RenderContext], Any]
 OutputPath = tuple[str | int, ...]
 
 
+class Rows(tuple[Any, ...]):
+    """The rendered items of a list field (``each:``), in order: for a list of objects one
+    tuple of values per item, aligned with :attr:`ItemsPlan.fields`; for a list of values the
+    values themselves. Encoders write them as a JSON array, repeated XML elements or indexed
+    form names."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsPlan:
+    """What an encoder needs to know about one list field's items."""
+
+    fields: tuple[FieldPlan, ...] = ()
+    """The fields of one item (their paths relative to the item); empty for a list of values."""
+    names: str | None = None
+    """Form and query: the pattern naming each item's fields, e.g. ``driver{n}_{name}``."""
+
+
 @dataclass(frozen=True, slots=True)
 class FieldPlan:
     """One output field: where it goes and how its value is computed from a lead."""
@@ -148,6 +167,8 @@ class FieldPlan:
     """Lead fields this field reads (dotted), for lint and for the ping PII check."""
     pii: bool = False
     """True when it reads a field the lead schema marks as PII: masked in logs, never pinged."""
+    items: ItemsPlan | None = None
+    """A list field (``each:``): its value is :class:`Rows`, shaped as this says."""
 
 
 class Encoder(Protocol):

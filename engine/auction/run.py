@@ -316,10 +316,12 @@ class _Sale:
                 r._waiting[(rec.lead_id, b.buyer)] = (price, len(delivery.attempts))
         else:
             self.pending = last
-            rec.why(b.buyer, post_failed(last))
+            stale = delivery.gave_up is not None and delivery.gave_up.startswith(STALE)
+            why = post_failed(last)
+            rec.why(b.buyer, f"{why}; no retry: {delivery.gave_up}" if stale else why)
             if result == "next":
                 r.store.release(rec.lead_id, b.buyer)
-            if delivery.gave_up and delivery.gave_up.startswith(STALE):
+            if stale:
                 self.stale = f"{b.buyer}: {delivery.gave_up}"
         return result
 

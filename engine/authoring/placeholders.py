@@ -70,7 +70,7 @@ def drafted_placeholders(f: BuyerFile) -> Iterator[Issue]:
                 "replace TODO with one of the buyer's choices (the comment lists them)",
             )
     for env, settings in f.spec.environments.items():
-        if (urlsplit(settings.url.strip()).hostname or "") == PLACEHOLDER_HOST:
+        if _host(settings.url) == PLACEHOLDER_HOST:
             yield Issue(
                 "LP802",
                 f"environment '{env}' still has the draft's placeholder address",
@@ -98,3 +98,11 @@ def placeholder_lines(f: BuyerFile) -> set[tuple[str, int]]:
 
 
 DRAFT_RULES: list[Rule] = [drafted_placeholders]
+
+
+def _host(url: str) -> str:
+    """The host of ``url``; "" when it cannot be read (the address rules report that)."""
+    try:
+        return urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""

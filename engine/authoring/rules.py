@@ -29,6 +29,7 @@ from engine.runtime.addresses import (
     simulated,
     url_host,
 )
+from engine.transforms.registry import PING_SAFE
 from engine.transforms.values import TranslateArgs
 
 
@@ -303,7 +304,8 @@ def _ping_fields(f: BuyerFile) -> tuple[FieldPlan, ...]:
 def pii_in_ping(f: BuyerFile) -> Iterator[Issue]:
     """LP405: a ping goes to buyers before they win the lead; it must not identify the person.
 
-    Uses the same flag the runtime enforces: a field reading a PII lead field, unless hashed.
+    Uses the same flag the runtime enforces: a field reading a PII lead field, unless a
+    ping-safe reduction (age, birth_year, zip3, hash, …) or an aggregate makes it anonymous.
     """
     if f.schema is None:
         return
@@ -314,7 +316,10 @@ def pii_in_ping(f: BuyerFile) -> Iterator[Issue]:
                 "LP405",
                 f"ping field '{field.name}' sends {', '.join(pii)}, which identifies the consumer",
                 field.span,
-                "send personal details only in the post, once the buyer has won the lead",
+                "send personal details only in the post, once the buyer has won the lead; a "
+                "ping may send a reduction of them that identifies no one: "
+                + ", ".join(PING_SAFE)
+                + " (e.g. transform: [age]), or a count/min/max/any/all over a list",
             )
 
 

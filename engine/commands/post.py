@@ -36,15 +36,17 @@ async def post_command(
     stage: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    wall: datetime | None = None,
 ) -> tuple[str, int]:
     """Send the lead in ``lead_path`` to the buyer file ``path`` in environment ``env`` (every
     stage in order, or only ``stage``); secrets come from ``environ`` (default: the process
-    environment). Returns the report and the exit code: 0 when the last stage sent was
-    accepted, 1 otherwise, 2 for an unknown stage or environment. Raises AuthoringError (the
+    environment); ``wall`` is the time now, for the lead's age. Returns the report and the exit
+    code: 0 when the last stage sent was accepted, 1 otherwise, 2 for an unknown stage or
+    environment. Raises AuthoringError (the
     buyer file), LeadError (the lead) or LeadpostError (an unreadable lead file)."""
     plan = load_integration(path)
     lead, now = read_lead_file(lead_path, path)
-    return await post_plan(plan, lead, now, env=env, stage=stage, environ=environ)
+    return await post_plan(plan, lead, now, env=env, stage=stage, environ=environ, wall=wall)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

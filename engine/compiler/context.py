@@ -32,7 +32,14 @@ class CompileContext:
     stage_values: dict[str, frozenset[str]] = field(default_factory=dict)
     base_dir: str = "."
     """Folder that relative file references (test leads) are resolved against."""
-    """Values each earlier stage extracts, for ``from: ping.ping_id`` references."""
+    item_scopes: list[str] = field(default_factory=list)
+    """The lead lists being compiled into, innermost last (``lead.drivers``): ``item.dob``
+    inside them means ``lead.drivers.dob`` of one item."""
+    keeps: dict[str, object] = field(default_factory=dict)
+    """Aggregates over one lead list share its kept-items chooser (chosen once per render)."""
+    post_lists: dict[str, object] = field(default_factory=dict)
+    """Each lead list the post sends with ``each:`` -> that field spec (its ``where`` and
+    ``max_items``): aggregates in any stage count the same items the post sends."""
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -68,6 +75,15 @@ class CompileContext:
             )
             return default
         return float(m.group(1)) * _UNIT[m.group(2)]
+
+    def item_path(self, dotted: str) -> str | None:
+        """The lead-schema path an ``item.NAME`` reference means here (``lead.drivers.NAME``);
+        None outside ``each:`` and aggregates, or when ``dotted`` is not about an item."""
+        head, _, rest = dotted.partition(".")
+        if head != "item" or not self.item_scopes:
+            return None
+        scope = self.item_scopes[-1]
+        return f"{scope}.{rest}" if rest else scope
 
     def lead_field(self, dotted: str, at: Path) -> bool:
         """True if ``dotted`` names a field of the lead schema; else LP304 with did-you-mean."""

@@ -25,12 +25,13 @@ from engine.compiler.fields_run import (
     prior_getter,
     when_getter,
 )
+from engine.compiler.lists import Hooks, aggregate_source, compile_each, list_kind
 from engine.compiler.response_exprs import compile_expression
 from engine.dsl.models import Fields, FieldSpec
 from engine.dsl.suggest import hint_for
 from engine.errors import MappingError
-from engine.plan import FieldPlan, RenderContext, Template
-from engine.transforms import CONVERTERS, compile_step, limit_length
+from engine.plan import FieldPlan, ItemsPlan, RenderContext, Template
+from engine.transforms import CONVERTERS, TRANSFORMS, compile_step, limit_length
 
 __all__ = ["compile_fields"]
 
@@ -74,14 +75,18 @@ def compile_field_pipelines(
                 key=True,
                 hint=_PATH_HINT,
             )
-        compiled = _field(name, spec, field_at, ctx)
+        compiled = _field(name, spec, field_at, ctx, flat=literal_names)
         if compiled is None or isinstance(path, str):
             continue
         span = ctx.source.key_at(field_at)
         reads = tuple(dict.fromkeys(compiled.reads))
-        pii = not compiled.hashed and any(_is_pii(ctx, r) for r in reads)
+        pii = not compiled.safe and any(_is_pii(ctx, r) for r in reads)
+        if compiled.items is not None:
+            pii = compiled.pii
         plans.append(
-            FieldPlan(name, path, compiled.compute, span, compiled.description, reads, pii)
+            FieldPlan(
+                name, path, compiled.compute, span, compiled.description, reads, pii, compiled.items
+            )
         )
         pipelines.append(compiled.pipeline)
     return tuple(plans), tuple(pipelines)
@@ -106,6 +111,8 @@ class _Source:
     template: Template | None = None
     keys: tuple[str, ...] | None = None
     """The lead path, when this source is one plain lead field."""
+    safe: bool = False
+    """Its value identifies no one although it reads personal fields (an aggregate)."""
 
 
 def _reference(text: str, at: Path, ctx: CompileContext, *, bare: bool) -> _Source | None:
@@ -120,6 +127,8 @@ def _reference(text: str, at: Path, ctx: CompileContext, *, bare: bool) -> _Sour
         ctx.error("LP304", f"'{text}' is not a field path", at, hint="write it like lead.phone")
         return None
     head = parts[0]
+    if head == "item":
+        return _item_reference(path, at, ctx)
     if head in STAGES:
         if len(parts) != 2:
             ctx.error(
@@ -145,6 +154,8 @@ def _reference(text: str, at: Path, ctx: CompileContext, *, bare: bool) -> _Sour
             return None
         if not ctx.lead_field(path, at):
             return None
+        if not _outside_lists(path, at, ctx):
+            return None
         leaves = getattr(schema, "fields", None)
         if isinstance(leaves, Mapping) and path not in leaves:
             inside = sorted(p for p in leaves if p.startswith(path + "."))
@@ -158,7 +169,71 @@ def _reference(text: str, at: Path, ctx: CompileContext, *, bare: bool) -> _Sour
     return _Source(lead_getter(tuple(parts)), path, path, (path,), keys=tuple(parts))
 
 
+def _item_reference(path: str, at: Path, ctx: CompileContext) -> _Source | None:
+    """``item.dob`` inside ``each: lead.drivers``: one item's field (``item`` alone: the item)."""
+    dotted = ctx.item_path(path)
+    if dotted is None:
+        ctx.error(
+            "LP206",
+            f"'{path}' reads an item of a list, but this field is not inside 'each:' or an "
+            "aggregate",
+            at,
+            hint="send a list with each: lead.drivers and read its items as item.NAME inside",
+        )
+        return None
+    schema = ctx.lead_schema
+    scope = ctx.item_scopes[-1]
+    if schema is not None and dotted not in schema.paths:
+        inside = sorted(p[len(scope) + 1 :] for p in schema.paths if p.startswith(scope + "."))
+        wrote = path.removeprefix("item.")
+        ctx.error(
+            "LP304",
+            f"the items of {scope} have no field '{wrote}'",
+            at,
+            hint=hint_for(wrote, inside) or ("they have: " + ", ".join(inside) if inside else None),
+        )
+        return None
+    if schema is not None and dotted != scope and dotted in getattr(schema, "list_paths", ()):
+        ctx.error(
+            "LP206",
+            f"'{path}' is a list, not one value",
+            at,
+            hint=f"send it with each: {path}, or count it with count: {path}",
+        )
+        return None
+    keys = tuple(path.split("."))
+    return _Source(lead_getter(keys), path, path, (dotted,), keys=keys)
+
+
+def _outside_lists(path: str, at: Path, ctx: CompileContext) -> bool:
+    """A lead path that is a list, or inside one, is read with each/aggregates (LP206)."""
+    outer = getattr(ctx.lead_schema, "list_of", lambda p: None)(path)
+    if outer is None:
+        return True
+    if outer == path:
+        ctx.error(
+            "LP206",
+            f"'{path}' is a list of items, not one value",
+            at,
+            hint=f"send its items with each: {path}, or a number such as count: {path}",
+        )
+    else:
+        ctx.error(
+            "LP206",
+            f"'{path}' is a field of each item of the list '{outer}'",
+            at,
+            hint=f"inside each: {outer} (or an aggregate over it), write "
+            f"item.{path[len(outer) + 1 :]}",
+        )
+    return False
+
+
 def _source(name: str, spec: FieldSpec, at: Path, ctx: CompileContext) -> _Source | None:
+    if list_kind(spec) not in (None, "each"):
+        found = aggregate_source(spec, at, ctx, _HOOKS)
+        if found is None:
+            return None
+        return _Source(found.get, found.label, found.description, found.reads, safe=found.safe)
     if spec.from_ is not None:
         return _reference(spec.from_, (*at, "from"), ctx, bare=False)
     if spec.value is not None:
@@ -244,7 +319,18 @@ def _condition_fields(tree: dict[str, Any], at: Path, ctx: CompileContext) -> bo
     """Check the lead fields a condition reads; catch bare null/true/false (fields in JMESPath)."""
     ok = True
     for path in condition_paths(tree):
-        if path in ("null", "true", "false"):
+        if path.split(".")[0] == "item":
+            dotted = ctx.item_path(path)
+            if dotted is None:
+                ctx.error(
+                    "LP206",
+                    f"'{path}' reads an item, but this condition is not inside 'each:'",
+                    at,
+                )
+                ok = False
+            elif ctx.lead_schema is not None:
+                ok &= ctx.lead_field(dotted, at)
+        elif path in ("null", "true", "false"):
             ctx.error(
                 "LP303",
                 f"'{path}' without backticks is read as a lead field named {path}",
@@ -266,6 +352,14 @@ def _branch(
     compiled = _field(name, then, at, ctx)
     if compiled is None:
         return None
+    if compiled.items is not None:
+        ctx.error(
+            "LP206",
+            "a list (each:) can only be a field of its own, not a part or a branch of one",
+            at,
+            hint="give the list its own field; a when can choose items with each's where:",
+        )
+        return None
     return compiled.compute, f"({compiled.description})", compiled.reads
 
 
@@ -277,18 +371,33 @@ class _Compiled:
     compute: Callable[[RenderContext], Any]
     description: str
     reads: tuple[str, ...]
-    hashed: bool = False
-    """A hash step makes the sent value unreadable: it no longer counts as PII."""
+    safe: bool = False
+    """A ping-safe reduction (age, hash, ZIP3, …) or an aggregate: the value sent identifies
+    no one, so it no longer counts as PII."""
     pipeline: Pipeline | None = None
+    items: ItemsPlan | None = None
+    """A list field: the shape of its items."""
+    pii: bool = False
+    """A list field: whether any item field sends personal data."""
 
 
 def _errors(ctx: CompileContext) -> int:
     return sum(1 for i in ctx.issues if i.severity == "error")
 
 
-def _field(name: str, spec: FieldSpec | str, at: Path, ctx: CompileContext) -> _Compiled | None:
-    """The compiled field, or None after reporting its problems."""
+def _field(
+    name: str, spec: FieldSpec | str, at: Path, ctx: CompileContext, *, flat: bool = False
+) -> _Compiled | None:
+    """The compiled field, or None after reporting its problems. ``flat``: the stage's format
+    has flat names (form, query), which a list field names with its ``names`` pattern."""
     span = ctx.source.key_at(at)
+    if isinstance(spec, FieldSpec) and spec.each is not None:
+        listed = compile_each(name, spec, at, ctx, _HOOKS, flat=flat)
+        if listed is None:
+            return None
+        return _Compiled(
+            listed.compute, listed.description, listed.reads, items=listed.items, pii=listed.pii
+        )
     if isinstance(spec, str):
         src = _reference(spec, at, ctx, bare=True)
         if src is None:
@@ -328,8 +437,8 @@ def _field(name: str, spec: FieldSpec | str, at: Path, ctx: CompileContext) -> _
             return None
     assert compute is not None
     description = ", ".join([src.description, *(s.description for s in steps), *words])
-    hashed = any(s.label == "hash" for s in steps)
-    return _Compiled(compute, description, src.reads, hashed, pipeline)
+    safe = src.safe or any(TRANSFORMS[s.label].ping_safe for s in steps)
+    return _Compiled(compute, description, src.reads, safe, pipeline)
 
 
 def _steps(spec: FieldSpec, at: Path, ctx: CompileContext) -> tuple[Step, ...] | None:
@@ -421,3 +530,6 @@ def _constant(
         return compute(ctx) if ctx.trace is not None else fixed
 
     return constant
+
+
+_HOOKS = Hooks(field=_field, fields=compile_field_pipelines, conditions=_condition_fields)

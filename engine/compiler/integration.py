@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.compiler import settings
 from engine.compiler.context import CompileContext, Path
+from engine.compiler.lists import post_lists
 from engine.compiler.salvage import salvage
 from engine.compiler.soap import check_wsse
 from engine.compiler.stages import compile_stage
@@ -41,6 +42,7 @@ def compile_document(
 
 def compile_spec(spec: m.IntegrationSpec, ctx: CompileContext) -> IntegrationPlan | None:
     stages: dict[str, StagePlan] = {}
+    ctx.post_lists.update(post_lists(spec.stages.post.fields))
     for name, stage in (("ping", spec.stages.ping), ("post", spec.stages.post)):
         if stage is None:
             continue

@@ -1,4 +1,4 @@
-"""leadpost's JMESPath functions: regular expressions, text ignoring case, and missing values.
+"""leadpost's JMESPath functions: regular expressions, text ignoring case, missing values, dates.
 
 Buyers answer in every spelling ("Success", "SUCCESS", " success "), and a condition over an
 answer must not fail because a value is missing. So, next to JMESPath's own functions:
@@ -8,6 +8,10 @@ answer must not fail because a value is missing. So, next to JMESPath's own func
   group, else the whole match), or null;
 - ``equals_ignore_case(a, b)``, ``contains_ignore_case(subject, text)``;
 - ``lower(text)``, ``upper(text)``, ``trim(text)``;
+- dates (``engine.transforms.spans`` states the calendar rules): ``years_between(a, b)``,
+  ``months_between(a, b)``, ``days_between(a, b)`` (whole units from a to b, null when either is
+  missing), ``within(date, '5y', timestamp)`` (the date, or any date of a list, lies in the 5
+  years up to the lead's date), ``before(a, b)`` and ``after(a, b)`` (false when either is missing);
 
 and JMESPath's ``contains``, ``starts_with`` and ``ends_with`` give false for a missing value
 (JMESPath raises an error, which turned a plain refusal into a bad response).
@@ -20,12 +24,14 @@ Patterns are compiled when the file loads, through the project's one regex helpe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from jmespath import functions as jp_functions
 from jmespath.exceptions import JMESPathError
 
 from engine.transforms.base import scalar_text
+from engine.transforms.spans import SpanError, Unit, as_date, between, parse_span, within
 
 #: Functions whose second argument is a regular expression, compiled when the file loads.
 REGEX_FUNCTIONS: frozenset[str] = frozenset({"matches", "capture"})
@@ -74,8 +80,8 @@ def _each_text(value: Any, change: Any) -> Any:
     return None if text is None else change(text)
 
 
-class LeadpostFunctions(jp_functions.Functions):
-    """JMESPath's built-in functions plus leadpost's (see the module docstring)."""
+class _TextFunctions(jp_functions.Functions):
+    """JMESPath's built-in functions plus leadpost's text and regex functions."""
 
     def __init__(self, patterns: Mapping[str, Regex] | None = None) -> None:
         super().__init__()
@@ -148,6 +154,64 @@ class LeadpostFunctions(jp_functions.Functions):
     @jp_functions.signature({"types": []})
     def _func_trim(self, value: Any) -> Any:
         return _each_text(value, str.strip)
+
+
+def _date(value: Any) -> Any:
+    """A calendar date from a date or timestamp text (a timestamp's date in UTC); else None."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return as_date(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
+        return None
+
+
+class LeadpostFunctions(_TextFunctions):
+    """JMESPath's built-in functions plus leadpost's (see the module docstring)."""
+
+    def _between(self, a: Any, b: Any, unit: Unit) -> int | None:
+        first, second = _date(a), _date(b)
+        return None if first is None or second is None else between(first, second, unit)
+
+    @jp_functions.signature({"types": []}, {"types": []})
+    def _func_years_between(self, a: Any, b: Any) -> int | None:
+        return self._between(a, b, "years")
+
+    @jp_functions.signature({"types": []}, {"types": []})
+    def _func_months_between(self, a: Any, b: Any) -> int | None:
+        return self._between(a, b, "months")
+
+    @jp_functions.signature({"types": []}, {"types": []})
+    def _func_days_between(self, a: Any, b: Any) -> int | None:
+        return self._between(a, b, "days")
+
+    @jp_functions.signature({"types": []}, {"types": ["string"]}, {"types": []})
+    def _func_within(self, value: Any, span: str, ref: Any) -> bool:
+        until = _date(ref)
+        try:
+            amount, unit = parse_span(span)
+        except SpanError as exc:
+            raise BadSpan(str(exc)) from None
+        days = [_date(v) for v in value] if isinstance(value, list) else [_date(value)]
+        return until is not None and any(
+            d is not None and within(d, amount, unit, until) for d in days
+        )
+
+    @jp_functions.signature({"types": []}, {"types": []})
+    def _func_before(self, a: Any, b: Any) -> bool:
+        first, second = _date(a), _date(b)
+        return first is not None and second is not None and first < second
+
+    @jp_functions.signature({"types": []}, {"types": []})
+    def _func_after(self, a: Any, b: Any) -> bool:
+        first, second = _date(a), _date(b)
+        return first is not None and second is not None and first > second
+
+
+class BadSpan(JMESPathError):
+    """``within`` got a span it cannot read (lint reports a written one when the file loads)."""
 
 
 #: The function table lint checks names and argument counts against.

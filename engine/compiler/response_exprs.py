@@ -22,6 +22,7 @@ from engine.errors import Issue
 from engine.files import MAX_EXPRESSION, MAX_EXPRESSION_DEPTH
 from engine.patterns import UNSUPPORTED_HINT, Pattern, PatternError, compile_pattern
 from engine.positions import Span
+from engine.transforms.spans import SpanError, parse_span
 
 #: (body, all) -> the raw value found, or None. ``all``: every match (for reasons), not the first.
 Extractor = Callable[[Any, bool], Any]
@@ -133,7 +134,25 @@ def check_functions(
                 return False
             if name in REGEX_FUNCTIONS and not _regex_argument(node, name, expr, at, ctx, found):
                 return False
+            if name == "within" and not _span_argument(node, expr, at, ctx):
+                return False
         stack.extend(c for c in node.get("children", ()) if isinstance(c, dict))
+    return True
+
+
+def _span_argument(node: Any, expr: str, at: Path, ctx: CompileContext) -> bool:
+    """``within(date, '5y', timestamp)``: the span is written as text and readable (LP303)."""
+    span = node["children"][1]
+    where = point(ctx, at, expr, max(expr.find("within("), 0))
+    if span.get("type") != "literal" or not isinstance(span.get("value"), str):
+        hint = "write it in quotes: within(item.date, '5y', timestamp)"
+        ctx.issues.append(Issue("LP303", "within() takes its span as text, like '5y'", where, hint))
+        return False
+    try:
+        parse_span(span["value"])
+    except SpanError as exc:
+        ctx.issues.append(Issue("LP303", f"within(): {exc}", where, None))
+        return False
     return True
 
 

@@ -80,6 +80,7 @@ def compile_stage(
         ctx,
         outer_paths=[f.path for f in outer],
         limits=[_limit(spec.fields.get(f.name)) for f in fields],
+        items=[None if f.items is None else (f.name, f.items) for f in fields],
     )
     response = compile_response(spec.response, (*at, "response"), ctx)
     if spec.format == "query" and spec.method != "GET":

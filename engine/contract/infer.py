@@ -137,7 +137,48 @@ def _lead(path: str, schema: LeadSchema | None, states: frozenset[str] | None = 
     )
 
 
+class ItemSchema:
+    """The lead schema seen from inside a list: ``item.dob`` is ``lead.drivers.dob``."""
+
+    def __init__(self, base: LeadSchema, scope: str) -> None:
+        self.base = base
+        self.scope = scope
+        inside = {
+            "item" + path[len(scope) :]: spec
+            for path, spec in base.fields.items()
+            if path.startswith(scope + ".")
+        }
+        self.fields = {**base.fields, **inside}
+
+
+def in_list(schema: Any, text: str) -> Any:
+    """The schema ``facts`` reads item fields through, inside the list ``text`` names
+    (``lead.drivers``, or ``item.incidents`` inside another list)."""
+    path = text.strip()
+    if isinstance(schema, ItemSchema):
+        full = schema.scope + path[4:] if path.startswith("item") else path
+        return ItemSchema(schema.base, full)
+    return None if schema is None else ItemSchema(schema, path)
+
+
+def _aggregate(spec: m.FieldSpec, schema: Any) -> Facts | None:
+    if spec.count is not None:
+        return Facts(frozenset({"integer"}), shaped=True)
+    if spec.any is not None or spec.all is not None:
+        return _of_values((True, False), shaped=True)
+    listed = spec.min if spec.min is not None else spec.max
+    if listed is None or spec.of is None:
+        return None
+    inner = facts(spec.of, in_list(schema, listed))
+    return replace(inner, optional="the list may have no item with a value")
+
+
 def _source(spec: m.FieldSpec, schema: LeadSchema | None, states: frozenset[str] | None) -> Facts:
+    if spec.each is not None:
+        return Facts(frozenset({"array"}), shaped=True, optional="the list may be empty")
+    found = _aggregate(spec, schema)
+    if found is not None:
+        return found
     if spec.from_ is not None:
         return _lead(spec.from_.strip(), schema, states)
     if spec.value is not None:

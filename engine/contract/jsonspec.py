@@ -151,6 +151,7 @@ class _Flattener:
             format=schema.get("format") if isinstance(schema.get("format"), str) else None,
             where=self.where(schema),
             regex=pattern,
+            max_items=_int(schema.get("maxItems")),
         )
         old = self.props.get(path)
         self.props[path] = new if old is None else _merge(old, new)

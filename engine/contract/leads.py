@@ -10,6 +10,7 @@ before ``timestamp``. Shrinking moves toward plain leads: short ASCII names, opt
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -23,7 +24,7 @@ from engine.contract.lead_values import (
     spell_time,
     value_strategy,
 )
-from engine.lead import LeadSchema
+from engine.lead import FieldSpec, LeadSchema
 
 __all__ = ["CONSENT_TIME", "TIMESTAMP", "leads"]
 
@@ -70,6 +71,57 @@ def _lead(draw: Draw, fields: _Plan) -> dict[str, Any]:
     return doc
 
 
+@st.composite
+def _item(draw: Draw, fields: _Plan) -> dict[str, Any]:
+    """One item of a list of objects: its fields by their paths inside the item."""
+    doc: dict[str, Any] = {}
+    for path, required, strategy in fields:
+        if not required and not draw(_PRESENT):
+            missing = draw(_MISSING)
+            if missing != _ABSENT:
+                _put(doc, path, missing)
+            continue
+        _put(doc, path, draw(strategy))
+    return doc
+
+
+#: The most items a generated list holds (a list's own max_items may be lower).
+MAX_ITEMS: Final = 3
+
+
+def _plan(
+    schema: LeadSchema,
+    narrowed: Mapping[str, tuple[str, ...]],
+    always: Collection[str],
+    scope: str | None,
+) -> _Plan:
+    """The fields directly in ``scope`` (a list path, or None for the lead itself), with paths
+    relative to it; a list's strategy draws its items."""
+    out: list[tuple[str, bool, st.SearchStrategy[Any]]] = []
+    for path, spec in schema.fields.items():
+        parent = schema.list_of(path.rsplit(".", 1)[0]) if "." in path else None
+        if parent != scope:
+            continue
+        key = path if scope is None else path[len(scope) + 1 :]
+        strategy = _list(schema, narrowed, path, spec) if spec.is_list else None
+        if strategy is None:
+            strategy = value_strategy(path, spec, narrowed)
+        out.append((key, spec.required or path in always, strategy))
+    return tuple(out)
+
+
+def _list(
+    schema: LeadSchema, narrowed: Mapping[str, tuple[str, ...]], path: str, spec: FieldSpec
+) -> st.SearchStrategy[Any]:
+    if spec.of is not None:
+        item: st.SearchStrategy[Any] = value_strategy(path, replace(spec, kind=spec.of), narrowed)
+    else:
+        item = _item(_plan(schema, narrowed, (), path))
+    low = spec.min_items or (1 if spec.required else 0)
+    high = max(low, min(spec.max_items or MAX_ITEMS, MAX_ITEMS))
+    return st.lists(item, min_size=low, max_size=high)
+
+
 def leads(
     schema: LeadSchema,
     choices: Mapping[str, Sequence[str]] | None = None,
@@ -84,8 +136,4 @@ def leads(
     """
     narrowed = {path: tuple(values) for path, values in (choices or {}).items() if values}
     always = {*present, TIMESTAMP}
-    fields = tuple(
-        (path, spec.required or path in always, value_strategy(path, spec, narrowed))
-        for path, spec in schema.fields.items()
-    )
-    return _lead(fields)
+    return _lead(_plan(schema, narrowed, always, None))

@@ -8,20 +8,29 @@ rendered and validated (LP708, :mod:`engine.contract.search`), ``examples`` lead
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from engine.authoring.rules import BuyerFile
-from engine.contract.infer import facts
+from engine.contract.infer import facts, in_list
 from engine.contract.model import EXAMPLES, BuyerSpec, PayloadPath, Violation
-from engine.contract.paths import PayloadShape, field_key, key, shape_of
+from engine.contract.paths import PayloadShape, field_key, key, shape_of, to_spec
 from engine.contract.search import Check, find_violations, finding_issue
 from engine.contract.spec import load_spec, spec_file
-from engine.contract.static import Finding, StageCheck, check_stage, sent_fields
+from engine.contract.static import (
+    Finding,
+    ListField,
+    SentField,
+    StageCheck,
+    check_stage,
+    sent_fields,
+)
 from engine.contract.verdicts import recall, remember, verdict_key
 from engine.dsl import models as m
 from engine.dsl.loader import SourceMap
@@ -30,7 +39,7 @@ from engine.lead import LeadSchema
 from engine.loading import find_lead_schema
 from engine.plan import FieldPlan, IntegrationPlan
 from engine.positions import Span
-from engine.version import leadpost_version
+from engine.version import code_digest, leadpost_version
 
 
 def spec_spans(source: SourceMap, stage: str) -> tuple[Span, dict[str, Span]]:
@@ -59,6 +68,11 @@ def stage_check(
     listed = spec.filters.states if spec.filters is not None else None
     states = frozenset(s.strip().upper() for s in listed) if listed else None
     found = {name: facts(field, schema, states) for name, field in model.fields.items()}
+    items, lists = item_fields(shape, plans, model.fields, schema, states)
+    if shape.format == "xml":  # a list is its repeated element: a group of fields, not an array
+        for name, spec_ in model.fields.items():
+            if isinstance(spec_, m.FieldSpec) and spec_.each is not None and name in found:
+                found[name] = replace(found[name], types=frozenset({"object"}))
     tests = tuple(
         (case, source.at(("tests", i, "expect_body")))
         for i, case in enumerate(spec.tests)
@@ -71,11 +85,49 @@ def stage_check(
         stage,
         shape,
         buyer_spec,
-        sent_fields(shape, plans, found),
+        sent_fields(shape, plans, found) + items,
         source.key_at(("stages", stage, "spec")),
         tests,
         charset,
+        lists,
     )
+
+
+def item_fields(
+    shape: PayloadShape,
+    plans: tuple[FieldPlan, ...],
+    specs: Mapping[str, m.FieldSpec | str],
+    schema: Any,
+    states: frozenset[str] | None,
+    at: tuple[str | int, ...] = (),
+) -> tuple[tuple[SentField, ...], tuple[ListField, ...]]:
+    """The fields of every list's items, at the list's path plus position 0 (any item), and the
+    lists themselves with their ``max_items``; nested lists too."""
+    sent: list[SentField] = []
+    lists: list[ListField] = []
+    for plan in plans:
+        spec = specs.get(plan.name)
+        if plan.items is None or not isinstance(spec, m.FieldSpec) or spec.each is None:
+            continue
+        where = (*at, *plan.path)
+        spec_path = to_spec(shape, where)
+        if spec_path is None:
+            continue
+        lists.append(ListField(plan, key(spec_path), spec.max_items))
+        inner = in_list(schema, spec.each)
+        if spec.fields is None:
+            single = spec.model_copy(update={"each": None, "from_": "item", "max_items": None})
+            sent.append(SentField(plan, key((*spec_path, 0)), facts(single, inner, states)))
+            continue
+        found = {n: facts(f, inner, states) for n, f in spec.fields.items()}
+        for item in plan.items.fields:
+            path = to_spec(shape, (*where, 0, *item.path))
+            if path is not None and item.name in found:
+                sent.append(SentField(item, key(path), found[item.name]))
+        deeper = item_fields(shape, plan.items.fields, spec.fields, inner, states, (*where, 0))
+        sent += deeper[0]
+        lists += deeper[1]
+    return tuple(sent), tuple(lists)
 
 
 def contract_findings(
@@ -191,7 +243,7 @@ def contract_issues(
             specs=[spec_file(s.spec, base)[2] for _, s in target.stages() if s.spec is not None],
             schema=find_lead_schema(path),
             examples=examples,
-            versions=(leadpost_version(), hypothesis.__version__),
+            versions=(leadpost_version(), code_digest(), hypothesis.__version__),
         )
         known = recall(cache, key) if key is not None else None
         if known is not None:

@@ -62,6 +62,9 @@ class Property:
     regex: str | None = None
     """``pattern`` as a Python regular expression, searched in the text (XSD patterns come
     anchored, JSON Schema patterns are searched as written)."""
+    max_items: int | None = None
+    """An array's ``maxItems``, or how often an XML element may repeat (``maxOccurs``; None
+    for unbounded)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,7 +177,7 @@ def taken_choices(stage: _Stage, base: dict[str, Any]) -> dict[str, tuple[str, .
     probes = {
         path: sorted(US_STATES) if spec.kind == "state" else list(spec.values)
         for path, spec in stage.schema.fields.items()
-        if spec.kind in ("state", "enum")
+        if spec.kind in ("state", "enum") and stage.schema.list_of(path) is None
     }
     passing = _passing(check, base, probes)
     if passing is None:
@@ -266,7 +266,11 @@ def find_violations(
         return []
     runner = _Stage(plan, stage, schema, check)
     choices = taken_choices(runner, validate_lead(schema, _simplest(leads(schema), seed)))
-    optional = [path for path, spec in schema.fields.items() if not spec.required]
+    optional = [
+        path
+        for path, spec in schema.fields.items()
+        if not spec.required and schema.list_of(path.rpartition(".")[0]) is None  # not in a list
+    ]
     rich = _simplest(leads(schema, choices, present=optional), seed)
     needed = tuple(sorted(needed_fields(runner, rich, optional)))
     pool = generated(schema, tuple(sorted(choices.items())), needed, examples, seed)

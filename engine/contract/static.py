@@ -35,6 +35,16 @@ class SentField:
 
 
 @dataclass(frozen=True, slots=True)
+class ListField:
+    """A list field (``each:``): where its items go in the spec's terms, and its limit."""
+
+    plan: FieldPlan
+    path: PayloadPath
+    """The array (JSON) or the repeated element (XML)."""
+    max_items: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One rule's finding: the issue, and the spec path it is about."""
 
@@ -54,6 +64,7 @@ class StageCheck:
     tests: tuple[tuple[m.TestCaseSpec, Span], ...] = ()
     """The stage's test cases, each with the position of its ``expect_body`` (or of the case)."""
     charset: str = "utf-8"
+    lists: tuple[ListField, ...] = ()
 
     @property
     def props(self) -> Mapping[PayloadPath, Property]:
@@ -204,7 +215,8 @@ def _type_problem(check: StageCheck, f: SentField, prop: Property) -> str | None
     if not wanted:
         return None
     if wanted <= {"object", "array"}:
-        return types_text(f.facts.types - {"null"})
+        extra = f.facts.types - {"null"} - wanted  # a list field sends an array
+        return types_text(extra) if extra else None
     if not check.shape.text_only:
         bad = [t for t in f.facts.types if not _accepts(wanted, t)]
         if bad and f.facts.values is not None:
@@ -372,6 +384,30 @@ def test_bodies(check: StageCheck) -> Iterator[Finding]:
             yield Finding(v.path, issue)
 
 
+def items_bounded(check: StageCheck) -> Iterator[Finding]:
+    """LP330: a list may send more items than the spec's ``maxItems`` (XSD ``maxOccurs``)."""
+    props = check.props
+    for listed in check.lists:
+        prop = props.get(listed.path)
+        limit = None if prop is None else prop.max_items
+        if prop is None or limit is None:
+            continue
+        if listed.max_items is not None and listed.max_items <= limit:
+            continue
+        sends = "every item" if listed.max_items is None else f"up to {listed.max_items} items"
+        word = "maxOccurs" if check.spec.kind == "xsd" else "maxItems"
+        yield Finding(
+            listed.path,
+            Issue(
+                "LP330",
+                f"list field '{listed.plan.name}' sends {sends} of its lead list, but the spec "
+                f"allows at most {limit} ({word} at {prop.where})",
+                listed.plan.span,
+                f"add max_items: {limit} (and extra_items: reject to refuse such leads)",
+            ),
+        )
+
+
 #: Every contract rule, in code order.
 CONTRACT_RULES: list[Rule] = [
     required_sent,
@@ -382,6 +418,7 @@ CONTRACT_RULES: list[Rule] = [
     length_guaranteed,
     pattern_guaranteed,
     test_bodies,
+    items_bounded,
 ]
 
 
@@ -403,4 +440,12 @@ def check_stage(check: StageCheck) -> list[Finding]:
     return [finding for rule in CONTRACT_RULES for finding in rule(check)]
 
 
-__all__ = ["CONTRACT_RULES", "Finding", "StageCheck", "check_stage", "sent_fields", "show"]
+__all__ = [
+    "CONTRACT_RULES",
+    "Finding",
+    "ListField",
+    "StageCheck",
+    "check_stage",
+    "sent_fields",
+    "show",
+]

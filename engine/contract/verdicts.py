@@ -5,7 +5,8 @@ most of ``leadpost lint``'s time, and the answer depends only on the file and it
 verdict (the contract issues found, often none) is stored in the user's cache folder under a
 key hashing everything it depends on: the buyer file's text (so positions stay true), the bytes
 of each spec file its stages name, the lead schema file's text, how many leads are tried, and
-the versions of leadpost and Hypothesis. Change any of them and the file is checked again. Files
+the versions of leadpost (and a digest of its source, for editable installs) and Hypothesis.
+Change any of them and the file is checked again. Files
 a spec pulls in itself (an XSD's includes) are not part of the key: after editing only those,
 run ``leadpost lint --no-cache``.
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Issue
+from engine.files import MAX_SPEC_BYTES, MAX_YAML_BYTES, read_limited
 from engine.positions import Span
 
 #: Bumped when the stored form changes.
@@ -45,10 +47,10 @@ def verdict_key(
         parts: list[bytes] = [
             f"{_FORMAT}\0{buyer_name}\0{examples}\0{'/'.join(versions)}".encode(),
             buyer_text.encode("utf-8"),
-            schema.read_bytes() if schema is not None else b"",
-            *(spec.read_bytes() for spec in specs),
+            read_limited(schema, MAX_YAML_BYTES) if schema is not None else b"",
+            *(read_limited(spec, MAX_SPEC_BYTES) for spec in specs),
         ]
-    except OSError:
+    except (OSError, ValueError):  # missing, too big, a device, a NUL in the name
         return None
     for part in parts:
         digest.update(len(part).to_bytes(8, "big"))

@@ -9,6 +9,7 @@ folder; nothing is fetched from the network. Paths use local names below the pay
 from __future__ import annotations
 
 from collections.abc import Callable, Set
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +85,19 @@ class _Walker:
 
     def element(self, decl: Any, path: PayloadPath, required: bool, depth: int) -> None:
         kind = decl.type
+        occurs = getattr(decl, "max_occurs", 1)
         if kind.is_simple():
             self.leaf(path, kind, required, decl)
+            if path in self.props:
+                self.props[path] = replace(self.props[path], max_items=occurs)
             return
         if path:
             self.props[path] = Property(
-                path, frozenset({"object"}), required, where=_line(decl, self.source)
+                path,
+                frozenset({"object"}),
+                required,
+                where=_line(decl, self.source),
+                max_items=occurs,
             )
         if depth > _MAX_DEPTH:
             return

@@ -45,6 +45,41 @@ class FieldSpec(Model):
     separator: str | None = Field(None, description="text between concat parts (default space)")
     when: list[WhenCase] | None = Field(None, description="conditional: first matching `if` wins")
     else_: FieldSpec | str | None = Field(None, alias="else", description="used when no `if` holds")
+    each: str | None = Field(
+        None,
+        description="a lead list (lead.drivers): send one entry per item; inside, item.NAME "
+        "reads the item",
+    )
+    count: str | None = Field(None, description="the number of kept items of a lead list")
+    min: str | None = Field(None, description="the least `of` over the kept items of a lead list")
+    max: str | None = Field(
+        None, description="the greatest `of` over the kept items of a lead list"
+    )
+    any: str | None = Field(
+        None, description="true when `where` holds for at least one kept item of a lead list"
+    )
+    all: str | None = Field(
+        None, description="true when `where` holds for every kept item of a lead list"
+    )
+    of: FieldSpec | str | None = Field(
+        None,
+        description="min and max: the value of one item, e.g. {from: item.dob, transform: [age]}",
+    )
+
+    where: str | None = Field(
+        None, description="each and aggregates: keep only the items where this condition holds"
+    )
+    max_items: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="each: send at most this many items"
+    )
+    extra_items: Literal["drop", "reject"] = Field(
+        "drop", description="each: items beyond max_items are left out (drop) or refuse the lead"
+    )
+    names: str | None = Field(
+        None,
+        description="each, form and query only: the name of each item's field, e.g. "
+        "driver{n}_{name} ({n} counts from 1, {i} from 0)",
+    )
     transform: list[str | dict[str, Any]] = Field(
         default_factory=list, description="steps applied in order, e.g. [trim, {phone: dashes}]"
     )
@@ -60,6 +95,9 @@ class FieldSpec(Model):
         description="whether a constant `value` is a secret (lint LP401); by default leadpost "
         "judges by the field's name and the value",
     )
+    fields: dict[str, FieldSpec | str] | None = Field(
+        None, description="each: the fields of one item (an object per item)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
@@ -70,14 +108,35 @@ class FieldSpec(Model):
                 ("value", self.value),
                 ("concat", self.concat),
                 ("when", self.when),
+                ("each", self.each),
+                ("count", self.count),
+                ("min", self.min),
+                ("max", self.max),
+                ("any", self.any),
+                ("all", self.all),
             )
             if v is not None
         ]
         if len(sources) != 1:
             got = " and ".join(sources) if sources else "none"
             raise ValueError(
-                f"a field needs exactly one of 'from', 'value', 'concat' or 'when' (found {got})"
+                "a field needs exactly one of 'from', 'value', 'concat', 'when', 'each' or an "
+                f"aggregate ('count', 'min', 'max', 'any', 'all') (found {got})"
             )
+        source = sources[0]
+        listish = source in ("each", *AGGREGATES)
+        for key in ("where", "max_items"):
+            if getattr(self, key) is not None and not listish:
+                raise ValueError(f"'{key}' only applies to 'each' and aggregates")
+        for key in ("fields", "names"):
+            if getattr(self, key) is not None and source != "each":
+                raise ValueError(f"'{key}' only applies to 'each'")
+        if self.of is not None and source not in ("min", "max"):
+            raise ValueError("'of' only applies to 'min' and 'max'")
+        if source in ("min", "max") and self.of is None:
+            raise ValueError(f"'{source}' needs 'of': the value of one item, e.g. of: item.age")
+        if source in ("any", "all") and self.where is None:
+            raise ValueError(f"'{source}' needs 'where': the condition an item meets")
         if self.separator is not None and self.concat is None:
             raise ValueError("'separator' only applies to 'concat'")
         if self.else_ is not None and self.when is None:
@@ -88,6 +147,9 @@ class FieldSpec(Model):
 
 
 Fields = dict[str, FieldSpec | str]
+
+#: The aggregates over a lead list's kept items, usable in pings (they identify no one).
+AGGREGATES = ("count", "min", "max", "any", "all")
 
 # ----------------------------------------------------------------------------------------------
 # Payload formats

@@ -22,6 +22,10 @@ from engine.lead.validity import CONTACT_KINDS, VALIDITY
 
 Kind = Literal[
     "string", "integer", "number", "boolean", "date", "datetime", "phone", "email", "state",
+    "zip", "enum", "url", "trustedform_url", "jornaya_leadid", "list",
+]  # fmt: skip
+ItemKind = Literal[
+    "string", "integer", "number", "boolean", "date", "datetime", "phone", "email", "state",
     "zip", "enum", "url", "trustedform_url", "jornaya_leadid",
 ]  # fmt: skip
 
@@ -40,6 +44,13 @@ class FieldModel(BaseModel):
     minimum: Decimal | None = Field(None, description="the least value (integer, number)")
     maximum: Decimal | None = Field(None, description="the greatest value (integer, number)")
     description: str = Field("", description="one line saying what the field means")
+    of: ItemKind | None = Field(
+        None,
+        description="list only: the type of each item of a list of values (of: phone); a list "
+        "of objects leaves it out and declares its item fields inside it (lead.drivers.dob)",
+    )
+    min_items: int | None = Field(None, ge=0, description="list only: the fewest items allowed")
+    max_items: int | None = Field(None, ge=1, description="list only: the most items allowed")
     required_valid: bool = Field(
         False,
         description="phone and email only: refuse a lead whose value is not valid (by default "
@@ -88,6 +99,9 @@ def compile_lead_schema(model: LeadSchemaFile) -> LeadSchema:
                 minimum=f.minimum,
                 maximum=f.maximum,
                 required_valid=f.required_valid,
+                of=f.of,
+                min_items=f.min_items,
+                max_items=f.max_items,
             )
             for path, f in model.fields.items()
         }
@@ -135,7 +149,7 @@ def _meaning_issues(doc: Document) -> list[Issue]:
             )
         for end in range(1, len(parents)):
             parent = ".".join(parents[:end])
-            if parent in fields:
+            if parent in fields and not _list_of_objects(fields[parent]):
                 issues.append(
                     Issue(
                         "LP312",
@@ -146,9 +160,75 @@ def _meaning_issues(doc: Document) -> list[Issue]:
                     )
                 )
         if isinstance(entry, dict):
+            issues += _list_issues(doc, path, entry, fields)
             issues += _choice_issues(doc, path, entry)
             issues += _bound_issues(doc, path, entry)
             issues += _validity_issues(doc, path, entry)
+    return issues
+
+
+def _list_of_objects(entry: Any) -> bool:
+    return isinstance(entry, dict) and entry.get("type") == "list" and entry.get("of") is None
+
+
+def _list_issues(
+    doc: Document, path: str, entry: dict[str, Any], fields: dict[str, Any]
+) -> list[Issue]:
+    """``of``, ``min_items`` and ``max_items`` only on lists; a list of objects has fields."""
+    at = ("fields", path)
+    src = doc.source
+    if entry.get("type") != "list":
+        wrong = [k for k in ("of", "min_items", "max_items") if k in entry]
+        return [
+            Issue(
+                "LP312",
+                f"'{k}' only applies to list fields, and '{path}' has type {entry.get('type')}",
+                src.key_at((*at, k)),
+                hint=f"use 'type: list', or remove '{k}'",
+            )
+            for k in wrong
+        ]
+    issues: list[Issue] = []
+    inside = [p for p in fields if p.startswith(path + ".")]
+    if entry.get("of") is None and not inside:
+        issues.append(
+            Issue(
+                "LP202",
+                f"'{path}' is a list but says neither what its items are ('of') nor declares "
+                "fields inside it",
+                src.at(at),
+                hint=f"a list of values: add 'of: phone'; a list of objects: declare "
+                f"'{path}.first_name: {{type: string}}' and its other fields",
+            )
+        )
+    low, high = _number(entry.get("min_items")), _number(entry.get("max_items"))
+    if low is not None and high is not None and low > high:
+        issues.append(
+            Issue(
+                "LP312",
+                f"'{path}' has min_items ({low}) above its max_items ({high})",
+                src.at((*at, "min_items")),
+                hint="swap them, or correct one",
+            )
+        )
+    if entry.get("of") == "enum" and entry.get("values") is None:
+        issues.append(
+            Issue(
+                "LP202",
+                f"'{path}' is a list of enum values but lists no 'values'",
+                src.at(at),
+                hint="add the allowed choices, e.g. values: [own, rent]",
+            )
+        )
+    if entry.get("pii") and entry.get("of") is None:
+        issues.append(
+            Issue(
+                "LP312",
+                f"'pii' goes on the fields inside the list '{path}', not on the list",
+                src.key_at((*at, "pii")),
+                hint=f"mark e.g. '{path}.first_name' with pii: true",
+            )
+        )
     return issues
 
 
@@ -182,7 +262,7 @@ def _bound_issues(doc: Document, path: str, entry: dict[str, Any]) -> list[Issue
     bounds = [k for k in ("minimum", "maximum") if entry.get(k) is not None]
     if not bounds:
         return []
-    kind = entry.get("type")
+    kind = entry.get("of") if entry.get("type") == "list" else entry.get("type")
     if kind not in ("integer", "number"):
         return [
             Issue(
@@ -208,6 +288,12 @@ def _bound_issues(doc: Document, path: str, entry: dict[str, Any]) -> list[Issue
 
 def _choice_issues(doc: Document, path: str, entry: dict[str, Any]) -> list[Issue]:
     kind, values = entry.get("type"), entry.get("values")
+    if kind == "list":
+        if entry.get("of") is None:
+            return []  # a list of objects: its fields inside carry the choices
+        kind = entry.get("of")
+        if kind == "enum" and values is None:
+            return []  # _list_issues reports it
     at = ("fields", path)
     if kind not in KINDS:
         return []  # the model reports the unknown type

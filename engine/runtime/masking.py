@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from engine.plan import OMIT, ApiKeyAuth, IntegrationPlan, RenderContext, StagePlan
+from engine.plan import OMIT, ApiKeyAuth, IntegrationPlan, RenderContext, Rows, StagePlan
 
 #: Bodies in logs and outcomes are cut to this many characters.
 BODY_LIMIT = 4096
@@ -38,6 +38,11 @@ def mask_value(value: Any) -> Any:
     """
     if value is OMIT or value is None or isinstance(value, bool):
         return value
+    if isinstance(value, Rows):  # a list field: every item's values masked
+        return Rows(
+            tuple(mask_value(v) for v in row) if isinstance(row, tuple) else mask_value(row)
+            for row in value
+        )
     if isinstance(value, int | float | Decimal):
         return HIDDEN
     text = str(value).strip()
@@ -66,13 +71,20 @@ def decode(body: bytes) -> str:
     return body.decode("utf-8", "backslashreplace")
 
 
-def _lead_value(lead: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = lead
+def _lead_values(lead: Mapping[str, Any], dotted: str) -> list[Any]:
+    """The values at ``dotted``: one, or one per item when the path goes through lists."""
+    nodes: list[Any] = [lead]
     for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+        nodes = [n for node in nodes for n in (node if isinstance(node, list) else [node])]
+        nodes = [n[part] for n in nodes if isinstance(n, Mapping) and part in n]
+    return [v for n in nodes for v in (n if isinstance(n, list) else [n])]
+
+
+def _flat(value: Any) -> list[Any]:
+    """A rendered value's scalars (a list field's items' values, at every depth)."""
+    if isinstance(value, tuple):
+        return [v for item in value for v in _flat(item)]
+    return [value]
 
 
 class Scrubber:
@@ -117,9 +129,9 @@ class Scrubber:
         for i, f in enumerate(fields):
             if not f.pii:
                 continue
-            found += [_lead_value(ctx.lead, path) for path in f.reads]
+            found += [v for path in f.reads for v in _lead_values(ctx.lead, path)]
             if values is not None and i < len(values):
-                found.append(values[i])
+                found += _flat(values[i])
         return cls(found)
 
 

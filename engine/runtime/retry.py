@@ -25,6 +25,16 @@ STALE = "the lead would be older than"
 _SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
+def age_words(seconds: float) -> str:
+    """A lead's age in plain words: ``40 seconds``, ``5 minutes``, ``3 hours``, ``2 days``."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' * (count != 1)}"
+    count = max(int(seconds), 0)
+    return f"{count} second{'s' * (count != 1)}"
+
+
 def base_delay(plan: RetryPlan, attempt: int) -> float:
     """The wait before retry number ``attempt``, before jitter.
 
@@ -146,7 +156,9 @@ def decide(
         return RetryDecision(
             False,
             None,
-            f"{STALE} {plan.give_up_after:g} seconds by the next attempt",
+            f"{STALE} {plan.give_up_after:g} seconds by the next attempt, so it was not tried"
+            f" again (give_up_after counts from the lead's timestamp; the lead is"
+            f" {age_words(lead_age)} old)",
         )
     how = "later from the queue" if delay.scheduled else "in-line"
     why = "as the buyer's Retry-After asked" if delay.from_retry_after else "after backoff"

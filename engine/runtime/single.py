@@ -13,14 +13,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.plan import IntegrationPlan, RenderContext
+from engine.plan import IntegrationPlan, RenderContext, RetryPlan
 from engine.runtime.classify import status_text
 from engine.runtime.executor import Runtime
 from engine.runtime.outcome import Exchange, Outcome
+from engine.runtime.retry import STALE, decide
 
 EXIT_OK, EXIT_NOT_ACCEPTED, EXIT_USAGE = 0, 1, 2
 
@@ -53,8 +54,14 @@ def _exchange_lines(exchange: Exchange) -> list[str]:
     return lines + [f"    {line}".rstrip() for line in response]
 
 
-def format_outcome(outcome: Outcome) -> str:
-    """One attempt for people: the class, timings, values, reason, request and response."""
+def format_outcome(
+    outcome: Outcome, retry: RetryPlan | None = None, lead_age: float | None = None
+) -> str:
+    """One attempt for people: the class, timings, values, reason, request and response.
+
+    With the buyer's ``retry`` settings and the lead's age (seconds since its timestamp), a
+    failure a delivery would retry says whether it would be retried, or why not (the lead too
+    old for ``give_up_after``)."""
     t = outcome.timings
     status = f" ({status_text(outcome.status)})" if outcome.status is not None else ""
     phases = ", ".join(
@@ -78,7 +85,14 @@ def format_outcome(outcome: Outcome) -> str:
         after = (
             f" (the buyer asked to wait {outcome.retry_after:g} s)" if outcome.retry_after else ""
         )
-        lines.append(f"  a real delivery would retry this{after}")
+        stale = None
+        if retry is not None and lead_age is not None:
+            decision = decide(retry, outcome.kind, 1, lead_age, 0.0, outcome.retry_after)
+            stale = None if decision.retry or not decision.reason.startswith(STALE) else decision
+        if stale is None:
+            lines.append(f"  a real delivery would retry this{after}")
+        else:
+            lines.append(f"  a real delivery would not retry this: {stale.reason}")
     if outcome.exchange is not None:
         lines += [f"  {line}".rstrip() for line in _exchange_lines(outcome.exchange)]
     return "\n".join(lines)
@@ -92,10 +106,12 @@ async def post_plan(
     env: str = "test",
     stage: str | None = None,
     environ: Mapping[str, str] | None = None,
+    wall: datetime | None = None,
 ) -> tuple[str, int]:
     """Send a normalized ``lead`` (timestamp ``now``) to ``plan`` in environment ``env``: every
     stage in order, or only ``stage``. Returns the report and the exit code: 0 when the last
-    stage sent was accepted, 1 otherwise, 2 for an unknown stage or environment."""
+    stage sent was accepted, 1 otherwise, 2 for an unknown stage or environment. ``wall`` is
+    the time now (default the system's), for the lead's age."""
     if env not in plan.environments:
         known = ", ".join(plan.environments)
         return f"this buyer has no environment '{env}'; it has: {known}", EXIT_USAGE
@@ -111,7 +127,8 @@ async def post_plan(
         for name in stages:
             ctx = RenderContext(lead, now, dict(prior), runtime.environ)
             last = await runtime.send(plan, name, ctx, env=env, lead_id=lead_id)
-            out += ["", format_outcome(last)]
+            age = ((wall or datetime.now(UTC)) - now).total_seconds()
+            out += ["", format_outcome(last, plan.retry, age)]
             prior[name] = last.values
             if name == "ping" and not last.ok and name != stages[-1]:
                 out += ["", "the ping was not accepted, so the post was not sent"]

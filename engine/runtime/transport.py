@@ -139,11 +139,6 @@ class ClientPool:
         self._clients: dict[_Key, httpx.AsyncClient] = {}
         self._warned: set[str] = set()
 
-    @property
-    def default(self) -> httpx.AsyncClient:
-        """The httpx client for environments with no special network settings."""
-        return self._client((None, None, False, self.check))
-
     def _key(self, env: EnvironmentPlan) -> _Key:
         check = None if env.proxy else self.check or check_for(env)
         return (env.proxy, env.source_address, env.http2, check)

@@ -41,6 +41,9 @@ class TransformDef:
     """Plain English for ``explain``; ``{arg}`` placeholders read the arguments model."""
     example: tuple[Any, Any, Any]
     """(input value, the YAML argument as written or None, output value)."""
+    ping_safe: bool = False
+    """It reduces a personal value to one that identifies no one (an age, a ZIP3, a hash):
+    a ping may send its result (lint LP405 names these)."""
 
 
 class ArgError(Exception):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 from engine.dsl.suggest import hint_for
 from engine.errors import MappingError
 from engine.plan import RenderContext, Transform
 from engine.transforms.base import ArgError, Args, Text, TransformDef, as_text, show
+from engine.transforms.spans import SpanError, as_date, between, parse_span, within
 
 
 @functools.cache
@@ -178,5 +179,83 @@ DATETIME = TransformDef(
 )
 
 
+# -- dates relative to the lead (spans.py states the calendar rules) -----------------------------
+
+
+class SinceArgs(Args):
+    """``unit`` (years, months, weeks or days) and ``timezone`` of the lead's date."""
+
+    unit: Literal["years", "months", "weeks", "days"] = "years"
+    timezone: Text | None = None
+
+    @property
+    def zone_text(self) -> str:
+        return f" (the lead's date in {self.timezone})" if self.timezone else ""
+
+
+def _lead_date(ctx: RenderContext, tz: tzinfo | None) -> date:
+    return as_date(ctx.now, tz)
+
+
+def _day(value: Any, tz: tzinfo | None) -> date:
+    try:
+        return as_date(parse_moment(value), tz)
+    except (OverflowError, ValueError):
+        raise MappingError(f"{show(value)} is out of the range of dates") from None
+
+
+def _since(args: SinceArgs) -> Transform:
+    unit = args.unit
+    tz = zone(args.timezone) if args.timezone else None
+
+    def run(value: Any, ctx: RenderContext) -> Any:
+        return between(_day(value, tz), _lead_date(ctx, tz), unit)
+
+    return run
+
+
+class WithinArgs(Args):
+    """``span`` (5y, 6m, 2w, 30d) before the lead's date, and its ``timezone``."""
+
+    span: Text
+    timezone: Text | None = None
+
+    @property
+    def zone_text(self) -> str:
+        return f" (the lead's date in {self.timezone})" if self.timezone else ""
+
+
+def _within(args: WithinArgs) -> Transform:
+    try:
+        amount, unit = parse_span(args.span)
+    except SpanError as exc:
+        raise ArgError(str(exc), arg="span", hint="e.g. within: 5y") from None
+    tz = zone(args.timezone) if args.timezone else None
+
+    def run(value: Any, ctx: RenderContext) -> Any:
+        return within(_day(value, tz), amount, unit, _lead_date(ctx, tz))
+
+    return run
+
+
+SINCE = TransformDef(
+    "since",
+    SinceArgs,
+    "unit",
+    _since,
+    "as the whole {unit} from it to the lead's date{zone_text}",
+    ("2019-06-15", "years", 5),
+    ping_safe=True,
+)
+WITHIN = TransformDef(
+    "within",
+    WithinArgs,
+    "span",
+    _within,
+    "true when it lies within {span} before the lead's date{zone_text}, else false",
+    ("2020-01-10", "5y", True),
+    ping_safe=True,
+)
+
 #: This family's transforms, in the order the reference lists them.
-DATES = (DATE, DATETIME)
+DATES = (DATE, DATETIME, SINCE, WITHIN)

@@ -10,13 +10,13 @@ from pydantic import BaseModel, ValidationError
 
 from engine.dsl.suggest import hint_for
 from engine.plan import Transform
-from engine.transforms import dates, formats, states, text, values
+from engine.transforms import dates, formats, reduce, states, text, values
 from engine.transforms.base import ArgError, TransformDef
 
 if TYPE_CHECKING:
     from engine.compiler.context import CompileContext, Path
 
-__all__ = ["TRANSFORMS", "TransformDef", "compile_step", "describe"]
+__all__ = ["PING_SAFE", "TRANSFORMS", "TransformDef", "compile_step", "describe"]
 
 #: Every transform by name, in the order the reference lists them.
 TRANSFORMS: dict[str, TransformDef] = {
@@ -36,13 +36,24 @@ TRANSFORMS: dict[str, TransformDef] = {
     "phone": formats.PHONE,
     "date": dates.DATE,
     "datetime": dates.DATETIME,
+    "since": dates.SINCE,
+    "within": dates.WITHIN,
     "currency": formats.CURRENCY,
     "number": formats.NUMBER,
     "boolean": formats.BOOLEAN,
     "hash": values.HASH,
     "age": values.AGE,
+    "birth_year": reduce.BIRTH_YEAR,
+    "age_band": reduce.AGE_BAND,
+    "zip3": reduce.ZIP3,
+    "email_domain": reduce.EMAIL_DOMAIN,
+    "area_code": reduce.AREA_CODE,
     "range": values.RANGE,
 }
+
+
+#: The transforms whose result a ping may send although they read personal data.
+PING_SAFE: tuple[str, ...] = tuple(name for name, d in TRANSFORMS.items() if d.ping_safe)
 
 
 def describe(definition: TransformDef, args: BaseModel | None) -> str:

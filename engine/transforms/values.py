@@ -126,6 +126,7 @@ HASH = TransformDef(
     _hash,
     "as its {algorithm} hash (trimmed and lower-cased first)",
     (" John.Smith@Gmail.com", "md5", "1c874909e198bf87d38b50ef7e4d3163"),
+    ping_safe=True,
 )
 
 
@@ -143,7 +144,9 @@ def _age(_: None) -> Transform:
     return run
 
 
-AGE = TransformDef("age", None, None, _age, "as an age in whole years", ("1985-04-12", None, 39))
+AGE = TransformDef(
+    "age", None, None, _age, "as an age in whole years", ("1985-04-12", None, 39), ping_safe=True
+)
 
 # -- range ---------------------------------------------------------------------------------------
 

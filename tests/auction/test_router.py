@@ -6,6 +6,7 @@ import dataclasses
 import json
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -281,3 +282,22 @@ async def test_a_post_waiting_for_a_retry_is_scheduled_then_settled(
     saved = store.get_result("lead-1")
     assert saved is not None
     assert (saved["disposition"], saved["price"]) == ("sold", "40.00")
+
+
+async def test_retries_skipped_for_an_old_lead_are_explained(buyer_server: BuyerServer) -> None:
+    """Issue 13: a lead whose timestamp is older than give_up_after gets one attempt, and the
+    result says in plain words that no retry was made and why (not a bare 503 and UNSOLD)."""
+    buyer_server.script("/old/post", Reply(503, b"busy"))
+    retry = RetryPlan(max_attempts=3, interval=1.0, max_delay=60.0, max_wait=5.0)
+    poster = plan("poster", "old", buyer_server.url, retry=retry)
+    clock = FakeClock(wall_start=datetime(2024, 12, 17, 15, 0, tzinfo=UTC))  # 2 days later
+    result = await route(campaign([poster], mode="direct"), clock=clock)
+    assert paths(buyer_server, "/post") == ["/old/post"]
+    assert result.disposition == "expired", (result.reason, result.reasons)
+    assert result.reasons["old"] == (
+        "the post did not reach it (server_error: HTTP 503 Service Unavailable); no retry: the"
+        " lead would be"
+        " older than 3600 seconds by the next attempt, so it was not tried again (give_up_after"
+        " counts from the lead's timestamp; the lead is 2 days old)"
+    )
+    assert result.reason.startswith("nobody bought the lead before it got too old (old: ")

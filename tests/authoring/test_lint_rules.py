@@ -189,8 +189,31 @@ def test_pii_in_ping(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert (
         "acme.yaml:17:7: LP405 ping field 'phone' sends lead.phone, which identifies the consumer\n"
-        "  hint: send personal details only in the post, once the buyer has won the lead"
+        "  hint: send personal details only in the post, once the buyer has won the lead; a ping "
+        "may send a reduction of them that identifies no one: since, within, hash, age, "
+        "birth_year, age_band, zip3, email_domain, area_code (e.g. transform: [age]), or a "
+        "count/min/max/any/all over a list"
     ) in out
+
+
+@pytest.mark.parametrize(
+    ("field", "reduction"),
+    [
+        ("lead.dob", "age"),
+        ("lead.dob", "birth_year"),
+        ("lead.phone", "area_code"),
+        ("lead.first_name", "{hash: md5}"),
+        ("lead.phone", "{hash: sha256}"),
+    ],
+)
+def test_a_ping_may_send_a_reduction(
+    ws: Path, capsys: pytest.CaptureFixture[str], field: str, reduction: str
+) -> None:
+    """Issue 13: a ping may send an age, a birth year, an area code, a domain, a hash."""
+    line = f"      derived: {{from: {field}, transform: [{reduction}]}}\n"
+    edit(ws, PING_FIELDS, PING_FIELDS + line)
+    code, out = run(capsys, "acme.yaml")
+    assert code == 0 and "LP405" not in out, out
 
 
 CREDIT = "      credit:\n        from: attributes.credit\n        transform: [{translate: %s}]\n"

@@ -233,7 +233,7 @@ def test_github_annotations_escape_properties(trees: Path) -> None:
     report = run(trees, (OPEN_AUCTION, "ping_deadline: 150ms", "ping_deadline: 200ms"))
     lines = format_report(report, "github").splitlines()
     assert lines[0] == (
-        "::notice file=head/integrations/campaigns/open-auction.yaml,line=16,"
+        "::notice file=head/integrations/campaigns/open-auction.yaml,line=17,"
         "title=leadpost diff%3A settings::ping deadline 150 ms → 200 ms"
     )
     assert lines[-1] == "1 integration file changed: 1 behavioural change"

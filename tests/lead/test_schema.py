@@ -50,6 +50,17 @@ def test_the_shipped_schema_compiles(schema: LeadSchema) -> None:
         "lead.phone",
         "lead.dob",
         "lead.address.street",
+        "lead.other_phones",
+        "lead.drivers.first_name",
+        "lead.drivers.last_name",
+        "lead.drivers.dob",
+        "lead.vehicles.vin",
+    }
+    assert schema.list_paths == {
+        "lead.other_phones",
+        "lead.drivers",
+        "lead.drivers.incidents",
+        "lead.vehicles",
     }
     assert {"lead", "lead.address", "attributes", "consent"} <= schema.paths
     assert schema.enum_values("attributes.credit_tier") == ("excellent", "good", "fair", "poor")

@@ -167,7 +167,12 @@ def test_decide_explains_each_outcome() -> None:
     assert decide(PLAN, "server_error", 6, 0, 0.5).reason == "all 6 attempts were used"
     late = decide(PLAN, "server_error", 1, 3599.5, 1.0)
     assert not late.retry
-    assert late.reason == "the lead would be older than 3600 seconds by the next attempt"
+    assert late.reason == (
+        "the lead would be older than 3600 seconds by the next attempt, so it was not tried"
+        " again (give_up_after counts from the lead's timestamp; the lead is 59 minutes old)"
+    )
+    old = decide(PLAN, "server_error", 1, 2 * 86400 + 5, 1.0)
+    assert old.reason.endswith("the lead is 2 days old)")
     ok = decide(PLAN, "rate_limited", 1, 0, 0.5, retry_after=30)
     assert ok.retry and ok.delay == Delay(30.0, scheduled=True, from_retry_after=True)
     assert ok.reason == "retry later from the queue in 30 seconds, as the buyer's Retry-After asked"

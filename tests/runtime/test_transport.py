@@ -195,8 +195,8 @@ async def test_an_injected_client_makes_a_wire() -> None:
 
 
 async def test_pool_shares_wires_by_network_settings(caplog: pytest.LogCaptureFixture) -> None:
-    """Environments with the same proxy, source address and HTTP version share one wire;
-    turning TLS verification off is refused with a warning."""
+    """Environments with the same proxy, source address, HTTP version and address policy share
+    one wire (and one token client); turning TLS verification off is refused with a warning."""
     pool = ClientPool(FAST)
     a = EnvironmentPlan("production", "https://a.example")
     b = EnvironmentPlan("staging", "https://b.example", tls_verify=False)
@@ -208,7 +208,7 @@ async def test_pool_shares_wires_by_network_settings(caplog: pytest.LogCaptureFi
         assert pool.wire_for(d) is not pool.wire_for(a)
         pool.wire_for(b)
     assert len(pool) == 3
-    assert pool.client_for(a) is pool.default and pool.client_for(c) is not pool.default
+    assert pool.client_for(a) is pool.client_for(b) and pool.client_for(c) is not pool.client_for(a)
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
         "environment staging turns TLS verification off; leadpost always verifies certificates,"

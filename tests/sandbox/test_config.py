@@ -30,11 +30,11 @@ EXAMPLES = sorted(Path("integrations/buyers").glob("*.yaml"))
 
 
 def test_the_shipped_file_loads() -> None:
-    """integrations/sandbox.yaml: the seven example buyers and eight generic ping buyers."""
+    """integrations/sandbox.yaml: the example buyers and nine generic ping/post buyers."""
     config = load_config(SANDBOX)
     assert config.seed is not None and config.port == 8701
     generic = [b.id for b in config.buyers if b.dialect == "generic-json"]
-    assert len(config.buyers) == 16 and len(generic) == 8
+    assert len(config.buyers) == 17 and len(generic) == 9
     assert config.buyer("apex-ping").secrets == {"api_key": "APEX_PING_KEY"}
 
 

@@ -103,8 +103,8 @@ def draft_field(f: SpecField, schema: LeadSchema, fmt: str, after_ping: bool = F
         if f.prop.max_length:
             spec["max_length"] = f.prop.max_length
         return FieldDraft(f.path, spec, "a full name: first and last joined", lead_field="lead")
-    lead_fields = list(schema.fields)
-    descriptions = {p: s.description for p, s in schema.fields.items()}
+    lead_fields = single_fields(schema)
+    descriptions = {p: schema.fields[p].description for p in lead_fields}
     rejected: list[str] = []
     for match in name_matches(f.path, lead_fields, descriptions, f.description):
         if match.score < MIN_SCORE:
@@ -142,13 +142,19 @@ def draft_field(f: SpecField, schema: LeadSchema, fmt: str, after_ping: bool = F
     return draft
 
 
+def single_fields(schema: LeadSchema) -> list[str]:
+    """The lead fields a drafted field may read as one value: not a list, nor inside one (a
+    spec's array is left to the author, who writes it with each:)."""
+    return [p for p in schema.fields if schema.list_of(p) is None]
+
+
 def served_states(fields: tuple[SpecField, ...], schema: LeadSchema) -> list[str] | None:
     """The states a buyer's state enum lists, when it leaves out some the lead may carry."""
     for f in fields:
         options = choices(f)
         if not options or not all(re.fullmatch(r"[A-Z]{2}", o) for o in options):
             continue
-        matches = name_matches(f.path, list(schema.fields))
+        matches = name_matches(f.path, single_fields(schema))
         if not matches or schema.fields[matches[0].lead_field].kind != "state":
             continue
         listed = [o for o in options if o in US_STATES]

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.compiler.encoders.paths import Node, show
 from engine.compiler.encoders.values import SURROGATES, scalar_text
-from engine.plan import OMIT, OutputPath
+from engine.plan import OMIT, OutputPath, Rows
 
 _quote: Callable[[str], str] = json.encoder.encode_basestring
 
@@ -63,31 +63,87 @@ def _shape(node: Node) -> int | _Object | _List:
     return _Object(tuple((_quote(str(k)) + ":", _shape(c)) for k, c in node.children.items()))
 
 
+class JsonItems:
+    """A list field's items as a JSON array: an object per item (``shape``) or one value each."""
+
+    __slots__ = ("_items", "_names", "_shape")
+
+    def __init__(
+        self,
+        shape: _Object | _List | None,
+        names: tuple[str, ...],
+        items: tuple[JsonItems | None, ...] = (),
+    ) -> None:
+        self._shape = shape
+        self._names = names
+        self._items = items or (None,) * len(names)
+
+    def render(self, rows: Rows) -> str | None:
+        parts = []
+        shape = self._shape
+        for row in rows:
+            if shape is None:
+                text = _text(row, self._names[0], None)
+            else:
+                texts = [
+                    _text(v, n, i) for v, n, i in zip(row, self._names, self._items, strict=True)
+                ]
+                text = shape.render(texts)
+            if text is not None:
+                parts.append(text)
+        return "[" + ",".join(parts) + "]" if parts else None
+
+
+def _text(value: Any, name: str, items: JsonItems | None) -> str | None:
+    if type(value) is str:
+        return _quote(value)
+    if value is OMIT:
+        return None
+    if type(value) is Rows:
+        if items is None:
+            return _value(value, name)
+        return items.render(value)
+    return _value(value, name)
+
+
+def item_shape(tree: Node) -> _Object | _List:
+    """The shape of one item of a list field (its fields' paths, relative to the item)."""
+    shape = _shape(tree)
+    assert not isinstance(shape, int)
+    return shape
+
+
 class JsonEncoder:
     """Encodes one lead's values (aligned with the paths given at construction) as JSON."""
 
-    __slots__ = ("_empty", "_names", "_root")
+    __slots__ = ("_empty", "_items", "_names", "_root")
 
     content_type = "application/json"
 
-    def __init__(self, tree: Node, paths: Sequence[OutputPath]) -> None:
+    def __init__(
+        self,
+        tree: Node,
+        paths: Sequence[OutputPath],
+        items: Sequence[JsonItems | None] = (),
+    ) -> None:
         root = _shape(tree)
         assert not isinstance(root, int)  # a path is never empty
         self._root: _Object | _List = root
         self._empty = "[]" if isinstance(root, _List) else "{}"
         self._names = tuple(show(p) for p in paths)
+        self._items = tuple(items) or (None,) * len(paths)
 
     def encode(self, values: Sequence[Any]) -> bytes:
         texts: list[str | None] = []
         append = texts.append
-        for value, name in zip(values, self._names, strict=True):
+        for value, name, items in zip(values, self._names, self._items, strict=True):
             t = type(value)
             if t is str:
                 append(_quote(value))
             elif value is OMIT:
                 append(None)
             else:
-                append(_value(value, name))
+                append(_text(value, name, items))
         doc = self._root.render(texts) or self._empty
         try:
             return doc.encode("utf-8")

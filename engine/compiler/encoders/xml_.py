@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from anyascii import anyascii
 
 from engine.compiler.encoders.paths import Node, show
-from engine.compiler.encoders.values import scalar_text
+from engine.compiler.encoders.values import scalar_text, unsupported
 from engine.compiler.encoders.xmlnames import FORBIDDEN, Setup, escape
 from engine.errors import MappingError
-from engine.plan import OMIT, OutputPath
+from engine.plan import OMIT, OutputPath, Rows
 from engine.transforms.values import limit_length
 
 #: A field's ``max_length`` and whether a longer value is refused (``too_long: reject``).
@@ -95,16 +95,22 @@ class _Element:
         return head + "/>" if present else None
 
 
-def _elements(name: str, node: Node, extra: str = "") -> list[_Element | _Leaf]:
+def _elements(
+    name: str, node: Node, extra: str = "", lists: frozenset[int] = frozenset()
+) -> list[_Element | _Leaf]:
     """The element(s) a node stands for: one, or one per list position when it repeats."""
     if "index" in node.kinds:
         ints = sorted(k for k in node.children if isinstance(k, int))
-        return [_element(name, node.children[k], extra) for k in ints]
-    return [_element(name, node, extra)]
+        return [_element(name, node.children[k], extra, lists=lists) for k in ints]
+    return [_element(name, node, extra, lists=lists)]
 
 
-def _element(name: str, node: Node, extra: str, root: bool = False) -> _Element | _Leaf:
+def _element(
+    name: str, node: Node, extra: str, root: bool = False, lists: frozenset[int] = frozenset()
+) -> _Element | _Leaf:
     if node.value is not None and not node.children and not root:
+        if node.value in lists:  # a list field writes its repeated elements itself
+            return ("", node.value, "", "")
         return (f"<{name}>", node.value, f"</{name}>", f"<{name}/>")
     attrs: list[tuple[str, int]] = []
     children: list[_Element | _Leaf] = []
@@ -113,7 +119,7 @@ def _element(name: str, node: Node, extra: str, root: bool = False) -> _Element 
             assert child.value is not None
             attrs.append((f' {seg[1:]}="', child.value))
         elif isinstance(seg, str):
-            children.extend(_elements(seg, child))
+            children.extend(_elements(seg, child, lists=lists))
     return _Element(f"<{name}{extra}", tuple(attrs), node.value, tuple(children), f"</{name}>")
 
 
@@ -127,6 +133,7 @@ class XmlEncoder:
         "_empty",
         "_encoding",
         "_in_order",
+        "_items",
         "_limits",
         "_names",
         "_order",
@@ -143,14 +150,17 @@ class XmlEncoder:
         tree: Node,
         paths: Sequence[OutputPath],
         limits: Sequence[Limit | None] = (),
+        items: Sequence[XmlItems | None] = (),
     ) -> None:
         self.content_type = setup.content_type
+        self._items = tuple(items) or (None,) * len(paths)
+        lists = frozenset(i for i, x in enumerate(self._items) if x is not None)
         self._limits = tuple(limits) or (None,) * len(paths)
         self._codec = setup.codec
         self._encoding = setup.encoding
         self._universal = setup.codec == "utf-8"
         self._policy = setup.unencodable
-        root = _element(setup.root, tree, setup.xmlns, root=True)
+        root = _element(setup.root, tree, setup.xmlns, root=True, lists=lists)
         assert isinstance(root, _Element)
         self._root = root
         self._declaration = setup.declaration
@@ -169,15 +179,20 @@ class XmlEncoder:
         if len(values) != len(names):
             raise ValueError("the number of values differs from the number of fields")
         texts: list[str | None] = [
-            value if type(value) is str else None if value is OMIT else scalar_text(value, name)
-            for value, name in zip(values, names, strict=True)
+            value
+            if type(value) is str
+            else None
+            if value is OMIT
+            else self._list(value, i)
+            if type(value) is Rows
+            else scalar_text(value, name)
+            for i, (value, name) in enumerate(zip(values, names, strict=True))
         ]
         probe = "".join(filter(None, texts))
         if not probe.isascii() or _ASCII_SPECIAL.search(probe):
+            items = self._items
             texts = [
-                t
-                if t is None or (t.isascii() and not _ASCII_SPECIAL.search(t))
-                else self._clean(t, i)
+                t if t is None or items[i] is not None else self._clean(t, i)
                 for i, t in enumerate(texts)
             ]
         if all(texts):
@@ -188,19 +203,29 @@ class XmlEncoder:
         doc = self._declaration + (self._empty if body is None else body)
         return doc.encode(self._codec)
 
+    def _list(self, rows: Rows, i: int) -> str | None:
+        items = self._items[i]
+        if items is None:
+            raise unsupported(rows, self._names[i])
+        return items.render(rows, self.clean)
+
     def _clean(self, text: str, i: int) -> str:
+        return self.clean(text, self._names[i], self._attr[i], self._limits[i])
+
+    def clean(self, text: str, name: str, attr: bool, limit: Limit | None) -> str:
         """Remove forbidden characters, apply the unencodable policy, then escape."""
+        if text.isascii() and not _ASCII_SPECIAL.search(text):
+            return text
         text = FORBIDDEN.sub("", text)
         if not self._universal and not text.isascii():
-            fitted = self._fit(text, self._names[i])
-            limit = self._limits[i]
+            fitted = self._fit(text, name)
             if limit is not None and fitted != text:
                 try:
                     fitted = limit_length(fitted, *limit)
                 except MappingError as exc:
                     raise MappingError(f"{exc} (once written in {self._encoding})") from None
             text = fitted
-        return escape(text, self._attr[i])
+        return escape(text, attr)
 
     def _fit(self, text: str, name: str) -> str:
         try:
@@ -221,6 +246,59 @@ class XmlEncoder:
             else:
                 out.append(char)
         return "".join(out)
+
+
+#: Cleans one text for XML: (text, field name, is an attribute, its length limit) -> text.
+Clean = Callable[[str, str, bool, "Limit | None"], str]
+
+
+class XmlItems:
+    """A list field's items as repeated elements named ``name``: each item's fields inside its
+    element (``@id`` an attribute of it), or, for a list of values, the value as its text."""
+
+    __slots__ = ("_attr", "_element", "_items", "_limits", "_name", "_names")
+
+    def __init__(
+        self,
+        name: str,
+        tree: Node | None,
+        paths: Sequence[OutputPath],
+        limits: Sequence[Limit | None],
+        items: Sequence[XmlItems | None],
+    ) -> None:
+        self._name = name
+        lists = frozenset(i for i, x in enumerate(items) if x is not None)
+        self._element = None if tree is None else _element(name, tree, "", root=True, lists=lists)
+        self._names = tuple(show(p) for p in paths) or (name,)
+        self._attr = tuple(isinstance(p[-1], str) and p[-1].startswith("@") for p in paths)
+        self._limits = tuple(limits) or (None,) * len(self._names)
+        self._items = tuple(items) or (None,) * len(self._names)
+
+    def _text(self, value: Any, j: int, clean: Clean) -> str | None:
+        if value is OMIT:
+            return None
+        if type(value) is Rows:
+            items = self._items[j]
+            if items is None:
+                raise unsupported(value, self._names[j])
+            return items.render(value, clean)
+        text = value if type(value) is str else scalar_text(value, self._names[j])
+        return clean(text, self._names[j], self._attr[j] if self._attr else False, self._limits[j])
+
+    def render(self, rows: Rows, clean: Clean) -> str | None:
+        parts: list[str] = []
+        name = self._name
+        for row in rows:
+            if self._element is None:
+                text = self._text(row, 0, clean)
+                if text is not None:
+                    parts.append(f"<{name}>{text}</{name}>" if text else f"<{name}/>")
+                continue
+            texts = [self._text(v, j, clean) for j, v in enumerate(row)]
+            out = self._element.render(texts) if isinstance(self._element, _Element) else None
+            if out is not None:
+                parts.append(out)
+        return "".join(parts) or None
 
 
 def _unencodable(char: str, name: str, encoding: str) -> MappingError:

@@ -81,3 +81,23 @@ def test_scrubbed_text_never_contains_a_known_value_as_a_word(
     for w in words:
         if not any(w.lower() in str(mask_value(x)).lower() for x in words):
             assert f" {w.lower()} " not in f" {out.lower()} "
+
+
+def test_a_list_fields_items_are_masked_one_by_one() -> None:
+    """Lists: every personal value of every item is masked, nested lists too."""
+    from engine.plan import Rows
+
+    rows = Rows([("Maria", "1982-02-28", Rows([("accident", "2019-12-15")])), ("Luis", OMIT, OMIT)])
+    assert mask_value(rows) == Rows(
+        [("M***", "***", Rows([("a***", "***")])), ("L***", OMIT, OMIT)]
+    )
+
+
+def test_lead_values_inside_lists_are_scrubbed() -> None:
+    """The values a list field reads (lead.drivers.first_name) are found in every item."""
+    from engine.runtime.masking import _lead_values
+
+    lead = {"lead": {"drivers": [{"first_name": "Maria"}, {"first_name": "Luis"}, {}]}}
+    found = _lead_values(lead, "lead.drivers.first_name")
+    assert found == ["Maria", "Luis"]
+    assert Scrubber(found)("Driver Maria and Luis") == "Driver M*** and L***"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -58,9 +59,24 @@ async def test_a_ping_without_a_bid_stops_before_the_post(
 async def test_one_stage_only(buyer_file: Path, buyer_server: BuyerServer) -> None:
     """--stage ping sends only the ping."""
     buyer_server.script("/ping", Reply(503, b"busy"))
-    text, code = await post_command(buyer_file, SAMPLE, "test", "ping", environ=ENV)
+    soon = datetime(2024, 12, 15, 14, 31, tzinfo=UTC)  # a minute after the lead's timestamp
+    text, code = await post_command(buyer_file, SAMPLE, "test", "ping", environ=ENV, wall=soon)
     assert code == 1 and "ping: server_error (HTTP 503 Service Unavailable)" in text
     assert "a real delivery would retry this" in text and buyer_server.received("/post") == []
+
+
+async def test_an_old_lead_says_a_delivery_would_not_retry_and_why(
+    buyer_file: Path, buyer_server: BuyerServer
+) -> None:
+    """Issue 13: for a lead older than give_up_after, `post` does not promise a retry."""
+    buyer_server.script("/ping", Reply(503, b"busy"))
+    later = datetime(2024, 12, 17, 15, 0, tzinfo=UTC)
+    text, _ = await post_command(buyer_file, SAMPLE, "test", "ping", environ=ENV, wall=later)
+    assert (
+        "a real delivery would not retry this: the lead would be older than 3600 seconds by the"
+        " next attempt, so it was not tried again (give_up_after counts from the lead's"
+        " timestamp; the lead is 2 days old)"
+    ) in text
 
 
 async def test_unknown_environment_or_stage_is_a_usage_error(buyer_file: Path) -> None:

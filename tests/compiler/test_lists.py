@@ -1,0 +1,274 @@
+"""List fields (``each:``) and aggregates: bodies in every format, kept items, compile errors."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from engine.compiler.integration import compile_document
+from engine.dsl.loader import load_yaml_text
+from engine.errors import MappingError
+from engine.lead import validate_lead
+from engine.lead.schema import load_lead_schema
+from engine.plan import IntegrationPlan, RenderContext
+from tests.paths import FIXTURES
+
+SCHEMA = load_lead_schema(FIXTURES / "lists" / "lead-schema.yaml")
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+HEAD = """\
+buyer: lists
+name: Lists
+version: "1"
+environments: {test: {url: "http://127.0.0.1:9/"}}
+stages:
+"""
+DRIVERS = [
+    {
+        "first_name": "Ann & Bo",
+        "dob": "1990-02-03",
+        "accidents": [{"date": "2020-01-01", "at_fault": "yes"}, {"date": "2023-05-01"}],
+    },
+    {"first_name": "Zoë", "dob": "2001-07-09"},
+    {"first_name": "Cy", "dob": "1970-01-01", "accidents": []},
+]
+
+
+def compiled(stages: str) -> tuple[IntegrationPlan | None, list[str]]:
+    doc = load_yaml_text(HEAD + textwrap.indent(textwrap.dedent(stages), "  "), "buyer.yaml")
+    plan, issues = compile_document(doc, SCHEMA)
+    return plan, [f"{i.code} {i.message}" for i in issues if i.severity == "error"]
+
+
+def body(stages: str, stage: str = "post", **fields: Any) -> str:
+    plan, issues = compiled(stages)
+    assert plan is not None, issues
+    doc = {"zip": "78701", "phones": ["5125550142", "5125550143"], "drivers": DRIVERS, **fields}
+    lead = validate_lead(SCHEMA, {"timestamp": "2024-06-01T00:00:00Z", "lead": doc})
+    request = plan.stages[stage].request
+    assert request.render is not None
+    values = request.render(RenderContext(lead, NOW))
+    charset = "latin-1" if "ISO-8859-1" in request.encoder.content_type else "utf-8"
+    return request.encoder.encode(values).decode(charset)
+
+
+def test_json_arrays_of_objects_and_of_values_nested() -> None:
+    """Each kept item becomes an object (or a value); an item list inside an item nests."""
+    out = body("""\
+        post:
+          fields:
+            phones: {each: lead.phones, transform: [{phone: dashes}]}
+            drivers:
+              each: lead.drivers
+              fields:
+                first: item.first_name
+                zip: lead.zip
+                accidents:
+                  each: item.accidents
+                  fields: {on: item.date, fault: {from: item.at_fault, type: boolean}}
+        """)
+    assert out == (
+        '{"phones":["512-555-0142","512-555-0143"],"drivers":['
+        '{"first":"Ann & Bo","zip":"78701","accidents":[{"on":"2020-01-01","fault":true},'
+        '{"on":"2023-05-01"}]},{"first":"Zoë","zip":"78701"},{"first":"Cy","zip":"78701"}]}'
+    )
+
+
+def test_where_and_max_items_choose_the_items() -> None:
+    """``where`` keeps the items meeting it; ``max_items`` then keeps the first ones."""
+    out = body("""\
+        post:
+          fields:
+            drivers:
+              each: lead.drivers
+              where: "item.dob < '2000-01-01'"
+              max_items: 1
+              fields: {first: item.first_name}
+        """)
+    assert out == '{"drivers":[{"first":"Ann & Bo"}]}'
+
+
+def test_extra_items_reject_refuses_the_lead_naming_the_list() -> None:
+    stages = """\
+        post:
+          fields:
+            drivers:
+              {each: lead.drivers, max_items: 2, extra_items: reject, fields: {f: item.first_name}}
+        """
+    with pytest.raises(MappingError, match=r"has 3 items and this buyer takes at most 2"):
+        body(stages)
+
+
+def test_an_empty_list_follows_if_missing() -> None:
+    stages = """\
+        post:
+          fields:
+            zip: lead.zip
+            phones: {each: lead.phones, if_missing: reject}
+        """
+    with pytest.raises(MappingError, match=r"lead\.phones has no items; this buyer requires"):
+        body(stages, phones=[])
+    assert body(stages.replace("if_missing: reject", "if_missing: null"), phones=[]) == (
+        '{"zip":"78701","phones":null}'
+    )
+
+
+def test_xml_repeats_the_element_with_attributes_escaped_in_its_charset() -> None:
+    out = body("""\
+        post:
+          format: xml
+          xml: {root: Lead, declaration: false, encoding: ISO-8859-1}
+          fields:
+            Phones.Phone: {each: lead.phones}
+            Drivers.Driver:
+              each: lead.drivers
+              fields:
+                "@name": item.first_name
+                Accidents.Accident: {each: item.accidents, fields: {Date: item.date}}
+        """)
+    assert out == (
+        "<Lead><Phones><Phone>5125550142</Phone><Phone>5125550143</Phone></Phones><Drivers>"
+        '<Driver name="Ann &amp; Bo"><Accidents><Accident><Date>2020-01-01</Date></Accident>'
+        "<Accident><Date>2023-05-01</Date></Accident></Accidents></Driver>"
+        '<Driver name="Zoë"/><Driver name="Cy"/></Drivers></Lead>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "inner", "expected"),
+    [
+        (
+            "driver{n}_{name}",
+            "acc{n}_{name}",
+            "driver1_first=Ann+%26+Bo&driver1_acc1_on=2020-01-01&driver1_acc2_on=2023-05-01"
+            "&driver2_first=Zo%C3%AB&driver3_first=Cy",
+        ),
+        (
+            "drivers[{i}][{name}]",
+            "accidents[{i}][{name}]",
+            "drivers%5B0%5D%5Bfirst%5D=Ann+%26+Bo"
+            "&drivers%5B0%5D%5Baccidents%5D%5B0%5D%5Bon%5D=2020-01-01"
+            "&drivers%5B0%5D%5Baccidents%5D%5B1%5D%5Bon%5D=2023-05-01"
+            "&drivers%5B1%5D%5Bfirst%5D=Zo%C3%AB&drivers%5B2%5D%5Bfirst%5D=Cy",
+        ),
+    ],
+    ids=["flat-1-based", "php-brackets-0-based"],
+)
+def test_form_names_follow_the_authors_pattern(names: str, inner: str, expected: str) -> None:
+    out = body(f"""\
+        post:
+          format: form
+          fields:
+            drivers:
+              each: lead.drivers
+              names: "{names}"
+              fields:
+                first: item.first_name
+                accidents: {{each: item.accidents, names: "{inner}", fields: {{on: item.date}}}}
+        """)
+    assert out == expected
+
+
+def test_a_list_of_values_may_repeat_one_form_name() -> None:
+    out = body("""\
+        post:
+          format: query
+          method: GET
+          fields: {phones: {each: lead.phones, names: "phone[]"}}
+        """)
+    assert out == "phone%5B%5D=5125550142&phone%5B%5D=5125550143"
+
+
+def test_aggregates_count_the_items_the_post_sends() -> None:
+    """The ping's count, min, max, any and all see the post's kept drivers (where, max_items)."""
+    stages = """\
+        ping:
+          fields:
+            drivers: {count: lead.drivers}
+            with_accidents: {count: lead.drivers, where: "length(item.accidents || `[]`) > `0`"}
+            youngest: {min: lead.drivers, of: {from: item.dob, transform: [age]}}
+            oldest: {max: lead.drivers, of: {from: item.dob, transform: [age]}}
+            any_at_fault: {any: lead.drivers, where: "item.accidents[?at_fault]"}
+            all_born: {all: lead.drivers, where: "item.dob"}
+        post:
+          fields:
+            drivers: {each: lead.drivers, max_items: 2, fields: {f: item.first_name}}
+        """
+    assert body(stages, "ping") == (
+        '{"drivers":2,"with_accidents":1,"youngest":22,"oldest":34,"any_at_fault":true,'
+        '"all_born":true}'
+    )
+
+
+def test_aggregates_pass_the_ping_pii_check_but_items_do_not() -> None:
+    plan, issues = compiled("""\
+        ping:
+          fields:
+            n: {count: lead.drivers}
+            youngest: {min: lead.drivers, of: {from: item.dob, transform: [age]}}
+            first_born: {min: lead.drivers, of: item.dob}
+            names: {each: lead.drivers, fields: {f: item.first_name}}
+        post:
+          fields: {zip: lead.zip}
+        """)
+    assert plan is not None, issues
+    ping = {f.name: f.pii for f in plan.stages["ping"].request.fields}
+    assert ping == {"n": False, "youngest": False, "first_born": True, "names": True}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("x: item.dob", "LP206 'item.dob' reads an item of a list, but this field is not inside"),
+        ("x: lead.drivers.dob", "LP206 'lead.drivers.dob' is a field of each item of the list"),
+        ("x: {from: lead.drivers}", "LP206 'lead.drivers' is a list of items, not one value"),
+        ("x: {each: lead.zip}", "LP206 'lead.zip' is not a list of the lead"),
+        (
+            "x: {each: lead.drivers, fields: {a: item.dobb}}",
+            "LP304 the items of lead.drivers have no field 'dobb'",
+        ),
+        (
+            "x: {each: lead.drivers, names: 'd{n}', fields: {a: item.dob}}",
+            "LP207 'names' only applies to form",
+        ),
+        (
+            "x: {each: lead.drivers, fields: {a: item.accidents}}",
+            "LP206 'item.accidents' is a list, not one value",
+        ),
+        (
+            "x: {each: lead.drivers, type: string, fields: {a: item.dob}}",
+            "LP207 'type' applies to a list of values",
+        ),
+        ("'x[0]': {each: lead.phones}", "LP308 'x[0]' sends a list, so its name must end"),
+        (
+            "x: {each: lead.drivers, where: 'item.nope', fields: {a: item.dob}}",
+            "LP304 unknown lead field 'lead.drivers.nope'",
+        ),
+        (
+            "x: {concat: [lead.zip, {each: lead.phones}]}",
+            "LP206 a list (each:) can only be a field of its own",
+        ),
+    ],
+)
+def test_json_mistakes(fields: str, message: str) -> None:
+    _, issues = compiled(f"post:\n  fields:\n    {fields}\n")
+    assert any(i.startswith(message) for i in issues), issues
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("x: {each: lead.drivers, fields: {a: item.dob}}", "LP207 a list in a form needs 'names'"),
+        (
+            "x: {each: lead.drivers, names: 'd{n}', fields: {a: item.dob}}",
+            "LP207 'd{n}' must contain {name}",
+        ),
+        ("x: {each: lead.phones, names: 'p{name}{n}'}", "LP207 'p{name}{n}' uses {name}"),
+        ("x: {each: lead.phones, names: 'p{k}'}", "LP207 'p{k}' has a placeholder other than"),
+    ],
+)
+def test_form_mistakes(fields: str, message: str) -> None:
+    _, issues = compiled(f"post:\n  format: form\n  fields:\n    {fields}\n")
+    assert any(i.startswith(message) for i in issues), issues
