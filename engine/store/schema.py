@@ -15,6 +15,8 @@ which ran. A migration is never edited once released: a change is a new version.
   jobs are recovered by the others.
 - ``returns``, ``posts`` (answers for acceptance rates), ``suppressed``, ``buyer_locks`` (the row
   a PostgreSQL reservation locks with ``SELECT … FOR UPDATE``).
+- ``sources`` (version 2): the API keys of lead sources (``leadpost serve``), only their SHA-256
+  hash, with the campaigns each may post to.
 """
 
 from __future__ import annotations
@@ -93,6 +95,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         + ") PARTITION BY RANGE (started_at);\n"
         + "CREATE INDEX attempts_archive_lead ON attempts_archive (lead_id);\n"
         + "CREATE INDEX attempts_archive_time ON attempts_archive (started_at);\n",
+    ),
+)
+
+_V2_SOURCES = """
+CREATE TABLE sources (
+    key_hash TEXT PRIMARY KEY, name TEXT NOT NULL, campaigns TEXT NOT NULL,
+    created_at {real} NOT NULL, revoked_at {real});
+CREATE INDEX sources_name ON sources (name);
+"""
+
+MIGRATIONS += (
+    Migration(
+        2, "lead sources' API keys", _V2_SOURCES.format(**_SQLITE), _V2_SOURCES.format(**_PG)
     ),
 )
 

@@ -1,0 +1,81 @@
+"""Admission control: take a new auction only when it can still meet its deadlines.
+
+Two signals, both cheap: the event loop's lag (how late a timer that should fire every
+``interval`` seconds actually fires — when the loop is busy, every ping's deadline is missed by
+about that much) and the number of leads in flight. When either says a new auction would be
+late, the intake answers 503 with ``Retry-After`` instead of making every auction late.
+
+The lag is measured on the service's clock by :meth:`Admission.monitor`; tests set it with
+:meth:`Admission.observe` (no wall time involved).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from engine.clock import Clock
+
+#: Seconds between two lag probes.
+INTERVAL = 0.05
+#: The lag is the largest of this many recent probes (a burst is not forgotten at once).
+WINDOW = 8
+#: Refuse when the lag exceeds this share of the campaign's ping deadline.
+LAG_SHARE = 0.25
+
+
+class Admission:
+    """Counts leads in flight and the loop's lag; says when to refuse a lead."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        max_in_flight: int = 200,
+        max_lag: float | None = None,
+        interval: float = INTERVAL,
+    ) -> None:
+        self.clock = clock
+        self.max_in_flight = max_in_flight
+        self.max_lag = max_lag
+        """Seconds of lag above which leads are refused; None: a share of the ping deadline."""
+        self.interval = interval
+        self.in_flight = 0
+        self.refused = 0
+        self._lags: deque[float] = deque([0.0], maxlen=WINDOW)
+
+    @property
+    def lag(self) -> float:
+        """Seconds: the largest recent lag of the event loop."""
+        return max(self._lags)
+
+    def observe(self, lag: float) -> None:
+        self._lags.append(max(lag, 0.0))
+
+    async def monitor(self) -> None:
+        """Probe the loop's lag forever (run it in the service's task group)."""
+        while True:
+            start = self.clock.now()
+            await self.clock.sleep(self.interval)
+            self.observe(self.clock.now() - start - self.interval)
+
+    def limit(self, ping_deadline: float) -> float:
+        return self.max_lag if self.max_lag is not None else ping_deadline * LAG_SHARE
+
+    def refuse(self, ping_deadline: float) -> tuple[str, int] | None:
+        """Why a new auction with this ping deadline must wait, and the seconds to tell the
+        source to wait (Retry-After); None when it may start now."""
+        lag = self.lag
+        if lag > self.limit(ping_deadline):
+            wait = max(1, math.ceil(lag * 10))
+            ms = round(lag * 1000)
+            return f"the service is overloaded (its event loop runs {ms} ms late)", wait
+        if self.in_flight >= self.max_in_flight:
+            return f"the service is overloaded ({self.in_flight} leads in flight)", 1
+        return None
+
+    def overloaded(self) -> bool:
+        """For /readyz: true while new leads are being refused."""
+        return self.in_flight >= self.max_in_flight or (
+            self.max_lag is not None and self.lag > self.max_lag
+        )

@@ -1,0 +1,318 @@
+"""The Starlette application of ``leadpost serve``: intake, lead lookup, health, metrics.
+
+:class:`Service` owns what lives as long as the process: the runtime (OAuth tokens, breakers,
+limiters, warm connections shared by every lead), the router, the worker that runs due retries
+and recovers leads of dead nodes, admission control and metrics. Its ``lifespan`` starts them
+with the server and, on shutdown, lets leads being sold in the background finish (bounded by
+their deadlines) before stopping.
+
+A lead is answered only once its disposition is committed (``?wait=false``: once the lead itself
+is committed), so a lead that got a 2xx is never lost: if the process dies after that, the
+worker of another node (or of this one, restarted) finishes it from the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from engine.auction.result import RouteResult
+from engine.auction.run import Router, new_lead_id
+from engine.auction.worker import Worker
+from engine.clock import Clock, SystemClock
+from engine.errors import Issue
+from engine.runtime.breaker import BreakerEvent, BreakerRegistry
+from engine.runtime.executor import Runtime
+from engine.service.admission import Admission
+from engine.service.auth import Sources
+from engine.service.catalog import Catalog, Entry
+from engine.service.intake import MAX_BODY, Refusal, check_content_type, read_lead, too_large
+from engine.service.metrics import CONTENT_TYPE, Metrics
+from engine.store.audit import lead_history
+from engine.store.journal import DurableStore
+
+log = logging.getLogger("leadpost.service")
+
+#: The store's dispositions as the intake reports them.
+ANSWER = {
+    "sold": "sold",
+    "unsold": "unsold",
+    "expired": "unsold",
+    "rejected": "rejected",
+    "scheduled": "queued",
+    "unknown": "unknown",
+}
+OPENAPI = Path(__file__).with_name("openapi.yaml")
+
+
+def refusal_response(refusal: Refusal) -> JSONResponse:
+    return JSONResponse(refusal.body(), refusal.status, headers=dict(refusal.headers))
+
+
+def answer(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A committed result as the intake answers it (no personal data)."""
+    status = str(result.get("disposition"))
+    return {
+        "lead_id": result.get("lead_id"),
+        "campaign": result.get("campaign"),
+        "disposition": ANSWER.get(status, "queued"),
+        "status": status,
+        "buyer": result.get("buyer"),
+        "price": result.get("price"),
+        "reason": result.get("reason"),
+        "reasons": dict(result.get("reasons") or {}),
+    }
+
+
+class Service:
+    """One process's service; ``app()`` is its Starlette application."""
+
+    def __init__(
+        self,
+        store: DurableStore,
+        catalog: Catalog,
+        *,
+        env: str = "test",
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        admission: Admission | None = None,
+        max_body: int = MAX_BODY,
+        loader: Callable[[], Catalog] | None = None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.env = env
+        self.environ: Mapping[str, str] = {} if environ is None else environ
+        self.clock: Clock = clock or SystemClock()
+        self.admission = admission or Admission(self.clock)
+        self.max_body = max_body
+        self.loader = loader
+        """Loads the catalog again (SIGHUP); None: the catalog is fixed."""
+        self.sources = Sources(store, self.clock)
+        self.metrics = Metrics()
+        self.breakers = BreakerRegistry(self.clock, self._breaker_event)
+        self.router: Router | None = None
+        self.worker: Worker | None = None
+        self._tg: TaskGroup | None = None
+        self.background = 0
+        """Leads taken with ?wait=false and still being sold."""
+        self.metrics.watch(
+            lambda: dict(self.breakers.states()),
+            self.queue_depth,
+            lambda: self.admission.in_flight,
+            lambda: self.admission.lag,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _breaker_event(self, event: BreakerEvent) -> None:
+        self.metrics.breaker(event)
+        log.warning("breaker %s: %s -> %s (%s)", event.name, event.old, event.new, event.reason)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        runtime = Runtime(
+            journal=self.store, environ=self.environ, clock=self.clock, breakers=self.breakers
+        )
+        async with runtime, anyio.create_task_group() as tg:
+            self._tg = tg
+            self.router = Router(runtime, self.store, self.clock, env=self.env)
+            self.worker = Worker(self.router, self.catalog.plans())
+            tg.start_soon(self.worker.run)
+            tg.start_soon(self.admission.monitor)
+            await runtime.prewarm(self._bidders(), self.env)
+            try:
+                yield
+            finally:
+                await self._drain()
+                tg.cancel_scope.cancel()
+                self._tg = None
+
+    def _bidders(self) -> list[Any]:
+        plans = []
+        for e in self.catalog.campaigns.values():
+            if e.plan.mode == "auction":
+                plans += [b.integration for b in e.plan.buyers if b.integration.is_ping_post]
+        return plans
+
+    async def _drain(self) -> None:
+        """Wait for the leads sold in the background (at most their longest deadline)."""
+        longest = max((e.plan.total_deadline for e in self.catalog.campaigns.values()),
+                      default=0.0)  # fmt: skip
+        with anyio.move_on_after(longest + 1.0):
+            while self.background:
+                await anyio.sleep(0.01)
+
+    def queue_depth(self) -> int:
+        rows = self.store.backend.read("SELECT COUNT(*) FROM jobs")
+        return int(rows[0][0]) if rows else 0
+
+    # -- selling -----------------------------------------------------------------------------
+
+    async def sell(self, entry: Entry, lead: Mapping[str, Any], lead_id: str) -> RouteResult:
+        """Route one stored lead and count how it ended."""
+        assert self.router is not None, "the service is not started"
+        started = self.clock.now()
+        self.admission.in_flight += 1
+        try:
+            result = await self.router.route(entry.plan, lead, lead_id=lead_id, resume=frozenset())
+        finally:
+            self.admission.in_flight -= 1
+        self.metrics.ended(result, self.clock.now() - started)
+        log.info(
+            "lead %s (%s): %s%s in %.0f ms", lead_id, entry.plan.campaign, result.disposition,
+            f" to {result.buyer}" if result.sold else "", result.elapsed,
+        )  # fmt: skip
+        return result
+
+    async def _sell_later(self, entry: Entry, lead: Mapping[str, Any], lead_id: str) -> None:
+        try:
+            await self.sell(entry, lead, lead_id)
+        except Exception:
+            log.exception("lead %s: selling it in the background failed", lead_id)
+        finally:
+            self.background -= 1
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    async def post_lead(self, request: Request) -> Response:
+        try:
+            return await self._post_lead(request)
+        except Refusal as refusal:
+            self.metrics.refused.labels(str(refusal.status)).inc()
+            return refusal_response(refusal)
+
+    async def _body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise too_large(self.max_body)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise too_large(self.max_body)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _entry(self, request: Request) -> Entry:
+        name = request.query_params.get("campaign", "")
+        if not name:
+            why = "name the campaign: POST /v1/leads?campaign=NAME"
+            raise Refusal(422, why, (Issue("LP552", why),))
+        entry = self.catalog.campaigns.get(name)
+        if entry is None:
+            known = ", ".join(sorted(self.catalog.campaigns))
+            why = f"there is no campaign {name!r} here; the campaigns are: {known}"
+            raise Refusal(404, why, (Issue("LP552", why),))
+        return entry
+
+    async def _post_lead(self, request: Request) -> Response:
+        entry = self._entry(request)
+        source = self.sources.authenticate(request.headers, entry.plan.campaign)
+        check_content_type(request.headers.get("content-type"))
+        body = await self._body(request)
+        lead, _ = read_lead(body, entry.schema)
+        refused = self.admission.refuse(entry.plan.ping_deadline)
+        if refused is not None:
+            why, wait = refused
+            self.admission.refused += 1
+            raise Refusal(503, why, (Issue("LP555", why),), (("Retry-After", str(wait)),))
+        if self._tg is None:
+            raise Refusal(503, "the service is starting or stopping", (), (("Retry-After", "1"),))
+        lead_id = new_lead_id()
+        campaign = entry.plan.campaign
+        self.metrics.received.labels(source.name, campaign).inc()
+        wait = request.query_params.get("wait", "true").lower() not in ("false", "0", "no")
+        if not wait:
+            await self.store.open_lead(lead_id, campaign, lead, wait=True, source=source.name)
+            self.background += 1
+            self._tg.start_soon(self._sell_later, entry, lead, lead_id)
+            body_out = {"lead_id": lead_id, "campaign": campaign, "disposition": "queued",
+                        "status": None, "href": f"/v1/leads/{lead_id}"}  # fmt: skip
+            return JSONResponse(body_out, 202, headers={"Location": f"/v1/leads/{lead_id}"})
+        # Queued, not awaited: the first post's intent (or the disposition) commits it.
+        await self.store.open_lead(lead_id, campaign, lead, wait=False, source=source.name)
+        result = await self.sell(entry, lead, lead_id)
+        return JSONResponse(answer(result.to_dict()), 200)
+
+    async def get_lead(self, request: Request) -> Response:
+        lead_id = request.path_params["lead_id"]
+        try:
+            key_holder = self.sources.identify(request.headers)
+        except Refusal as refusal:
+            return refusal_response(refusal)
+        history, result = await anyio.to_thread.run_sync(self._history, lead_id)
+        if history is None or history.get("source") != key_holder.name:
+            why = f"there is no lead {lead_id} from source {key_holder.name}"
+            return JSONResponse({"error": why, "status": 404, "problems": []}, 404)
+        status = history["disposition"]
+        return JSONResponse(
+            {
+                "lead_id": lead_id,
+                "campaign": history["campaign"],
+                "source": history["source"],
+                "disposition": ANSWER.get(status, "queued"),
+                "status": status,
+                "buyer": history["buyer"],
+                "price": history["price"],
+                "reason": history["reason"],
+                "received_at": history["received_at"],
+                "finished_at": history["finished_at"],
+                "trace": list(result.get("trace") or []),
+                "attempts": history["attempts"],
+            }
+        )
+
+    def _history(self, lead_id: str) -> tuple[dict[str, Any] | None, Mapping[str, Any]]:
+        """The lead's masked history and its committed result (read in a thread)."""
+        history = lead_history(self.store, lead_id)
+        result = self.store.get_result(lead_id) if history is not None else None
+        return history, result or {}
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        problems = []
+        try:
+            await anyio.to_thread.run_sync(self.store.backend.read, "SELECT 1")
+        except Exception as exc:
+            problems.append(f"the store is not reachable: {exc}")
+        if not self.catalog.campaigns:
+            problems.append("no campaign is loaded")
+        if self._tg is None:
+            problems.append("the service is starting or stopping")
+        if self.admission.overloaded():
+            problems.append("overloaded: new leads are refused")
+        status = 200 if not problems else 503
+        body = {"status": "ready" if not problems else "not ready", "problems": problems,
+                "campaigns": sorted(self.catalog.campaigns)}  # fmt: skip
+        return JSONResponse(body, status)
+
+    async def metrics_page(self, request: Request) -> Response:
+        data = await anyio.to_thread.run_sync(self.metrics.render)
+        return Response(data, media_type=CONTENT_TYPE)
+
+    async def openapi(self, request: Request) -> Response:
+        return Response(OPENAPI.read_bytes(), media_type="application/yaml")
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/v1/leads", self.post_lead, methods=["POST"]),
+            Route("/v1/leads/{lead_id}", self.get_lead, methods=["GET"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/readyz", self.readyz, methods=["GET"]),
+            Route("/metrics", self.metrics_page, methods=["GET"]),
+            Route("/openapi.yaml", self.openapi, methods=["GET"]),
+        ]
+        return Starlette(routes=routes, lifespan=self.lifespan)

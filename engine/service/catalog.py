@@ -1,0 +1,46 @@
+"""What the service sells: the campaigns it loaded and the lead schema governing each.
+
+Loaded from a folder of campaign files (or one file); :func:`load_catalog` either returns a
+whole new catalog or raises with every problem, so a reload that fails keeps the old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.campaigns.compile import load_campaign
+from engine.campaigns.plan import CampaignPlan
+from engine.errors import LeadpostError
+from engine.lead import LeadSchema
+from engine.loading import schema_for
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    plan: CampaignPlan
+    schema: LeadSchema | None
+    """The lead schema leads of this campaign are checked against (None: taken as sent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    campaigns: Mapping[str, Entry]
+
+    def plans(self) -> dict[str, CampaignPlan]:
+        return {name: e.plan for name, e in self.campaigns.items()}
+
+
+def load_catalog(folder: str | Path) -> Catalog:
+    """Every campaign file in ``folder`` (or the one file named) with its lead schema. Raises
+    AuthoringError for a file with problems, LeadpostError when there is no campaign."""
+    path = Path(folder)
+    files = [path] if path.is_file() else sorted(path.glob("*.yaml"))
+    if not files:
+        raise LeadpostError(f"no campaign files in {path}; name the folder with --campaigns")
+    entries: dict[str, Entry] = {}
+    for f in files:
+        plan = load_campaign(f)
+        entries[plan.campaign] = Entry(plan, schema_for(f))
+    return Catalog(entries)

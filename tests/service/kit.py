@@ -1,0 +1,93 @@
+"""A real ``leadpost serve`` application on uvicorn at 127.0.0.1, in a thread, for the tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+
+from engine.campaigns.plan import CampaignPlan
+from engine.lead.schema import load_lead_schema
+from engine.service.admission import Admission
+from engine.service.app import Service
+from engine.service.catalog import Catalog, Entry
+from engine.store.journal import DurableStore
+from engine.store.sources import add_source
+from tests.auction_kit import ENVIRON
+from tests.paths import REPO
+
+SAMPLE = REPO / "integrations" / "leads" / "sample.json"
+
+
+def sample_body(**changes: Any) -> dict[str, Any]:
+    """integrations/leads/sample.json as a source sends it, with top-level ``changes``."""
+    doc: dict[str, Any] = json.loads(SAMPLE.read_text())
+    doc.update(changes)
+    return doc
+
+
+def catalog(*plans: CampaignPlan) -> Catalog:
+    schema = load_lead_schema(REPO / "integrations" / "lead-schema.yaml")
+    return Catalog({p.campaign: Entry(p, schema) for p in plans})
+
+
+class Running:
+    """A service served by uvicorn on a free port of 127.0.0.1 in a background thread."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        config = uvicorn.Config(
+            service.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="on",
+            access_log=False,
+        )  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
+
+    def start(self) -> Running:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the service did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+@contextmanager
+def serving(
+    store: DurableStore,
+    plans: Sequence[CampaignPlan],
+    *,
+    admission: Admission | None = None,
+    environ: Mapping[str, str] = ENVIRON,
+    **kw: Any,
+) -> Iterator[Running]:
+    service = Service(store, catalog(*plans), env="test", environ=environ, admission=admission,
+                      **kw)  # fmt: skip
+    running = Running(service).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def source_key(store: DurableStore, name: str = "web-form", campaigns: Sequence[str] = ("*",)
+               ) -> str:  # fmt: skip
+    return add_source(store, name, campaigns)
