@@ -217,8 +217,9 @@ class Service:
         return entry
 
     async def _post_lead(self, request: Request) -> Response:
+        source = self.sources.identify(request.headers)  # before anything is told about campaigns
         entry = self._entry(request)
-        source = self.sources.authenticate(request.headers, entry.plan.campaign)
+        self.sources.allowed(source, entry.plan.campaign)
         check_content_type(request.headers.get("content-type"))
         body = await self._body(request)
         lead, _ = read_lead(body, entry.schema)

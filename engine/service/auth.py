@@ -51,7 +51,10 @@ class Sources:
 
     def authenticate(self, headers: Mapping[str, str], campaign: str) -> Source:
         """The source allowed to post to ``campaign``; a Refusal (401, 403) otherwise."""
-        source = self.identify(headers)
+        return self.allowed(self.identify(headers), campaign)
+
+    def allowed(self, source: Source, campaign: str) -> Source:
+        """``source``, when it may post to ``campaign``; a Refusal (403) otherwise."""
         if not source.may_post(campaign):
             allowed = ", ".join(source.campaigns)
             why = f"source {source.name} may not post to campaign {campaign}; its key names"

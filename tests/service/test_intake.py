@@ -119,6 +119,8 @@ def test_requests_refused_cleanly(sqlite_store: DurableStore) -> None:
             (client.post("/v1/leads", params=q, content=iter([b"[", b" " * 4000, b"]"]),
                          headers=headers), 413, "LP551"),
             (client.post("/v1/leads", params={"campaign": "nope"}, json={}), 404, "LP552"),
+            (client.post("/v1/leads", params={"campaign": "nope"}, json={},
+                         headers={"authorization": ""}), 401, "LP553"),
             (client.post("/v1/leads", json={}), 422, "LP552"),
             (client.post("/v1/leads", params=q, json={}, headers={"authorization": ""}), 401,
              "LP553"),
@@ -133,7 +135,7 @@ def test_requests_refused_cleanly(sqlite_store: DurableStore) -> None:
             body = json.loads(response.text)
             assert body["status"] == status and body["problems"][0]["code"] == code
         metrics = client.get("/metrics").text
-    assert 'leadpost_leads_refused_total{status="401"} 2.0' in metrics
+    assert 'leadpost_leads_refused_total{status="401"} 3.0' in metrics
 
 
 def test_health_and_readiness(sqlite_store: DurableStore) -> None:
