@@ -34,12 +34,15 @@ class Admission:
         max_in_flight: int = 200,
         max_lag: float | None = None,
         interval: float = INTERVAL,
+        probing: bool = True,
     ) -> None:
         self.clock = clock
         self.max_in_flight = max_in_flight
         self.max_lag = max_lag
         """Seconds of lag above which leads are refused; None: a share of the ping deadline."""
         self.interval = interval
+        self.probing = probing
+        """False: :meth:`monitor` measures nothing (tests set the lag with :meth:`observe`)."""
         self.in_flight = 0
         self.refused = 0
         self._lags: deque[float] = deque([0.0], maxlen=WINDOW)
@@ -54,7 +57,7 @@ class Admission:
 
     async def monitor(self) -> None:
         """Probe the loop's lag forever (run it in the service's task group)."""
-        while True:
+        while self.probing:
             start = self.clock.now()
             await self.clock.sleep(self.interval)
             self.observe(self.clock.now() - start - self.interval)
@@ -73,9 +76,3 @@ class Admission:
         if self.in_flight >= self.max_in_flight:
             return f"the service is overloaded ({self.in_flight} leads in flight)", 1
         return None
-
-    def overloaded(self) -> bool:
-        """For /readyz: true while new leads are being refused."""
-        return self.in_flight >= self.max_in_flight or (
-            self.max_lag is not None and self.lag > self.max_lag
-        )

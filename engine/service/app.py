@@ -293,8 +293,10 @@ class Service:
             problems.append("no campaign is loaded")
         if self._tg is None:
             problems.append("the service is starting or stopping")
-        if self.admission.overloaded():
-            problems.append("overloaded: new leads are refused")
+        pings = [e.plan.ping_deadline for e in self.catalog.campaigns.values()]
+        refused = self.admission.refuse(min(pings, default=1.0))
+        if refused is not None:
+            problems.append(f"{refused[0]}: new leads are refused")
         status = 200 if not problems else 503
         body = {"status": "ready" if not problems else "not ready", "problems": problems,
                 "campaigns": sorted(self.catalog.campaigns)}  # fmt: skip
