@@ -36,6 +36,7 @@ from engine.runtime.executor import Runtime
 from engine.service.admission import Admission
 from engine.service.auth import Sources
 from engine.service.catalog import Catalog, Entry
+from engine.service.dashboard import PAGE, snapshot
 from engine.service.intake import MAX_BODY, Refusal, check_content_type, read_lead, too_large
 from engine.service.metrics import CONTENT_TYPE, Metrics
 from engine.store.audit import lead_history
@@ -306,6 +307,22 @@ class Service:
         data = await anyio.to_thread.run_sync(self.metrics.render)
         return Response(data, media_type=CONTENT_TYPE)
 
+    def alerts_now(self) -> list[dict[str, Any]]:
+        """The alerts firing now (none until alert rules are loaded)."""
+        return []
+
+    async def dashboard(self, request: Request) -> Response:
+        return Response(PAGE.read_bytes(), media_type="text/html; charset=utf-8")
+
+    async def dashboard_data(self, request: Request) -> Response:
+        data = await anyio.to_thread.run_sync(
+            lambda: snapshot(
+                self.store, self.clock.wall().timestamp(), breakers=dict(self.breakers.states()),
+                alerts=self.alerts_now(), in_flight=self.admission.in_flight,
+            )
+        )  # fmt: skip
+        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
     async def openapi(self, request: Request) -> Response:
         return Response(OPENAPI.read_bytes(), media_type="application/yaml")
 
@@ -317,5 +334,7 @@ class Service:
             Route("/readyz", self.readyz, methods=["GET"]),
             Route("/metrics", self.metrics_page, methods=["GET"]),
             Route("/openapi.yaml", self.openapi, methods=["GET"]),
+            Route("/", self.dashboard, methods=["GET"]),
+            Route("/dashboard.json", self.dashboard_data, methods=["GET"]),
         ]
         return Starlette(routes=routes, lifespan=self.lifespan)
