@@ -3,7 +3,10 @@
 Starts one Starlette application on uvicorn (uvloop where installed) with one long-lived
 runtime, router and retry worker on the configured store (LEADPOST_DATA or
 LEADPOST_DATABASE_URL). Sources post leads with an API key made by ``leadpost keys
-add-source``. Stops on Ctrl-C or SIGTERM after the leads in flight are answered.
+add-source``. Alerts from the rules file (the guide's thresholds by default) are logged, shown on
+the dashboard and POSTed to ``--alert-webhook``. SIGHUP reloads the campaign files and the
+rules; a file with problems is refused (logged) and the previous version keeps serving. Stops on
+Ctrl-C or SIGTERM after the leads in flight are answered.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from engine.clock import SystemClock
 from engine.commands.output import EXIT_OK, out
 from engine.commands.storage import the_store
 from engine.service.admission import Admission
+from engine.service.alerts import DEFAULT_RULES, load_rules
 from engine.service.app import Service
 from engine.service.catalog import load_catalog
 from engine.service.intake import MAX_BODY
@@ -42,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
             ),
             max_body=args.max_body,
             loader=lambda: load_catalog(args.campaigns),
+            rules=load_rules(args.alerts),
+            rules_path=args.alerts,
+            alert_interval=args.alert_interval,
+            webhook=args.alert_webhook,
         )
         names = ", ".join(sorted(catalog.campaigns))
         out(f"leadpost serve on http://{args.host}:{args.port} ({store.backend.where}): {names}")
@@ -83,6 +91,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="event-loop lag (seconds) above which new leads get 503 (default: a quarter of"
         " the campaign's ping deadline)",
     )
+    parser.add_argument(
+        "--alerts", default=str(DEFAULT_RULES), metavar="FILE",
+        help="alert rules (default: the guide's thresholds, engine/service/alerts.yaml)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--alert-webhook", default=None, metavar="URL",
+        help="POST each alert that fires or resolves to this URL as JSON",
+    )  # fmt: skip
+    parser.add_argument(
+        "--alert-interval", type=float, default=5.0, metavar="S",
+        help="seconds between two looks at the alert rules (default 5)",
+    )  # fmt: skip
     parser.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error"),
         help="log level (default info)",

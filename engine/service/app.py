@@ -13,13 +13,17 @@ worker of another node (or of this one, restarted) finishes it from the journal.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 from anyio.abc import TaskGroup
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,10 +34,11 @@ from engine.auction.result import RouteResult
 from engine.auction.run import Router, new_lead_id
 from engine.auction.worker import Worker
 from engine.clock import Clock, SystemClock
-from engine.errors import Issue
+from engine.errors import AuthoringError, Issue, LeadpostError
 from engine.runtime.breaker import BreakerEvent, BreakerRegistry
 from engine.runtime.executor import Runtime
 from engine.service.admission import Admission
+from engine.service.alerts import AlertBook, Fired, Rules, judge, load_rules, measure
 from engine.service.auth import Sources
 from engine.service.catalog import Catalog, Entry
 from engine.service.dashboard import PAGE, snapshot
@@ -89,6 +94,10 @@ class Service:
         admission: Admission | None = None,
         max_body: int = MAX_BODY,
         loader: Callable[[], Catalog] | None = None,
+        rules: Rules | None = None,
+        rules_path: str | Path | None = None,
+        alert_interval: float = 5.0,
+        webhook: str | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -99,6 +108,12 @@ class Service:
         self.max_body = max_body
         self.loader = loader
         """Loads the catalog again (SIGHUP); None: the catalog is fixed."""
+        self.rules = rules
+        self.rules_path = rules_path
+        """Where the rules are read again on reload (None: they are fixed)."""
+        self.alert_interval = alert_interval
+        self.webhook = webhook
+        self.alerts = AlertBook()
         self.sources = Sources(store, self.clock)
         self.metrics = Metrics()
         self.breakers = BreakerRegistry(self.clock, self._breaker_event)
@@ -131,6 +146,8 @@ class Service:
             self.worker = Worker(self.router, self.catalog.plans())
             tg.start_soon(self.worker.run)
             tg.start_soon(self.admission.monitor)
+            tg.start_soon(self._watch_alerts)
+            self._on_hangup()
             await runtime.prewarm(self._bidders(), self.env)
             try:
                 yield
@@ -138,6 +155,67 @@ class Service:
                 await self._drain()
                 tg.cancel_scope.cancel()
                 self._tg = None
+
+    def _on_hangup(self) -> None:
+        """Reload on SIGHUP (only the main thread may own signal handlers)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload)
+
+    def reload(self) -> bool:
+        """Load the campaigns and the alert rules again; a file with problems is refused (its
+        problems logged) and the previous version keeps serving. Leads in flight keep the plan
+        they started with. True when everything was reloaded."""
+        ok = True
+        if self.loader is not None:
+            try:
+                catalog = self.loader()
+            except (AuthoringError, LeadpostError) as exc:
+                log.error("campaigns not reloaded, the previous ones keep serving:\n%s", exc)
+                ok = False
+            else:
+                self.catalog = catalog
+                if self.worker is not None:
+                    self.worker.campaigns = catalog.plans()
+                log.info("campaigns reloaded: %s", ", ".join(sorted(catalog.campaigns)))
+        if self.rules_path is not None:
+            try:
+                self.rules = load_rules(self.rules_path)
+            except (AuthoringError, LeadpostError) as exc:
+                log.error("alert rules not reloaded, the previous ones keep running:\n%s", exc)
+                ok = False
+            else:
+                log.info("alert rules reloaded from %s", self.rules_path)
+        return ok
+
+    async def _watch_alerts(self) -> None:
+        while self.rules is not None:
+            await self.check_alerts()
+            await self.clock.sleep(self.alert_interval)
+
+    async def check_alerts(self) -> list[Fired]:
+        """Judge the rules now: log (and send to the webhook) what started or resolved."""
+        rules = self.rules
+        if rules is None:
+            return []
+        now = self.clock.wall().timestamp()
+        breakers = dict(self.breakers.states())
+        per_buyer, depth = await anyio.to_thread.run_sync(measure, self.store, rules, now, breakers)
+        started, resolved = self.alerts.update(judge(rules, per_buyer, depth))
+        if self.webhook:
+            for status, items in (("firing", started), ("resolved", resolved)):
+                for f in items:
+                    await self._notify(status, f)
+        return started
+
+    async def _notify(self, status: str, fired: Fired) -> None:
+        assert self.webhook is not None
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                await client.post(self.webhook, json={"status": status, "alert": fired.to_dict()})
+        except httpx.HTTPError as exc:
+            log.warning("the alert webhook could not be reached: %s", exc)
 
     def _bidders(self) -> list[Any]:
         plans = []
@@ -308,8 +386,8 @@ class Service:
         return Response(data, media_type=CONTENT_TYPE)
 
     def alerts_now(self) -> list[dict[str, Any]]:
-        """The alerts firing now (none until alert rules are loaded)."""
-        return []
+        """The alerts firing now."""
+        return self.alerts.current()
 
     async def dashboard(self, request: Request) -> Response:
         return Response(PAGE.read_bytes(), media_type="text/html; charset=utf-8")
