@@ -244,7 +244,16 @@ class Service:
         started = self.clock.now()
         self.admission.in_flight += 1
         try:
-            result = await self.router.route(entry.plan, lead, lead_id=lead_id, resume=frozenset())
+            # Shielded: a client that hangs up, or a shutdown, never leaves a sale half done
+            # (the route is bounded by the campaign's deadlines anyway).
+            with anyio.CancelScope(shield=True):
+                result = await self.router.route(
+                    entry.plan, lead, lead_id=lead_id, resume=frozenset()
+                )
+        except Exception:
+            log.exception("lead %s: selling it failed; parked for an operator", lead_id)
+            await self._park(entry, lead_id)
+            raise
         finally:
             self.admission.in_flight -= 1
         self.metrics.ended(result, self.clock.now() - started)
@@ -253,6 +262,17 @@ class Service:
             f" to {result.buyer}" if result.sold else "", result.elapsed,
         )  # fmt: skip
         return result
+
+    async def _park(self, entry: Entry, lead_id: str) -> None:
+        """A lead whose sale failed inside leadpost: ended ``unknown`` (a buyer may have it),
+        so nobody sells it twice and an operator can offer it again (leadpost redeliver)."""
+        why = "leadpost failed while selling it: parked for an operator (leadpost redeliver)"
+        result: dict[str, Any] = {
+            "lead_id": lead_id, "campaign": entry.plan.campaign, "disposition": "unknown",
+            "reason": why, "buyer": None, "price": None, "reasons": {}, "trace": [],
+        }  # fmt: skip
+        with contextlib.suppress(Exception):
+            await self.store.finish(lead_id, result)
 
     async def _sell_later(self, entry: Entry, lead: Mapping[str, Any], lead_id: str) -> None:
         try:
@@ -296,7 +316,9 @@ class Service:
         return entry
 
     async def _post_lead(self, request: Request) -> Response:
-        source = self.sources.identify(request.headers)  # before anything is told about campaigns
+        source = await self.sources.identify(
+            request.headers
+        )  # before anything is told about campaigns
         entry = self._entry(request)
         self.sources.allowed(source, entry.plan.campaign)
         check_content_type(request.headers.get("content-type"))
@@ -322,13 +344,18 @@ class Service:
             return JSONResponse(body_out, 202, headers={"Location": f"/v1/leads/{lead_id}"})
         # Queued, not awaited: the first post's intent (or the disposition) commits it.
         await self.store.open_lead(lead_id, campaign, lead, wait=False, source=source.name)
-        result = await self.sell(entry, lead, lead_id)
+        try:
+            result = await self.sell(entry, lead, lead_id)
+        except Exception:
+            why = "leadpost failed while selling the lead; it is parked for an operator"
+            body_err = {"error": why, "status": 500, "problems": [], "lead_id": lead_id}
+            return JSONResponse(body_err, 500)
         return JSONResponse(answer(result.to_dict()), 200)
 
     async def get_lead(self, request: Request) -> Response:
         lead_id = request.path_params["lead_id"]
         try:
-            key_holder = self.sources.identify(request.headers)
+            key_holder = await self.sources.identify(request.headers)
         except Refusal as refusal:
             return refusal_response(refusal)
         history, result = await anyio.to_thread.run_sync(self._history, lead_id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import anyio
+
 from engine.clock import Clock
 from engine.errors import Issue
 from engine.service.intake import Refusal
@@ -37,7 +39,9 @@ class Sources:
         self.clock = clock
         self._seen: dict[str, tuple[float, Source | None]] = {}
 
-    def lookup(self, key: str) -> Source | None:
+    async def lookup(self, key: str) -> Source | None:
+        """The source of ``key`` (read in a worker thread: a SQLite read waits while the
+        writer commits, which must not stall the event loop)."""
         digest = key_hash(key)
         now = self.clock.now()
         cached = self._seen.get(digest)
@@ -45,13 +49,13 @@ class Sources:
             return cached[1]
         if len(self._seen) > 10_000:
             self._seen.clear()  # bounded: keys guessed at random must not grow memory
-        found = find_source(self.store, key)
+        found = await anyio.to_thread.run_sync(find_source, self.store, key)
         self._seen[digest] = (now, found)
         return found
 
-    def authenticate(self, headers: Mapping[str, str], campaign: str) -> Source:
+    async def authenticate(self, headers: Mapping[str, str], campaign: str) -> Source:
         """The source allowed to post to ``campaign``; a Refusal (401, 403) otherwise."""
-        return self.allowed(self.identify(headers), campaign)
+        return self.allowed(await self.identify(headers), campaign)
 
     def allowed(self, source: Source, campaign: str) -> Source:
         """``source``, when it may post to ``campaign``; a Refusal (403) otherwise."""
@@ -62,13 +66,13 @@ class Sources:
             raise Refusal(403, why, (Issue("LP554", why),))
         return source
 
-    def identify(self, headers: Mapping[str, str]) -> Source:
+    async def identify(self, headers: Mapping[str, str]) -> Source:
         """The source whose live key the request carries; a Refusal (401) otherwise."""
         key = presented_key(headers)
         if key is None:
             why = "send the source's API key as 'Authorization: Bearer KEY' (or 'X-API-Key')"
             raise Refusal(401, why, (Issue("LP553", why),), (("WWW-Authenticate", "Bearer"),))
-        source = self.lookup(key)
+        source = await self.lookup(key)
         if source is None:
             why = "the API key is not known or was revoked; ask the operator for a new one"
             raise Refusal(401, why, (Issue("LP553", why),), (("WWW-Authenticate", "Bearer"),))

@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from engine.campaigns.plan import CampaignPlan
+from engine.clock import SystemClock
 from engine.lead.schema import load_lead_schema
 from engine.service.admission import Admission
 from engine.service.app import Service
@@ -79,6 +80,9 @@ def serving(
     environ: Mapping[str, str] = ENVIRON,
     **kw: Any,
 ) -> Iterator[Running]:
+    # Lag is not measured unless a test brings its own Admission: on a busy 2-core machine a
+    # scheduling hiccup would refuse a lead, and no test may depend on wall-clock speed.
+    admission = admission or Admission(SystemClock(), probing=False)
     service = Service(store, catalog(*plans), env="test", environ=environ, admission=admission,
                       **kw)  # fmt: skip
     running = Running(service).start()

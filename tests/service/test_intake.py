@@ -160,3 +160,22 @@ def test_a_source_sees_only_its_own_leads(sqlite_store: DurableStore, buyer_serv
         other = client.get(f"/v1/leads/{lead_id}", headers={"authorization": f"Bearer {theirs}"})
         assert other.status_code == 404
         assert client.get("/v1/leads/ld-none").status_code == 404
+
+
+def test_a_failure_inside_leadpost_parks_the_lead(sqlite_store: DurableStore) -> None:
+    """If selling raises (a bug), the answer is a JSON 500 naming the lead, and the stored lead
+    ends `unknown` (parked for an operator, never offered to a second buyer) — not a traceback,
+    not a lead left without a disposition."""
+    key = source_key(sqlite_store)
+    with serving(sqlite_store, [campaign([])]) as svc, svc.client(key) as client:
+        router = svc.service.router
+        assert router is not None
+
+        async def broken(*args: object, **kw: object) -> object:
+            raise RuntimeError("a bug")
+
+        router.route = broken  # type: ignore[method-assign, assignment]
+        r = client.post("/v1/leads", params={"campaign": "test-campaign"}, json=sample_body())
+    assert r.status_code == 500 and "parked for an operator" in r.json()["error"]
+    result = sqlite_store.get_result(r.json()["lead_id"])
+    assert result is not None and result["disposition"] == "unknown"
