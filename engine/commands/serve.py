@@ -15,51 +15,60 @@ import argparse
 import logging
 import os
 import sys
+from typing import Any
 
-from engine.clock import SystemClock
+from engine.commands.options import add_sandbox_option
 from engine.commands.output import EXIT_OK, out
 from engine.commands.storage import the_store
-from engine.service.admission import Admission
-from engine.service.alerts import DEFAULT_RULES, load_rules
-from engine.service.app import Service
-from engine.service.catalog import load_catalog
+from engine.sandbox.targets import sandbox_targets
+from engine.service.alerts import DEFAULT_RULES
+from engine.service.factory import SETTINGS, Settings, build_service
 from engine.service.intake import MAX_BODY
 
 
-def run(args: argparse.Namespace) -> int:
-    import uvicorn
+def settings(args: argparse.Namespace, origins: tuple[str, str] | None) -> Settings:
+    return Settings(
+        campaigns=args.campaigns, env=args.env, max_body=args.max_body,
+        max_in_flight=args.max_in_flight, max_lag=args.max_lag, alerts=args.alerts,
+        alert_webhook=args.alert_webhook, alert_interval=args.alert_interval, origins=origins,
+    )  # fmt: skip
 
+
+def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    catalog = load_catalog(args.campaigns)
-    store = the_store()
+    with sandbox_targets(args.sandbox) as kwargs:
+        if kwargs:
+            os.environ.update(kwargs["environ"])  # the simulated buyers' credentials
+            out(f"simulated buyers of {args.sandbox} on {kwargs['origins'][1]}")
+        return serve(args, settings(args, kwargs.get("origins")))
+
+
+def serve(args: argparse.Namespace, chosen: Settings) -> int:
+    import uvicorn
+
+    store = the_store()  # made and migrated once here (and its key, outside production)
     try:
-        service = Service(
-            store,
-            catalog,
-            env=args.env,
-            environ=os.environ,
-            admission=Admission(
-                SystemClock(), max_in_flight=args.max_in_flight, max_lag=args.max_lag
-            ),
-            max_body=args.max_body,
-            loader=lambda: load_catalog(args.campaigns),
-            rules=load_rules(args.alerts),
-            rules_path=args.alerts,
-            alert_interval=args.alert_interval,
-            webhook=args.alert_webhook,
-        )
-        names = ", ".join(sorted(catalog.campaigns))
-        out(f"leadpost serve on http://{args.host}:{args.port} ({store.backend.where}): {names}")
+        service = build_service(chosen, store)  # the files are checked before listening
+        names = ", ".join(sorted(service.catalog.campaigns))
+        where = store.backend.where
+        workers = f", {args.workers} worker processes" if args.workers > 1 else ""
+        out(f"leadpost serve on http://{args.host}:{args.port} ({where}{workers}): {names}")
         out(f"  dashboard http://{args.host}:{args.port}/   metrics /metrics   intake /v1/leads")
         sys.stdout.flush()
-        config = uvicorn.Config(
-            service.app(), host=args.host, port=args.port, log_level=args.log_level,
-            access_log=False, lifespan="on", timeout_graceful_shutdown=30,
-        )  # fmt: skip
-        uvicorn.Server(config).run()
+        common: dict[str, Any] = {
+            "host": args.host, "port": args.port, "log_level": args.log_level,
+            "access_log": False, "lifespan": "on", "timeout_graceful_shutdown": 30,
+        }  # fmt: skip
+        if args.workers > 1:
+            store.close()
+            os.environ[SETTINGS] = chosen.to_env()
+            uvicorn.run("engine.service.factory:create_app", factory=True,
+                        workers=args.workers, **common)  # fmt: skip
+            return EXIT_OK
+        uvicorn.Server(uvicorn.Config(service.app(), **common)).run()
     finally:
         store.close()
     return EXIT_OK
@@ -103,6 +112,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--alert-interval", type=float, default=5.0, metavar="S",
         help="seconds between two looks at the alert rules (default 5)",
     )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="worker processes sharing the port and the store (default 1)",
+    )  # fmt: skip
+    add_sandbox_option(parser)
     parser.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error"),
         help="log level (default info)",

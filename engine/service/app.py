@@ -98,6 +98,7 @@ class Service:
         rules_path: str | Path | None = None,
         alert_interval: float = 5.0,
         webhook: str | None = None,
+        close_store: bool = False,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -113,6 +114,8 @@ class Service:
         """Where the rules are read again on reload (None: they are fixed)."""
         self.alert_interval = alert_interval
         self.webhook = webhook
+        self.close_store = close_store
+        """True: the store is closed when the application stops (a worker process's own)."""
         self.alerts = AlertBook()
         self.sources = Sources(store, self.clock)
         self.metrics = Metrics()
@@ -155,6 +158,8 @@ class Service:
                 await self._drain()
                 tg.cancel_scope.cancel()
                 self._tg = None
+        if self.close_store:
+            self.store.close()
 
     def _on_hangup(self) -> None:
         """Reload on SIGHUP (only the main thread may own signal handlers)."""

@@ -15,6 +15,7 @@ from engine.campaigns.plan import CampaignPlan
 from engine.errors import LeadpostError
 from engine.lead import LeadSchema
 from engine.loading import schema_for
+from engine.sandbox.targets import point_campaign
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +33,12 @@ class Catalog:
         return {name: e.plan for name, e in self.campaigns.items()}
 
 
-def load_catalog(folder: str | Path) -> Catalog:
-    """Every campaign file in ``folder`` (or the one file named) with its lead schema. Raises
-    AuthoringError for a file with problems, LeadpostError when there is no campaign."""
+def load_catalog(
+    folder: str | Path, origins: tuple[str, str] | None = None, env: str = "test"
+) -> Catalog:
+    """Every campaign file in ``folder`` (or the one file named) with its lead schema; with
+    ``origins`` = (written, actual), buyer addresses of ``env`` moved (a sandbox on another
+    port). Raises AuthoringError for a file with problems, LeadpostError when there is none."""
     path = Path(folder)
     files = [path] if path.is_file() else sorted(path.glob("*.yaml"))
     if not files:
@@ -42,5 +46,7 @@ def load_catalog(folder: str | Path) -> Catalog:
     entries: dict[str, Entry] = {}
     for f in files:
         plan = load_campaign(f)
+        if origins is not None:
+            plan = point_campaign(plan, origins[0], origins[1], env)
         entries[plan.campaign] = Entry(plan, schema_for(f))
     return Catalog(entries)
