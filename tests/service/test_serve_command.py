@@ -78,7 +78,7 @@ def test_serve_with_two_workers_sells_reloads_and_stops_cleanly(tmp_path: Path) 
     assert proc.returncode == 0, output
     store, _ = open_store(env)
     try:
-        stored = dict(store.backend.read("SELECT lead_id, disposition FROM leads"))
+        stored: dict[str, str] = dict(store.backend.read("SELECT lead_id, disposition FROM leads"))
         nodes = store.backend.read("SELECT COUNT(DISTINCT node) FROM nodes")[0][0]
     finally:
         store.close()
