@@ -98,7 +98,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="S",
         help="event-loop lag (seconds) above which new leads get 503 (default: a quarter of"
-        " the campaign's ping deadline)",
+        " the campaign's ping deadline, or of its total deadline when it pings no buyer)",
     )
     parser.add_argument(
         "--alerts", default=str(DEFAULT_RULES), metavar="FILE",

@@ -20,7 +20,8 @@ from engine.clock import Clock
 INTERVAL = 0.05
 #: The lag is the largest of this many recent probes (a burst is not forgotten at once).
 WINDOW = 8
-#: Refuse when the lag exceeds this share of the campaign's ping deadline.
+#: Refuse when the lag exceeds this share of the campaign's tightest deadline (its ping
+#: deadline when it pings buyers, else its total deadline).
 LAG_SHARE = 0.25
 
 
@@ -62,14 +63,14 @@ class Admission:
             await self.clock.sleep(self.interval)
             self.observe(self.clock.now() - start - self.interval)
 
-    def limit(self, ping_deadline: float) -> float:
-        return self.max_lag if self.max_lag is not None else ping_deadline * LAG_SHARE
+    def limit(self, deadline: float) -> float:
+        return self.max_lag if self.max_lag is not None else deadline * LAG_SHARE
 
-    def refuse(self, ping_deadline: float) -> tuple[str, int] | None:
-        """Why a new auction with this ping deadline must wait, and the seconds to tell the
-        source to wait (Retry-After); None when it may start now."""
+    def refuse(self, deadline: float) -> tuple[str, int] | None:
+        """Why a new sale whose tightest deadline is ``deadline`` must wait, and the seconds to
+        tell the source to wait (Retry-After); None when it may start now."""
         lag = self.lag
-        if lag > self.limit(ping_deadline):
+        if lag > self.limit(deadline):
             wait = max(1, math.ceil(lag * 10))
             ms = round(lag * 1000)
             return f"the service is overloaded (its event loop runs {ms} ms late)", wait

@@ -329,7 +329,7 @@ class Service:
         check_content_type(request.headers.get("content-type"))
         body = await self._body(request)
         lead, _ = read_lead(body, entry.schema)
-        refused = self.admission.refuse(entry.plan.ping_deadline)
+        refused = self.admission.refuse(entry.tightest)
         if refused is not None:
             why, wait = refused
             self.admission.refused += 1
@@ -404,7 +404,7 @@ class Service:
             problems.append("no campaign is loaded")
         if self._tg is None:
             problems.append("the service is starting or stopping")
-        pings = [e.plan.ping_deadline for e in self.catalog.campaigns.values()]
+        pings = [e.tightest for e in self.catalog.campaigns.values()]
         refused = self.admission.refuse(min(pings, default=1.0))
         if refused is not None:
             problems.append(f"{refused[0]}: new leads are refused")

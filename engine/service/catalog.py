@@ -24,6 +24,17 @@ class Entry:
     schema: LeadSchema | None
     """The lead schema leads of this campaign are checked against (None: taken as sent)."""
 
+    @property
+    def tightest(self) -> float:
+        """The shortest deadline a sale of this campaign must meet (seconds): the ping deadline
+        when any buyer is pinged, else the total deadline. Admission control keeps the event
+        loop's lag well under it."""
+        c = self.plan
+        pinged = c.mode == "auction" or any(
+            b.integration.is_ping_post for b in (*c.buyers, *c.fallback)
+        )
+        return c.ping_deadline if pinged else c.total_deadline
+
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
