@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 
 from engine.campaigns.plan import CampaignPlan
 from engine.clock import SystemClock
@@ -18,6 +15,7 @@ from engine.lead.schema import load_lead_schema
 from engine.service.admission import Admission
 from engine.service.app import Service
 from engine.service.catalog import Catalog, Entry
+from engine.service.runner import ServiceThread
 from engine.store.journal import DurableStore
 from engine.store.sources import add_source
 from tests.auction_kit import ENVIRON
@@ -38,33 +36,16 @@ def catalog(*plans: CampaignPlan) -> Catalog:
     return Catalog({p.campaign: Entry(p, schema) for p in plans})
 
 
-class Running:
+class Running(ServiceThread):
     """A service served by uvicorn on a free port of 127.0.0.1 in a background thread."""
 
     def __init__(self, service: Service) -> None:
+        super().__init__(service.app())
         self.service = service
-        config = uvicorn.Config(
-            service.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-            access_log=False,
-        )  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = ""
 
-    def start(self) -> Running:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise AssertionError("the service did not start")
-            time.sleep(0.01)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+    def start(self, patience: float = 30.0) -> Running:
+        super().start(patience)
         return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {} if key is None else {"Authorization": f"Bearer {key}"}
