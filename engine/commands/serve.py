@@ -4,9 +4,10 @@ Starts one Starlette application on uvicorn (uvloop where installed) with one lo
 runtime, router and retry worker on the configured store (LEADPOST_DATA or
 LEADPOST_DATABASE_URL). Sources post leads with an API key made by ``leadpost keys
 add-source``. Alerts from the rules file (the guide's thresholds by default) are logged, shown on
-the dashboard and POSTed to ``--alert-webhook``. SIGHUP reloads the campaign files and the
-rules; a file with problems is refused (logged) and the previous version keeps serving. Stops on
-Ctrl-C or SIGTERM after the leads in flight are answered.
+the dashboard and POSTed to ``--alert-webhook``. SIGHUP, or a change to a file under the
+integrations folder, reloads the campaign files and the rules; a file with problems is refused
+(logged) and the previous version keeps serving. Stops on Ctrl-C or SIGTERM after the leads in
+flight are answered.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def settings(args: argparse.Namespace, origins: tuple[str, str] | None) -> Setti
         campaigns=args.campaigns, env=args.env, max_body=args.max_body,
         max_in_flight=args.max_in_flight, max_lag=args.max_lag, alerts=args.alerts,
         alert_webhook=args.alert_webhook, alert_interval=args.alert_interval, origins=origins,
+        watch=not args.no_watch,
     )  # fmt: skip
 
 
@@ -115,6 +117,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, metavar="N",
         help="worker processes sharing the port and the store (default 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-watch", action="store_true",
+        help="do not reload when the integration files change (SIGHUP still reloads)",
     )  # fmt: skip
     add_sandbox_option(parser)
     parser.add_argument(

@@ -18,12 +18,13 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
+import watchfiles
 from anyio.abc import TaskGroup
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -99,6 +100,8 @@ class Service:
         alert_interval: float = 5.0,
         webhook: str | None = None,
         close_store: bool = False,
+        watch: Sequence[str | Path] = (),
+        debounce_ms: int = 1600,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -115,6 +118,9 @@ class Service:
         self.alert_interval = alert_interval
         self.webhook = webhook
         self.close_store = close_store
+        self.watch = tuple(Path(p) for p in watch)
+        """Folders whose YAML files, when changed, reload the campaigns and rules."""
+        self.debounce_ms = debounce_ms
         """True: the store is closed when the application stops (a worker process's own)."""
         self.alerts = AlertBook()
         self.sources = Sources(store, self.clock)
@@ -150,6 +156,8 @@ class Service:
             tg.start_soon(self.worker.run)
             tg.start_soon(self.admission.monitor)
             tg.start_soon(self._watch_alerts)
+            if self.watch:
+                tg.start_soon(self._watch_files)
             self._on_hangup()
             await runtime.prewarm(self._bidders(), self.env)
             try:
@@ -193,6 +201,20 @@ class Service:
             else:
                 log.info("alert rules reloaded from %s", self.rules_path)
         return ok
+
+    async def _watch_files(self) -> None:
+        """Reload when a file under the watched folders changes (watchfiles: inotify where
+        there is one, polling elsewhere); a reload with problems keeps the previous version."""
+
+        def wanted(change: watchfiles.Change, path: str) -> bool:
+            return path.endswith((".yaml", ".yml", ".json", ".txt", ".xsd"))
+
+        async for changes in watchfiles.awatch(
+            *self.watch, watch_filter=wanted, debounce=self.debounce_ms
+        ):
+            names = ", ".join(sorted({Path(p).name for _, p in changes}))
+            log.info("files changed (%s): reloading", names)
+            await anyio.to_thread.run_sync(self.reload)
 
     async def _watch_alerts(self) -> None:
         while self.rules is not None:

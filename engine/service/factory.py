@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from starlette.applications import Starlette
 
@@ -40,6 +41,18 @@ class Settings:
     alert_interval: float = 5.0
     origins: tuple[str, str] | None = None
     """(written, actual) origin of simulated buyers (``--sandbox``), or None."""
+    watch: bool = True
+    """Reload when the integration files change (as on SIGHUP)."""
+
+    def watched(self) -> list[Path]:
+        """The folders to watch: the one above the campaigns folder (buyer files, the lead
+        schema and the campaigns live under it) and the alert rules' folder."""
+        if not self.watch:
+            return []
+        campaigns = Path(self.campaigns)
+        root = campaigns.parent if campaigns.is_dir() else campaigns.parent.parent
+        folders = [root.resolve(), Path(self.alerts).parent.resolve()]
+        return [f for i, f in enumerate(folders) if f.is_dir() and f not in folders[:i]]
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -74,6 +87,7 @@ def build_service(
         alert_interval=settings.alert_interval,
         webhook=settings.alert_webhook,
         close_store=close_store,
+        watch=settings.watched(),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -13,10 +14,12 @@ import pytest
 from engine.errors import AuthoringError, LeadpostError
 from engine.service.alerts import DEFAULT_RULES, MEASURES, Rules, judge, load_rules
 from engine.service.catalog import Catalog
+from engine.service.factory import Settings, build_service
 from engine.store.journal import DurableStore
 from tests.auction_kit import bid, campaign, plan, refuse
 from tests.buyer_server import BuyerServer, Reply
-from tests.service.kit import catalog, sample_body, serving, source_key
+from tests.paths import REPO
+from tests.service.kit import Running, catalog, sample_body, serving, source_key
 
 
 def test_the_default_rules_are_the_guides() -> None:
@@ -130,3 +133,33 @@ def test_reload_keeps_the_previous_version_when_a_file_is_wrong(
         assert service.rules is not None and len(service.rules.rules) == 9
         assert list(service.catalog.campaigns) == ["renamed"]
         assert service.worker is not None and list(service.worker.campaigns) == ["renamed"]
+
+
+def test_a_changed_file_reloads_the_campaigns(
+    sqlite_store: DurableStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Watching the project: a campaign file edited on disk is reloaded by itself; a broken
+    edit is refused and the last good version keeps serving."""
+    root = tmp_path / "integrations"
+    shutil.copytree(REPO / "integrations", root)
+    settings = Settings(campaigns=str(root / "campaigns"), alerts=str(DEFAULT_RULES))
+    assert settings.watched()[0] == root.resolve()
+    service = build_service(settings, sqlite_store)
+    service.debounce_ms = 50
+    assert service.catalog.campaigns["harbor-direct"].plan.name == "Harbor Mutual exclusive"
+    with Running(service):
+        path = root / "campaigns" / "harbor-direct.yaml"
+        path.write_text(path.read_text().replace("Harbor Mutual exclusive", "Harbor only"))
+        for _ in range(1000):  # until the watcher has reloaded (no timing is asserted)
+            if service.catalog.campaigns["harbor-direct"].plan.name == "Harbor only":
+                break
+            time.sleep(0.01)
+        assert service.catalog.campaigns["harbor-direct"].plan.name == "Harbor only"
+        before = service.catalog
+        path.write_text(path.read_text().replace("mode: direct", "mode: lottery"))
+        for _ in range(1000):  # until the watcher has tried (no timing is asserted)
+            if "campaigns not reloaded" in caplog.text:
+                break
+            time.sleep(0.01)
+        assert "campaigns not reloaded" in caplog.text and "harbor-direct.yaml" in caplog.text
+        assert service.catalog is before
