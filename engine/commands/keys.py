@@ -8,8 +8,9 @@ new one, and stays readable meanwhile. Remove the old key once ``rotate`` says i
 
 ``add-source NAME --campaign C [--campaign D]`` makes an API key with which the lead source NAME
 may post leads to those campaigns (``leadpost serve``); the key is printed once and only its
-hash is stored. ``sources`` lists the sources with live keys; ``revoke-source NAME`` revokes
-every key of a source.
+hash is stored. ``add-operator NAME`` makes an operator's key (pause or resume a buyer, offer a
+lead again, on the service; each action audited). ``sources`` lists the holders of live keys;
+``revoke-source NAME`` revokes every key of a source or operator.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ def _sources(args: argparse.Namespace) -> int:
                 " give it to the source now; it is not shown again (only its hash is stored)"
             )
             return EXIT_OK
+        if args.action == "add-operator":
+            if not args.name:
+                out("name the operator")
+                return EXIT_PROBLEMS
+            key = add_source(store, args.name, ["*"], role="operator")
+            out(key)
+            out(
+                f"the API key of operator {args.name} (pause and resume buyers, redeliver leads"
+                " on `leadpost serve`; every action is audited): it is not shown again"
+            )
+            return EXIT_OK
         if args.action == "revoke-source":
             if not args.name:
                 out("name the source whose keys to revoke")
@@ -47,7 +59,8 @@ def _sources(args: argparse.Namespace) -> int:
         found = list_sources(store)
         for source, keys in found:
             plural = "s" if keys > 1 else ""
-            out(f"{source.name}  {keys} key{plural}  {', '.join(source.campaigns)}")
+            what = "operator" if source.operator else ", ".join(source.campaigns)
+            out(f"{source.name}  {keys} key{plural}  {what}")
         if not found:
             out("no lead sources yet: add one with `leadpost keys add-source NAME --campaign C`")
         return EXIT_OK
@@ -59,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "new":
         out(DataKey.generate().text())
         return EXIT_OK
-    if args.action in ("add-source", "revoke-source", "sources"):
+    if args.action in ("add-source", "add-operator", "revoke-source", "sources"):
         return _sources(args)
     store = the_store()
     try:
@@ -72,11 +85,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``keys new | rotate | add-source NAME --campaign C | sources | revoke-source NAME``."""
+    """``keys new | rotate | add-source NAME --campaign C | add-operator NAME | sources |
+    revoke-source NAME``."""
     parser.description = __doc__
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("action", choices=("new", "rotate", "add-source", "sources",
-                                           "revoke-source"))  # fmt: skip
+    parser.add_argument("action", choices=("new", "rotate", "add-source", "add-operator",
+                                           "sources", "revoke-source"))  # fmt: skip
     parser.add_argument("name", nargs="?", default=None, metavar="NAME", help="the lead source")
     parser.add_argument(
         "--campaign", action="append", default=[], metavar="C",

@@ -43,42 +43,30 @@ from engine.service.alerts import AlertBook, Fired, Rules, judge, load_rules, me
 from engine.service.auth import Sources
 from engine.service.catalog import Catalog, Entry
 from engine.service.dashboard import PAGE, snapshot
-from engine.service.intake import MAX_BODY, Refusal, check_content_type, read_lead, too_large
+from engine.service.intake import (
+    ANSWER,
+    MAX_BODY,
+    Refusal,
+    answer,
+    check_content_type,
+    read_lead,
+    too_large,
+)
 from engine.service.metrics import CONTENT_TYPE, Metrics
+from engine.service.operator import Operator, without
 from engine.store.audit import lead_history
 from engine.store.journal import DurableStore
+from engine.store.sources import paused_buyers
 
 log = logging.getLogger("leadpost.service")
 
-#: The store's dispositions as the intake reports them.
-ANSWER = {
-    "sold": "sold",
-    "unsold": "unsold",
-    "expired": "unsold",
-    "rejected": "rejected",
-    "scheduled": "queued",
-    "unknown": "unknown",
-}
 OPENAPI = Path(__file__).with_name("openapi.yaml")
+#: Seconds between two reads of the paused buyers.
+PAUSED_EVERY = 2.0
 
 
 def refusal_response(refusal: Refusal) -> JSONResponse:
     return JSONResponse(refusal.body(), refusal.status, headers=dict(refusal.headers))
-
-
-def answer(result: Mapping[str, Any]) -> dict[str, Any]:
-    """A committed result as the intake answers it (no personal data)."""
-    status = str(result.get("disposition"))
-    return {
-        "lead_id": result.get("lead_id"),
-        "campaign": result.get("campaign"),
-        "disposition": ANSWER.get(status, "queued"),
-        "status": status,
-        "buyer": result.get("buyer"),
-        "price": result.get("price"),
-        "reason": result.get("reason"),
-        "reasons": dict(result.get("reasons") or {}),
-    }
 
 
 class Service:
@@ -126,6 +114,9 @@ class Service:
         self.sources = Sources(store, self.clock)
         self.metrics = Metrics()
         self.breakers = BreakerRegistry(self.clock, self._breaker_event)
+        self.paused: frozenset[str] = frozenset()
+        """Buyers an operator paused (read from the store every few seconds)."""
+        self.operator = Operator(self)
         self.router: Router | None = None
         self.worker: Worker | None = None
         self._tg: TaskGroup | None = None
@@ -156,6 +147,7 @@ class Service:
             tg.start_soon(self.worker.run)
             tg.start_soon(self.admission.monitor)
             tg.start_soon(self._watch_alerts)
+            tg.start_soon(self._watch_paused)
             if self.watch:
                 tg.start_soon(self._watch_files)
             self._on_hangup()
@@ -216,6 +208,12 @@ class Service:
             log.info("files changed (%s): reloading", names)
             await anyio.to_thread.run_sync(self.reload)
 
+    async def _watch_paused(self) -> None:
+        """Keep the list of paused buyers in step with the store (other nodes pause too)."""
+        while True:
+            self.paused = await anyio.to_thread.run_sync(paused_buyers, self.store)
+            await self.clock.sleep(PAUSED_EVERY)
+
     async def _watch_alerts(self) -> None:
         while self.rules is not None:
             await self.check_alerts()
@@ -275,7 +273,7 @@ class Service:
             # (the route is bounded by the campaign's deadlines anyway).
             with anyio.CancelScope(shield=True):
                 result = await self.router.route(
-                    entry.plan, lead, lead_id=lead_id, resume=frozenset()
+                    without(entry.plan, self.paused), lead, lead_id=lead_id, resume=frozenset()
                 )
         except Exception:
             log.exception("lead %s: selling it failed; parked for an operator", lead_id)
@@ -451,6 +449,7 @@ class Service:
             lambda: snapshot(
                 self.store, self.clock.wall().timestamp(), breakers=dict(self.breakers.states()),
                 alerts=self.alerts_now(), in_flight=self.admission.in_flight,
+                paused=self.paused,
             )
         )  # fmt: skip
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
@@ -468,5 +467,9 @@ class Service:
             Route("/openapi.yaml", self.openapi, methods=["GET"]),
             Route("/", self.dashboard, methods=["GET"]),
             Route("/dashboard.json", self.dashboard_data, methods=["GET"]),
+            Route("/v1/buyers/{buyer}/pause", self.operator.pause, methods=["POST"]),
+            Route("/v1/buyers/{buyer}/resume", self.operator.resume, methods=["POST"]),
+            Route("/v1/leads/{lead_id}/redeliver", self.operator.redeliver, methods=["POST"]),
+            Route("/v1/operator/actions", self.operator.actions, methods=["GET"]),
         ]
         return Starlette(routes=routes, lifespan=self.lifespan)

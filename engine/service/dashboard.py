@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.store.journal import DurableStore
+from engine.store.sources import operator_actions
 
 PAGE = Path(__file__).with_name("static") / "dashboard.html"
 HOUR = 3600.0
@@ -83,6 +84,7 @@ def snapshot(
     breakers: Mapping[str, str],
     alerts: Sequence[Mapping[str, Any]] = (),
     in_flight: int = 0,
+    paused: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Everything the page shows, read now (call it in a worker thread: it reads the store)."""
     store.writer.flush()
@@ -102,4 +104,6 @@ def snapshot(
         "latency": latency_trend(store, since),
         "errors": top_errors(store, since),
         "recent": recent(store),
+        "paused": sorted(paused),
+        "actions": operator_actions(store, 10),
     }

@@ -10,7 +10,7 @@ A refusal is one shape for every status:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,6 +39,32 @@ class Refusal(Exception):
             "status": self.status,
             "problems": [problem(i) for i in self.problems],
         }
+
+
+#: The store's dispositions as the intake reports them.
+ANSWER = {
+    "sold": "sold",
+    "unsold": "unsold",
+    "expired": "unsold",
+    "rejected": "rejected",
+    "scheduled": "queued",
+    "unknown": "unknown",
+}
+
+
+def answer(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A committed result as the intake answers it (no personal data)."""
+    status = str(result.get("disposition"))
+    return {
+        "lead_id": result.get("lead_id"),
+        "campaign": result.get("campaign"),
+        "disposition": ANSWER.get(status, "queued"),
+        "status": status,
+        "buyer": result.get("buyer"),
+        "price": result.get("price"),
+        "reason": result.get("reason"),
+        "reasons": dict(result.get("reasons") or {}),
+    }
 
 
 def problem(issue: Issue) -> dict[str, Any]:

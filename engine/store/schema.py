@@ -15,8 +15,9 @@ which ran. A migration is never edited once released: a change is a new version.
   jobs are recovered by the others.
 - ``returns``, ``posts`` (answers for acceptance rates), ``suppressed``, ``buyer_locks`` (the row
   a PostgreSQL reservation locks with ``SELECT … FOR UPDATE``).
-- ``sources`` (version 2): the API keys of lead sources (``leadpost serve``), only their SHA-256
-  hash, with the campaigns each may post to.
+- version 2, for ``leadpost serve``: ``sources``, the API keys of lead sources and operators
+  (only their SHA-256 hash) with the campaigns a source may post to; ``paused_buyers``, buyers an
+  operator paused; ``operator_actions``, the audit of what operators did.
 """
 
 from __future__ import annotations
@@ -101,13 +102,21 @@ MIGRATIONS: tuple[Migration, ...] = (
 _V2_SOURCES = """
 CREATE TABLE sources (
     key_hash TEXT PRIMARY KEY, name TEXT NOT NULL, campaigns TEXT NOT NULL,
-    created_at {real} NOT NULL, revoked_at {real});
+    role TEXT NOT NULL DEFAULT 'source', created_at {real} NOT NULL, revoked_at {real});
 CREATE INDEX sources_name ON sources (name);
+CREATE TABLE paused_buyers (buyer TEXT PRIMARY KEY, by_whom TEXT NOT NULL, at {real} NOT NULL);
+CREATE TABLE operator_actions (
+    id {serial}, at {real} NOT NULL, operator TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT);
+CREATE INDEX operator_actions_at ON operator_actions (at);
 """
 
 MIGRATIONS += (
     Migration(
-        2, "lead sources' API keys", _V2_SOURCES.format(**_SQLITE), _V2_SOURCES.format(**_PG)
+        2,
+        "API keys of lead sources and operators, paused buyers, operator actions",
+        _V2_SOURCES.format(**_SQLITE),
+        _V2_SOURCES.format(**_PG),
     ),
 )
 

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from engine.store.journal import DurableStore
+from engine.store.sources import add_source, paused_buyers
 from tests.auction_kit import accept, bid, campaign, plan
 from tests.buyer_server import BuyerServer, Reply
 from tests.service.kit import sample_body, serving, source_key
@@ -86,4 +87,19 @@ def test_the_dashboard_shows_what_the_store_says(
         assert page.locator('#latency polyline[data-series="mean_ms"]').count() == 1
         text = page.inner_text("body")
         assert "John" not in text and "5125550142" not in text and "Smith" not in text
+        alpha = page.locator('#buyers tr[data-buyer="alpha"]')
+        alpha.locator("button").click()  # without a key: refused, nothing paused
+        page.wait_for_function(
+            "document.getElementById('operator-note').textContent.includes('API key')"
+        )
+        assert paused_buyers(store) == frozenset()
+        page.fill("#operator-key", add_source(store, "olga", ["*"], role="operator"))
+        alpha.locator("button").click()
+        page.wait_for_selector('#buyers tr[data-buyer="alpha"] td.paused')
+        assert paused_buyers(store) == {"alpha"}
+        assert page.locator("#actions tbody tr td").all_inner_texts()[1:4] == [
+            "olga",
+            "pause",
+            "alpha",
+        ]
         page.close()

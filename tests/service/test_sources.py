@@ -48,3 +48,13 @@ def test_keys_add_source_command(
         store.close()
     assert main(["keys", "revoke-source", "web"]) == 0
     assert "revoked 1 keys of source web" in capsys.readouterr().out
+    assert main(["keys", "add-operator", "olga"]) == 0
+    op_key = capsys.readouterr().out.splitlines()[0]
+    assert main(["keys", "sources"]) == 0
+    assert "olga  1 key  operator" in capsys.readouterr().out
+    store, _ = open_store({"LEADPOST_DATA": str(tmp_path)})
+    try:
+        found = find_source(store, op_key)
+        assert found is not None and found.operator
+    finally:
+        store.close()
