@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.commands.options import add_sandbox_option
 from engine.commands.output import EXIT_OK, out
-from engine.commands.storage import the_store
+from engine.commands.storage import seconds, the_store
 from engine.sandbox.targets import sandbox_targets
 from engine.service.alerts import DEFAULT_RULES
 from engine.service.factory import SETTINGS, Settings, build_service
@@ -32,7 +32,8 @@ def settings(args: argparse.Namespace, origins: tuple[str, str] | None) -> Setti
         campaigns=args.campaigns, env=args.env, max_body=args.max_body,
         max_in_flight=args.max_in_flight, max_lag=args.max_lag, alerts=args.alerts,
         alert_webhook=args.alert_webhook, alert_interval=args.alert_interval, origins=origins,
-        watch=not args.no_watch,
+        watch=not args.no_watch, health_env=args.health_env,
+        health_every=None if args.health_every == "off" else seconds(args.health_every),
     )  # fmt: skip
 
 
@@ -121,6 +122,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-watch", action="store_true",
         help="do not reload when the integration files change (SIGHUP still reloads)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--health-every", default="24h", metavar="DURATION",
+        help="scheduled health checks of every buyer's --health-env: 24h (default), 1h, ..., off",
+    )  # fmt: skip
+    parser.add_argument(
+        "--health-env", default="test", metavar="NAME",
+        help="the environment the health checks probe (default: test)",
     )  # fmt: skip
     add_sandbox_option(parser)
     parser.add_argument(

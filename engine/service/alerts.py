@@ -41,6 +41,7 @@ MEASURES: dict[str, tuple[str, bool]] = {
     "response_vs_baseline": ("mean response time in the window / over the day before", True),
     "error_rate_vs_baseline": ("share of errors in the window / over the day before", True),
     "auth_failures": ("authentication failures in the window", True),
+    "health_check_failed": ("1 when the buyer's latest scheduled health check failed", True),
     "queue_depth": ("posts waiting in the retry queue", False),
 }
 COMPARE = ("below", "above", "at_least")
@@ -198,13 +199,19 @@ def _streak(store: DurableStore, buyer: str, limit: int = 50) -> int:
 
 
 def measure(
-    store: DurableStore, rules: Rules, now: float, breakers: Mapping[str, str]
+    store: DurableStore,
+    rules: Rules,
+    now: float,
+    breakers: Mapping[str, str],
+    health: Mapping[str, bool] | None = None,
 ) -> tuple[dict[str, dict[str, float]], float]:
-    """Every per-buyer measure, and the queue depth (reads the store: call it in a thread)."""
+    """Every per-buyer measure, and the queue depth (reads the store: call it in a thread).
+    ``health``: buyer -> whether its latest scheduled health check failed."""
     store.writer.flush()
+    health = health or {}
     recent = _per_buyer(store, now - rules.window, now + 1.0)
     before = _per_buyer(store, now - rules.window - BASELINE, now - rules.window)
-    buyers = set(recent) | {name.split("/", 1)[0] for name in breakers}
+    buyers = set(recent) | {name.split("/", 1)[0] for name in breakers} | set(health)
     out: dict[str, dict[str, float]] = {}
     for b in sorted(buyers):
         r = recent.get(b, {})
@@ -217,6 +224,8 @@ def measure(
         m["breaker_open"] = float(any(
             n.split("/", 1)[0] == b and s == "open" for n, s in breakers.items()
         ))  # fmt: skip
+        if b in health:
+            m["health_check_failed"] = float(health[b])
         if r.get("attempts"):
             m["response_ms"] = r["mean_ms"]
             m["auth_failures"] = r["auth"]

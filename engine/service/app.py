@@ -13,18 +13,13 @@ worker of another node (or of this one, restarted) finishes it from the journal.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
-import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
-import watchfiles
 from anyio.abc import TaskGroup
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,14 +30,16 @@ from engine.auction.result import RouteResult
 from engine.auction.run import Router, new_lead_id
 from engine.auction.worker import Worker
 from engine.clock import Clock, SystemClock
-from engine.errors import AuthoringError, Issue, LeadpostError
+from engine.errors import Issue
 from engine.runtime.breaker import BreakerEvent, BreakerRegistry
 from engine.runtime.executor import Runtime
+from engine.service import upkeep
 from engine.service.admission import Admission
-from engine.service.alerts import AlertBook, Fired, Rules, judge, load_rules, measure
+from engine.service.alerts import AlertBook, Fired, Rules
 from engine.service.auth import Sources
 from engine.service.catalog import Catalog, Entry
 from engine.service.dashboard import PAGE, snapshot
+from engine.service.health import HealthChecks
 from engine.service.intake import (
     ANSWER,
     MAX_BODY,
@@ -56,13 +53,10 @@ from engine.service.metrics import CONTENT_TYPE, Metrics
 from engine.service.operator import Operator, without
 from engine.store.audit import lead_history
 from engine.store.journal import DurableStore
-from engine.store.sources import paused_buyers
 
 log = logging.getLogger("leadpost.service")
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
-#: Seconds between two reads of the paused buyers.
-PAUSED_EVERY = 2.0
 
 
 def refusal_response(refusal: Refusal) -> JSONResponse:
@@ -90,6 +84,7 @@ class Service:
         close_store: bool = False,
         watch: Sequence[str | Path] = (),
         debounce_ms: int = 1600,
+        health: HealthChecks | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -106,10 +101,12 @@ class Service:
         self.alert_interval = alert_interval
         self.webhook = webhook
         self.close_store = close_store
+        """True: the store is closed when the application stops (a worker process's own)."""
         self.watch = tuple(Path(p) for p in watch)
         """Folders whose YAML files, when changed, reload the campaigns and rules."""
         self.debounce_ms = debounce_ms
-        """True: the store is closed when the application stops (a worker process's own)."""
+        self.health = health
+        """Scheduled health checks of the buyers' test environments, or None."""
         self.alerts = AlertBook()
         self.sources = Sources(store, self.clock)
         self.metrics = Metrics()
@@ -146,11 +143,7 @@ class Service:
             self.worker = Worker(self.router, self.catalog.plans())
             tg.start_soon(self.worker.run)
             tg.start_soon(self.admission.monitor)
-            tg.start_soon(self._watch_alerts)
-            tg.start_soon(self._watch_paused)
-            if self.watch:
-                tg.start_soon(self._watch_files)
-            self._on_hangup()
+            upkeep.start(self, tg)
             await runtime.prewarm(self._bidders(), self.env)
             try:
                 yield
@@ -161,86 +154,13 @@ class Service:
         if self.close_store:
             self.store.close()
 
-    def _on_hangup(self) -> None:
-        """Reload on SIGHUP (only the main thread may own signal handlers)."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload)
-
     def reload(self) -> bool:
-        """Load the campaigns and the alert rules again; a file with problems is refused (its
-        problems logged) and the previous version keeps serving. Leads in flight keep the plan
-        they started with. True when everything was reloaded."""
-        ok = True
-        if self.loader is not None:
-            try:
-                catalog = self.loader()
-            except (AuthoringError, LeadpostError) as exc:
-                log.error("campaigns not reloaded, the previous ones keep serving:\n%s", exc)
-                ok = False
-            else:
-                self.catalog = catalog
-                if self.worker is not None:
-                    self.worker.campaigns = catalog.plans()
-                log.info("campaigns reloaded: %s", ", ".join(sorted(catalog.campaigns)))
-        if self.rules_path is not None:
-            try:
-                self.rules = load_rules(self.rules_path)
-            except (AuthoringError, LeadpostError) as exc:
-                log.error("alert rules not reloaded, the previous ones keep running:\n%s", exc)
-                ok = False
-            else:
-                log.info("alert rules reloaded from %s", self.rules_path)
-        return ok
-
-    async def _watch_files(self) -> None:
-        """Reload when a file under the watched folders changes (watchfiles: inotify where
-        there is one, polling elsewhere); a reload with problems keeps the previous version."""
-
-        def wanted(change: watchfiles.Change, path: str) -> bool:
-            return path.endswith((".yaml", ".yml", ".json", ".txt", ".xsd"))
-
-        async for changes in watchfiles.awatch(
-            *self.watch, watch_filter=wanted, debounce=self.debounce_ms
-        ):
-            names = ", ".join(sorted({Path(p).name for _, p in changes}))
-            log.info("files changed (%s): reloading", names)
-            await anyio.to_thread.run_sync(self.reload)
-
-    async def _watch_paused(self) -> None:
-        """Keep the list of paused buyers in step with the store (other nodes pause too)."""
-        while True:
-            self.paused = await anyio.to_thread.run_sync(paused_buyers, self.store)
-            await self.clock.sleep(PAUSED_EVERY)
-
-    async def _watch_alerts(self) -> None:
-        while self.rules is not None:
-            await self.check_alerts()
-            await self.clock.sleep(self.alert_interval)
+        """Load the campaigns and alert rules again (see :func:`engine.service.upkeep.reload`)."""
+        return upkeep.reload(self)
 
     async def check_alerts(self) -> list[Fired]:
-        """Judge the rules now: log (and send to the webhook) what started or resolved."""
-        rules = self.rules
-        if rules is None:
-            return []
-        now = self.clock.wall().timestamp()
-        breakers = dict(self.breakers.states())
-        per_buyer, depth = await anyio.to_thread.run_sync(measure, self.store, rules, now, breakers)
-        started, resolved = self.alerts.update(judge(rules, per_buyer, depth))
-        if self.webhook:
-            for status, items in (("firing", started), ("resolved", resolved)):
-                for f in items:
-                    await self._notify(status, f)
-        return started
-
-    async def _notify(self, status: str, fired: Fired) -> None:
-        assert self.webhook is not None
-        try:
-            async with httpx.AsyncClient(timeout=5.0) as client:
-                await client.post(self.webhook, json={"status": status, "alert": fired.to_dict()})
-        except httpx.HTTPError as exc:
-            log.warning("the alert webhook could not be reached: %s", exc)
+        """Judge the alert rules now (see :func:`engine.service.upkeep.check_alerts`)."""
+        return await upkeep.check_alerts(self)
 
     def _bidders(self) -> list[Any]:
         plans = []
@@ -449,7 +369,7 @@ class Service:
             lambda: snapshot(
                 self.store, self.clock.wall().timestamp(), breakers=dict(self.breakers.states()),
                 alerts=self.alerts_now(), in_flight=self.admission.in_flight,
-                paused=self.paused,
+                paused=self.paused, health=self.health.current() if self.health else [],
             )
         )  # fmt: skip
         return JSONResponse(data, headers={"Cache-Control": "no-store"})

@@ -85,6 +85,7 @@ def snapshot(
     alerts: Sequence[Mapping[str, Any]] = (),
     in_flight: int = 0,
     paused: frozenset[str] = frozenset(),
+    health: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Everything the page shows, read now (call it in a worker thread: it reads the store)."""
     store.writer.flush()
@@ -106,4 +107,5 @@ def snapshot(
         "recent": recent(store),
         "paused": sorted(paused),
         "actions": operator_actions(store, 10),
+        "health": [dict(h) for h in health],
     }

@@ -21,6 +21,7 @@ from engine.service.admission import Admission
 from engine.service.alerts import DEFAULT_RULES, load_rules
 from engine.service.app import Service
 from engine.service.catalog import Catalog, load_catalog
+from engine.service.health import HealthChecks
 from engine.service.intake import MAX_BODY
 from engine.store.journal import DurableStore
 from engine.store.settings import open_store
@@ -43,6 +44,9 @@ class Settings:
     """(written, actual) origin of simulated buyers (``--sandbox``), or None."""
     watch: bool = True
     """Reload when the integration files change (as on SIGHUP)."""
+    health_every: float | None = 86400.0
+    """Seconds between scheduled health checks of the buyers' ``health_env``; None: none."""
+    health_env: str = "test"
 
     def watched(self) -> list[Path]:
         """The folders to watch: the one above the campaigns folder (buyer files, the lead
@@ -88,6 +92,9 @@ def build_service(
         webhook=settings.alert_webhook,
         close_store=close_store,
         watch=settings.watched(),
+        health=None
+        if settings.health_every is None
+        else HealthChecks(settings.health_every, env=settings.health_env),
     )
 
 
