@@ -114,6 +114,7 @@ class Service:
         self.paused: frozenset[str] = frozenset()
         """Buyers an operator paused (read from the store every few seconds)."""
         self.operator = Operator(self)
+        self.runtime: Runtime | None = None
         self.router: Router | None = None
         self.worker: Worker | None = None
         self._tg: TaskGroup | None = None
@@ -124,9 +125,14 @@ class Service:
             self.queue_depth,
             lambda: self.admission.in_flight,
             lambda: self.admission.lag,
+            self._tokens,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    def _tokens(self) -> tuple[int, int]:
+        tokens = self.runtime.tokens if self.runtime is not None else None
+        return (tokens.fetched, tokens.failed) if tokens is not None else (0, 0)
 
     def _breaker_event(self, event: BreakerEvent) -> None:
         self.metrics.breaker(event)
@@ -139,6 +145,7 @@ class Service:
         )
         async with runtime, anyio.create_task_group() as tg:
             self._tg = tg
+            self.runtime = runtime
             self.router = Router(runtime, self.store, self.clock, env=self.env)
             self.worker = Worker(self.router, self.catalog.plans())
             tg.start_soon(self.worker.run)

@@ -1,9 +1,11 @@
 """The service's Prometheus metrics (prometheus-client), one registry per service.
 
 Counted as leads end, from the route result the store committed: leads received by source and
-campaign, dispositions, every ping and post by buyer, stage and outcome class, response-time
-histograms per buyer and stage, revenue; read when scraped: breaker states, the retry queue's
-depth, leads in flight, the event loop's lag.
+campaign, dispositions, every ping and post by buyer, stage and outcome class, retries (attempts
+after the first, by outcome), timeouts, response-time histograms per buyer and stage, leads the
+fallback waterfall recovered, revenue; read when scraped: breaker states, the retry queue's
+depth, leads in flight, the event loop's lag, OAuth token fetches and failures. Success and
+acceptance rates are ratios of these counters (see prometheus-rules.yaml).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from engine.auction.result import RouteResult
@@ -33,11 +35,13 @@ class _Live(Collector):
         queue_depth: Callable[[], int],
         in_flight: Callable[[], int],
         lag: Callable[[], float],
+        tokens: Callable[[], tuple[int, int]],
     ) -> None:
         self.breakers = breakers
         self.queue_depth = queue_depth
         self.in_flight = in_flight
         self.lag = lag
+        self.tokens = tokens
 
     def collect(self) -> Iterable[Metric]:
         state = GaugeMetricFamily(
@@ -56,6 +60,14 @@ class _Live(Collector):
         )
         yield GaugeMetricFamily(
             "leadpost_loop_lag_seconds", "How late the event loop runs", value=self.lag()
+        )
+        fetched, failed = self.tokens()
+        yield CounterMetricFamily(
+            "leadpost_token_fetches", "OAuth access tokens fetched (first and refreshes)",
+            value=fetched,
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "leadpost_token_failures", "OAuth token fetches that failed", value=failed
         )
 
 
@@ -93,6 +105,18 @@ class Metrics:
             "leadpost_revenue", "Money from leads sold (currency units)", ["campaign", "buyer"],
             registry=r,
         )  # fmt: skip
+        self.retries = Counter(
+            "leadpost_retries", "Attempts after the first, per buyer and stage, by outcome",
+            ["buyer", "stage", "outcome"], registry=r,
+        )  # fmt: skip
+        self.timeouts = Counter(
+            "leadpost_timeouts", "Pings answered late and posts whose answer never came",
+            ["buyer", "stage"], registry=r,
+        )  # fmt: skip
+        self.recoveries = Counter(
+            "leadpost_waterfall_recoveries", "Leads sold by the fallback waterfall",
+            ["campaign"], registry=r,
+        )  # fmt: skip
         self.breaker_events = Counter(
             "leadpost_breaker_transitions", "Circuit breaker state changes",
             ["endpoint", "state"], registry=r,
@@ -104,8 +128,9 @@ class Metrics:
         queue_depth: Callable[[], int],
         in_flight: Callable[[], int],
         lag: Callable[[], float],
+        tokens: Callable[[], tuple[int, int]],
     ) -> None:
-        self.registry.register(_Live(breakers, queue_depth, in_flight, lag))
+        self.registry.register(_Live(breakers, queue_depth, in_flight, lag, tokens))
 
     def ended(self, result: RouteResult, seconds: float) -> None:
         """Count one lead that ended (its trace's pings and posts too)."""
@@ -118,9 +143,18 @@ class Metrics:
             self.attempts.labels(e.buyer, stage, e.outcome).inc()
             if e.latency is not None:
                 self.response.labels(e.buyer, stage).observe(e.latency / 1000.0)
+            if (e.reason or "").startswith("attempt "):
+                self.retries.labels(e.buyer, stage, e.outcome).inc()
+            if e.outcome in ("late", "unknown"):
+                self.timeouts.labels(e.buyer, stage).inc()
         if result.sold and result.buyer is not None:
             amount = float(result.price or Decimal(0))
             self.revenue.labels(result.campaign, result.buyer).inc(amount)
+            sold_by = [
+                e for e in result.trace if e.buyer == result.buyer and e.outcome == "accepted"
+            ]
+            if sold_by and sold_by[-1].step == "fallback":
+                self.recoveries.labels(result.campaign).inc()
 
     def breaker(self, event: BreakerEvent) -> None:
         self.breaker_events.labels(event.name, event.new).inc()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from prometheus_client.parser import text_string_to_metric_families
 
+from engine.plan import RetryPlan
 from engine.service.app import OPENAPI
 from engine.store.journal import DurableStore
 from tests.auction_kit import accept, bid, campaign, plan
-from tests.buyer_server import BuyerServer
+from tests.buyer_server import BuyerServer, Reply
 from tests.service.kit import sample_body, serving, source_key
 
 
@@ -51,6 +54,46 @@ def test_metrics_count_leads_posts_outcomes_and_revenue(
     assert m[("leadpost_breaker_state", (("endpoint", "beta/test"),))] == 0
     assert m[("leadpost_queue_depth", ())] == 0
     assert ("leadpost_loop_lag_seconds", ()) in m and ("leadpost_leads_in_flight", ()) in m
+    assert m[("leadpost_token_fetches_total", ())] == 0  # no OAuth buyer here
+
+
+def test_retries_timeouts_and_recoveries_are_counted(
+    sqlite_store: DurableStore, buyer_server: BuyerServer
+) -> None:
+    """A waterfall: first answers a 500 and is sent again at once (a retry), then turns the
+    lead down, so the fallback buyer saver buys it (a recovery); for the next lead first's
+    retry is accepted (a retry that succeeded). A bidder answering after the ping deadline is
+    a timeout."""
+    s = buyer_server
+    bid(s, "slow", "30.00", delay=0.5)
+    s.script(
+        "/first/post",
+        Reply(500), Reply.json({"status": "rejected", "reason": "no"}),
+        Reply(500), Reply.json({"status": "accepted", "lead_id": "F1"}),
+    )  # fmt: skip
+    accept(s, "saver")
+    again = RetryPlan(max_attempts=2, interval=0.01, jitter="none", give_up_after=1e9)
+    first = dataclasses.replace(plan("poster", "first", s.url), retry=again)
+    waterfall = campaign([first], fallback=[plan("poster", "saver", s.url)], mode="waterfall")
+    auction = dataclasses.replace(
+        campaign([plan("bidder", "slow", s.url)], ping=0.1), campaign="auction"
+    )
+    key = source_key(sqlite_store, "web")
+    with serving(sqlite_store, [waterfall, auction]) as svc, svc.client(key) as client:
+        r = client.post("/v1/leads", params={"campaign": "test-campaign"}, json=sample_body())
+        assert r.json()["buyer"] == "saver", r.text
+        r = client.post("/v1/leads", params={"campaign": "test-campaign"}, json=sample_body())
+        assert r.json()["buyer"] == "first", r.text
+        r = client.post("/v1/leads", params={"campaign": "auction"}, json=sample_body())
+        assert r.json()["disposition"] == "unsold", r.text
+        m = samples(client.get("/metrics").text)
+    first_post = (("buyer", "first"), ("stage", "post"))
+    assert m[("leadpost_retries_total", (*first_post[:1], ("outcome", "rejected"),
+                                         first_post[1]))] == 1  # fmt: skip
+    assert m[("leadpost_retries_total", (*first_post[:1], ("outcome", "accepted"),
+                                         first_post[1]))] == 1  # fmt: skip
+    assert m[("leadpost_waterfall_recoveries_total", (("campaign", "test-campaign"),))] == 1
+    assert m[("leadpost_timeouts_total", (("buyer", "slow"), ("stage", "ping")))] == 1
 
 
 def test_the_openapi_document_is_served(sqlite_store: DurableStore) -> None:
