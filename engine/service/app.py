@@ -14,6 +14,7 @@ worker of another node (or of this one, restarted) finishes it from the journal.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
@@ -119,7 +120,11 @@ class Service:
         self.worker: Worker | None = None
         self._tg: TaskGroup | None = None
         self.background = 0
-        """Leads taken with ?wait=false and still being sold."""
+        """Leads taken with ?wait=false (or queued under overload) and still being sold."""
+        self.overflow = 0
+        """Leads queued under overload (``when_overloaded: queue``) not yet sold."""
+        self._calm = anyio.CapacityLimiter(8)
+        """How many queued leads are sold at once when the load drops."""
         self.metrics.watch(
             lambda: dict(self.breakers.states()),
             self.queue_depth,
@@ -226,6 +231,24 @@ class Service:
         with contextlib.suppress(Exception):
             await self.store.finish(lead_id, result)
 
+    async def _sell_when_calm(self, entry: Entry, lead: Mapping[str, Any], lead_id: str) -> None:
+        """A lead queued under overload (``when_overloaded: queue``): once new sales would meet
+        their deadlines again, sold by waterfall — its bidders one at a time, no auction."""
+        try:
+            async with self._calm:
+                while self.admission.refuse(entry.tightest) is not None:
+                    await self.clock.sleep(self.admission.interval)
+                waterfall = dataclasses.replace(
+                    entry.plan, mode="waterfall", buyers=(*entry.plan.buyers, *entry.plan.fallback),
+                    fallback=(),
+                )  # fmt: skip
+                await self.sell(dataclasses.replace(entry, plan=waterfall), lead, lead_id)
+        except Exception:
+            log.exception("lead %s: selling it after the overload failed", lead_id)
+        finally:
+            self.overflow -= 1
+            self.background -= 1
+
     async def _sell_later(self, entry: Entry, lead: Mapping[str, Any], lead_id: str) -> None:
         try:
             await self.sell(entry, lead, lead_id)
@@ -276,21 +299,26 @@ class Service:
         check_content_type(request.headers.get("content-type"))
         body = await self._body(request)
         lead, _ = read_lead(body, entry.schema)
-        refused = self.admission.refuse(entry.tightest)
-        if refused is not None:
-            why, wait = refused
-            self.admission.refused += 1
-            raise Refusal(503, why, (Issue("LP555", why),), (("Retry-After", str(wait)),))
         if self._tg is None:
             raise Refusal(503, "the service is starting or stopping", (), (("Retry-After", "1"),))
+        refused = self.admission.refuse(entry.tightest)
+        queue = refused is not None and entry.plan.when_overloaded == "queue"
+        if refused is not None and not queue:
+            why, wait_s = refused
+            self.admission.refused += 1
+            raise Refusal(503, why, (Issue("LP555", why),), (("Retry-After", str(wait_s)),))
         lead_id = new_lead_id()
         campaign = entry.plan.campaign
         self.metrics.received.labels(source.name, campaign).inc()
         wait = request.query_params.get("wait", "true").lower() not in ("false", "0", "no")
-        if not wait:
+        if queue or not wait:
             await self.store.open_lead(lead_id, campaign, lead, wait=True, source=source.name)
             self.background += 1
-            self._tg.start_soon(self._sell_later, entry, lead, lead_id)
+            if queue:
+                self.overflow += 1
+                self._tg.start_soon(self._sell_when_calm, entry, lead, lead_id)
+            else:
+                self._tg.start_soon(self._sell_later, entry, lead, lead_id)
             body_out = {"lead_id": lead_id, "campaign": campaign, "disposition": "queued",
                         "status": None, "href": f"/v1/leads/{lead_id}"}  # fmt: skip
             return JSONResponse(body_out, 202, headers={"Location": f"/v1/leads/{lead_id}"})

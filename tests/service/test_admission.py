@@ -3,6 +3,9 @@ new auction would miss its deadline (lag injected, no wall time involved)."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import pytest
 
 from engine.clock import FakeClock, SystemClock
@@ -73,3 +76,35 @@ def test_an_overloaded_service_answers_503_with_retry_after(
         r = client.post("/v1/leads", params={"campaign": "test-campaign"}, json=sample_body())
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
         admission.in_flight = 0
+
+
+def test_a_campaign_may_queue_leads_under_overload(
+    sqlite_store: DurableStore, buyer_server: BuyerServer
+) -> None:
+    """`when_overloaded: queue`: while the loop is late the lead is stored and answered 202
+    queued (not 503); once the lag is gone it is sold by waterfall — each bidder pinged and
+    posted in turn, no auction."""
+    bid(buyer_server, "alpha", "9.00")
+    accept(buyer_server, "alpha")
+    camp = dataclasses.replace(
+        campaign([plan("bidder", "alpha", buyer_server.url)], ping=0.2), when_overloaded="queue"
+    )
+    admission = Admission(SystemClock(), probing=False, interval=0.01)
+    key = source_key(sqlite_store)
+    with serving(sqlite_store, [camp], admission=admission) as svc, svc.client(key) as client:
+        admission.observe(0.5)
+        r = client.post("/v1/leads", params={"campaign": "test-campaign"}, json=sample_body())
+        assert r.status_code == 202 and r.json()["disposition"] == "queued", r.text
+        lead_id = r.json()["lead_id"]
+        assert sqlite_store.get_lead(lead_id) is not None
+        assert client.get(f"/v1/leads/{lead_id}").json()["status"] == "in flight"
+        assert buyer_server.received("/alpha/ping") == []
+        for _ in range(WINDOW):
+            admission.observe(0.0)
+        for _ in range(1000):  # until the background sale ends (no timing is asserted)
+            got = client.get(f"/v1/leads/{lead_id}").json()
+            if got["status"] != "in flight":
+                break
+            time.sleep(0.01)
+    assert got["disposition"] == "sold" and got["buyer"] == "alpha"
+    assert [e["step"] for e in got["trace"] if e["buyer"] == "alpha"][-2:] == ["ping", "post"]
