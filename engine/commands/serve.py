@@ -32,7 +32,7 @@ def settings(args: argparse.Namespace, origins: tuple[str, str] | None) -> Setti
         campaigns=args.campaigns, env=args.env, max_body=args.max_body,
         max_in_flight=args.max_in_flight, max_lag=args.max_lag, alerts=args.alerts,
         alert_webhook=args.alert_webhook, alert_interval=args.alert_interval, origins=origins,
-        watch=not args.no_watch, health_env=args.health_env,
+        watch=not args.no_watch, health_env=args.health_env, admission=args.admission == "on",
         health_every=None if args.health_every == "off" else seconds(args.health_every),
     )  # fmt: skip
 
@@ -103,6 +103,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="event-loop lag (seconds) above which new leads get 503 (default: a quarter of"
         " the campaign's ping deadline, or of its total deadline when it pings no buyer)",
     )
+    parser.add_argument(
+        "--admission", choices=("on", "off"), default="on",
+        help="admission control (default on); off takes every lead, however late (benchmarks)",
+    )  # fmt: skip
     parser.add_argument(
         "--alerts", default=str(DEFAULT_RULES), metavar="FILE",
         help="alert rules (default: the guide's thresholds, engine/service/alerts.yaml)",

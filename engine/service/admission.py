@@ -2,8 +2,11 @@
 
 Two signals, both cheap: the event loop's lag (how late a timer that should fire every
 ``interval`` seconds actually fires — when the loop is busy, every ping's deadline is missed by
-about that much) and the number of leads in flight. When either says a new auction would be
-late, the intake answers 503 with ``Retry-After`` instead of making every auction late.
+about that much) and the number of leads in flight, against a limit that adapts to what the
+process can sell in time (AIMD, as TCP and Netflix's concurrency-limits do: each auction whose
+pings ended more than ``TOLERANCE`` after their deadline shrinks the limit by a tenth, each one
+on time grows it by 1/limit). When either says a new auction would be late, the intake answers
+503 with ``Retry-After`` instead of making every auction late.
 
 The lag is measured on the service's clock by :meth:`Admission.monitor`; tests set it with
 :meth:`Admission.observe` (no wall time involved).
@@ -20,6 +23,10 @@ from engine.clock import Clock
 INTERVAL = 0.05
 #: The lag is the largest of this many recent probes (a burst is not forgotten at once).
 WINDOW = 8
+#: An auction whose ping phase ends later than its deadline plus this was late.
+TOLERANCE = 0.010
+#: Where the adaptive limit starts (it grows while auctions end on time).
+START = 8.0
 #: Refuse when the lag exceeds this share of the campaign's tightest deadline (its ping
 #: deadline when it pings buyers, else its total deadline).
 LAG_SHARE = 0.25
@@ -36,6 +43,7 @@ class Admission:
         max_lag: float | None = None,
         interval: float = INTERVAL,
         probing: bool = True,
+        adaptive: bool = True,
     ) -> None:
         self.clock = clock
         self.max_in_flight = max_in_flight
@@ -44,8 +52,12 @@ class Admission:
         self.interval = interval
         self.probing = probing
         """False: :meth:`monitor` measures nothing (tests set the lag with :meth:`observe`)."""
+        self.adaptive = adaptive
+        """False: the in-flight limit stays ``max_in_flight`` (tests; --max-in-flight fixed)."""
         self.in_flight = 0
         self.refused = 0
+        self.allowed = float(min(START, max_in_flight)) if adaptive else float(max_in_flight)
+        """The adaptive limit of leads in flight (at most ``max_in_flight``)."""
         self._lags: deque[float] = deque([0.0], maxlen=WINDOW)
 
     @property
@@ -63,6 +75,16 @@ class Admission:
             await self.clock.sleep(self.interval)
             self.observe(self.clock.now() - start - self.interval)
 
+    def finished(self, late_by: float) -> None:
+        """One auction ended; its pings ended ``late_by`` seconds after their deadline (<= 0:
+        on time). Adjusts the limit of leads in flight."""
+        if not self.adaptive:
+            return
+        if late_by > TOLERANCE:
+            self.allowed = max(1.0, self.allowed * 0.9)
+        else:
+            self.allowed = min(float(self.max_in_flight), self.allowed + 1.0 / self.allowed)
+
     def limit(self, deadline: float) -> float:
         return self.max_lag if self.max_lag is not None else deadline * LAG_SHARE
 
@@ -74,6 +96,6 @@ class Admission:
             wait = max(1, math.ceil(lag * 10))
             ms = round(lag * 1000)
             return f"the service is overloaded (its event loop runs {ms} ms late)", wait
-        if self.in_flight >= self.max_in_flight:
+        if self.in_flight >= min(self.max_in_flight, int(self.allowed)):
             return f"the service is overloaded ({self.in_flight} leads in flight)", 1
         return None

@@ -64,6 +64,15 @@ def refusal_response(refusal: Refusal) -> JSONResponse:
     return JSONResponse(refusal.body(), refusal.status, headers=dict(refusal.headers))
 
 
+def late_by(result: RouteResult, entry: Entry) -> float:
+    """Seconds the sale's pings ended after the ping deadline (the last ping recorded), or the
+    sale after the total deadline when it pinged nobody; <= 0 when on time."""
+    pings = [e.at for e in result.trace if e.step == "ping"]
+    if pings:
+        return max(pings) / 1000.0 - entry.plan.ping_deadline
+    return result.elapsed / 1000.0 - entry.plan.total_deadline
+
+
 class Service:
     """One process's service; ``app()`` is its Starlette application."""
 
@@ -213,6 +222,7 @@ class Service:
             raise
         finally:
             self.admission.in_flight -= 1
+        self.admission.finished(late_by(result, entry))
         self.metrics.ended(result, self.clock.now() - started)
         log.info(
             "lead %s (%s): %s%s in %.0f ms", lead_id, entry.plan.campaign, result.disposition,

@@ -37,6 +37,8 @@ class Settings:
     max_body: int = MAX_BODY
     max_in_flight: int = 200
     max_lag: float | None = None
+    admission: bool = True
+    """False: no admission control at all (benchmarks compare with it on)."""
     alerts: str = str(DEFAULT_RULES)
     alert_webhook: str | None = None
     alert_interval: float = 5.0
@@ -83,7 +85,9 @@ def build_service(
         environ=env,
         admission=Admission(
             SystemClock(), max_in_flight=settings.max_in_flight, max_lag=settings.max_lag
-        ),
+        )
+        if settings.admission
+        else Admission(SystemClock(), max_in_flight=2**31, probing=False, adaptive=False),
         max_body=settings.max_body,
         loader=load,
         rules=load_rules(settings.alerts),

@@ -63,7 +63,7 @@ def serving(
 ) -> Iterator[Running]:
     # Lag is not measured unless a test brings its own Admission: on a busy 2-core machine a
     # scheduling hiccup would refuse a lead, and no test may depend on wall-clock speed.
-    admission = admission or Admission(SystemClock(), probing=False)
+    admission = admission or Admission(SystemClock(), probing=False, adaptive=False)
     service = Service(store, catalog(*plans), env="test", environ=environ, admission=admission,
                       **kw)  # fmt: skip
     running = Running(service).start()

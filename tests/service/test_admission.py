@@ -9,7 +9,7 @@ import time
 import pytest
 
 from engine.clock import FakeClock, SystemClock
-from engine.service.admission import WINDOW, Admission
+from engine.service.admission import START, WINDOW, Admission
 from engine.store.journal import DurableStore
 from tests.auction_kit import accept, bid, campaign, plan
 from tests.buyer_server import BuyerServer
@@ -35,6 +35,29 @@ def test_the_decision() -> None:
     fixed = Admission(FakeClock(), max_lag=0.5, probing=False)
     fixed.observe(0.4)
     assert fixed.refuse(0.1) is None
+
+
+def test_the_in_flight_limit_adapts_to_late_auctions() -> None:
+    """AIMD: it starts at START; a late auction cuts it by a tenth (never below 1), an auction
+    on time grows it by 1/limit (never above max_in_flight); at the limit, leads are refused.
+    With adaptive=False it stays max_in_flight."""
+    a = Admission(FakeClock(), max_in_flight=10, probing=False)
+    assert a.allowed == START
+    a.finished(0.011)
+    assert a.allowed == pytest.approx(START * 0.9)
+    for _ in range(100):
+        a.finished(0.5)
+    assert a.allowed == 1.0
+    a.in_flight = 1
+    assert a.refuse(0.1) is not None
+    a.in_flight = 0
+    assert a.refuse(0.1) is None
+    for _ in range(1000):
+        a.finished(-0.02)
+    assert a.allowed == 10.0
+    fixed = Admission(FakeClock(), max_in_flight=10, probing=False, adaptive=False)
+    fixed.finished(1.0)
+    assert fixed.allowed == 10.0
 
 
 @pytest.mark.anyio
