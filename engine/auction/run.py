@@ -12,6 +12,7 @@ never waits past the campaign's deadlines and no task outlives ``route``.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -34,7 +35,7 @@ from engine.runtime.outcome import Delivery, Outcome
 from engine.runtime.retry import STALE
 from engine.runtime.scheduler import Job
 from engine.store.base import to_json
-from engine.store.journal import DurableStore
+from engine.store.journal import ClaimLost, DurableStore
 from engine.store.ops import JobSpec
 
 #: How far back a buyer's acceptance rate is counted for the auction's tie-break.
@@ -51,6 +52,9 @@ def lead_time(lead: Mapping[str, Any], clock: Clock) -> datetime:
         return lead_timestamp(lead)
     except LeadError:
         return clock.wall()
+
+
+log = logging.getLogger("leadpost.route")
 
 
 class Router:
@@ -86,8 +90,16 @@ class Router:
             # (one wait on the disk instead of two); finish commits it when nothing is posted.
             await self.store.open_lead(lead_id, campaign.campaign, lead, wait=False)
         sale = _Sale(self, campaign, lead, rec, skip=resume or frozenset())
-        result = await sale.run()
-        await self.store.finish(lead_id, result.to_dict(), sale.job)
+        try:
+            result = await sale.run()
+            await self.store.finish(lead_id, result.to_dict(), sale.job)
+        except ClaimLost as lost:
+            return _taken_over(campaign, lead_id, lost)
+        except BaseExceptionGroup as group:  # a check run in a task group found it out
+            lost_group, rest = group.split(ClaimLost)
+            if lost_group is None or rest is not None:
+                raise
+            return _taken_over(campaign, lead_id, lost_group.exceptions[0])
         return result
 
     async def settle(self, job: Job, delivery: Delivery) -> None:
@@ -115,7 +127,17 @@ class Router:
             why = f"nobody bought the lead: the retried post to {job.buyer} ended {said(last)}"
             update = {"disposition": "unsold", "reason": why}
         update["buyer"] = job.buyer
-        await self.store.finish(job.lead_id, {**before, **update})
+        await self.store.settle(job.lead_id, {**before, **update})
+
+
+def _taken_over(campaign: CampaignPlan, lead_id: str, lost: BaseException) -> RouteResult:
+    """What this node can say of a lead another node took over (it writes no result)."""
+    log.warning("%s; this node stops working on it", lost)
+    why = (
+        "another node took this lead over while this one was routing it (this node's lease ran"
+        " out): that node finishes it; look the lead up in the history"
+    )
+    return RouteResult(lead_id, campaign.campaign, "unknown", why)
 
 
 def _untried(turns: Turns[Any], sold: str) -> str:

@@ -36,7 +36,7 @@ from engine.campaigns.plan import CampaignBuyer, CampaignPlan
 from engine.plan import RenderContext
 from engine.runtime.outcome import NOT_DELIVERED
 from engine.runtime.retry import STALE, decide
-from engine.store.journal import AttemptRow, Job, LeadState
+from engine.store.journal import AttemptRow, ClaimLost, Job, LeadState
 from engine.store.ops import JobSpec
 
 log = logging.getLogger("leadpost.worker")
@@ -92,6 +92,8 @@ class Worker:
     async def _guard(self, handle: Any, item: Any) -> None:
         try:
             await handle(item)
+        except ClaimLost as lost:  # the node that took it over finishes it
+            log.warning("%s; this node stops working on it", lost)
         except Exception:
             log.exception("recovering %s failed; it stays claimed until this node stops", item)
 
@@ -124,10 +126,15 @@ class Worker:
         found = self.store.get_lead(lead_id)
         if state is None or found is None or state.campaign not in self.campaigns:
             return
-        campaign = self.campaigns[state.campaign]
+        await self._resume(state, self.campaigns[state.campaign], found[1])
+
+    async def _resume(
+        self, state: LeadState, campaign: CampaignPlan, lead: Mapping[str, Any]
+    ) -> None:
+        """Finish a lead from what the journal shows a dead node did with it."""
+        lead_id = state.lead_id
         buyers = self._buyers(campaign)
         dangling = await self._settle_dangling(state, buyers)
-        lead = found[1]
         if await self._sold(state):
             return
         for row, kind in dangling:
@@ -198,6 +205,14 @@ class Worker:
             await self.store.finish(job.lead_id, _result(state, "unknown", why, buyer=job.buyer))
             return
         lead = found[1]
+        if job.taken_over and any(
+            row.buyer == job.buyer and row.stage == job.stage and row.attempt >= job.attempt
+            for row in state.attempts
+        ):
+            # The dead node made this attempt, and maybe went on to other buyers: sending it
+            # again would post twice (and perhaps sell twice). Finish from the journal instead.
+            await self._resume(state, campaign, lead)
+            return
         if job.taken_over:
             for row, kind in await self._settle_dangling(state, buyers):
                 if kind == "unknown" and row.buyer == job.buyer:

@@ -80,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
         current = store.keyring.current
     finally:
         store.close()
-    out(f"re-sealed {count} lead documents with key {current}; every document now uses it")
+    out(
+        f"re-sealed {count} records (lead documents and suppression-list entries) with key"
+        f" {current}; every record now uses it"
+    )
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.campaigns.checks import parse_suppression
     from engine.commands.storage import the_store
     from engine.store import DurableStore, SqliteStore
+    from engine.store.settings import keyring
 
     try:
         text = Path(args.file).read_text(encoding="utf-8")
@@ -32,7 +34,13 @@ def run(args: argparse.Namespace) -> int:
     listed, bad = parse_suppression(args.file, text)
     for line in bad:
         out(f"{args.file}:{line.line}: not a phone number or email, skipped: {line.text}")
-    store: DurableStore = SqliteStore(args.store) if args.store else the_store()
+    if args.store:  # sealed with the configured key (as `route --store` does), findable later
+        keys, notice = keyring(os.environ)
+        if notice:
+            out(notice, sys.stderr)
+        store: DurableStore = SqliteStore(args.store, keyring=keys)
+    else:
+        store = the_store()
     with store:
         added = store.add_suppressed([*listed.phones, *listed.emails])
     read = f"{len(listed.phones)} phone numbers and {len(listed.emails)} emails read"

@@ -448,8 +448,9 @@ class Runtime:
         realtime: bool = True,
     ) -> Delivery:
         """Attempts with retries per ``plan.retry``. In real-time mode a wait longer than
-        ``max_wait`` or past the deadline is scheduled and the Delivery returns at once; otherwise
-        waits are spent on the clock and attempts stop at the deadline."""
+        ``max_wait`` or past the deadline is scheduled and the Delivery returns at once (with a
+        journal, only ``scheduled_at`` says so: the router keeps the retry as a store job);
+        otherwise waits are spent on the clock and attempts stop at the deadline."""
         attempts: list[Outcome] = []
         attempt = 1
         while True:
@@ -463,6 +464,10 @@ class Runtime:
             due = self.clock.now() + delay
             past_deadline = deadline is not None and due >= deadline
             if realtime and (long_wait or past_deadline):
+                if self.journal is not None:
+                    # The caller keeps the retry as a job in the store (it outlives this
+                    # process); queueing it here too would send the same attempt twice.
+                    return Delivery(outcome, tuple(attempts), scheduled_at=due)
                 self.scheduler.add(
                     plan=plan,
                     stage=stage,

@@ -17,6 +17,12 @@ For a long-lived process (``leadpost serve``, ``leadpost worker``) the API is:
 - Reading: :mod:`engine.store.audit` (history, stats, returns); upkeep:
   :mod:`engine.store.upkeep` (archive, purge, key rotation).
 
+Ownership is the fence between nodes: a lead is owned by the node routing it (``leads.owner``);
+a node whose lease ran out only looks dead (a stalled disk, a paused VM), so ``sending`` writes
+the intent and ``finish`` the result only while this node still owns the lead, and otherwise
+raise :class:`ClaimLost` — nothing is sent, and the router answers ``unknown`` ("another node
+took it over") while the node that claimed the lead finishes it.
+
 Every async method awaits its commit without blocking the event loop; none of them must be
 called from another thread's event loop than the one that made the runtime.
 
@@ -28,13 +34,14 @@ LOCKED`` under the node's lease: the part of procrastinate we would use is ~30 l
 """
 
 from engine.store.base import Store
-from engine.store.journal import DurableStore, Job, LeadState
+from engine.store.journal import ClaimLost, DurableStore, Job, LeadState
 from engine.store.memory import MemoryStore
 from engine.store.settings import open_store
 from engine.store.sqlite import DEFAULT_PATH, SqliteStore
 
 __all__ = [
     "DEFAULT_PATH",
+    "ClaimLost",
     "DurableStore",
     "Job",
     "LeadState",

@@ -6,6 +6,11 @@ reads every record while ``leadpost keys rotate`` re-seals the old ones under th
 The lead id is bound to each record as associated data: a sealed document copied onto another
 lead's row does not open. ``cryptography``'s AESGCM does the work (never hand-written crypto).
 
+Values that must be *found* while sealed (the suppression list's phones and emails) also get a
+blind index: HMAC-SHA256 of the value under a key derived from each data key (the standard
+library's ``hmac``; no library does less), so a lookup compares digests and the table holds no
+value in clear. Rotation recomputes the digest under the new key.
+
 Where keys come from (:func:`keyring_from_env`): ``LEADPOST_KEY`` (one key, or several separated
 by commas: the first seals, all open), else ``LEADPOST_KEY_FILE`` (one key a line, the first
 seals), else ``<data folder>/key`` when it exists. In production (``LEADPOST_ENV=production``)
@@ -18,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Iterable, Mapping
@@ -80,6 +86,10 @@ class Keyring:
         self.ephemeral = ephemeral
         """True for a key made for this process only (demo, tests)."""
         self._aead = {k.id: AESGCM(k.secret) for k in self.keys}
+        self._index = {
+            k.id: hmac.new(k.secret, b"leadpost blind index v1", hashlib.sha256).digest()
+            for k in self.keys
+        }  # a key of its own for the index: the AES key is used for nothing else
 
     @property
     def current(self) -> str:
@@ -92,6 +102,15 @@ class Keyring:
         return self.current, nonce + self._aead[self.current].encrypt(
             nonce, plain, bound_to.encode()
         )
+
+    def digest(self, value: str, key_id: str | None = None) -> str:
+        """The blind index of ``value`` under ``key_id`` (default: the current key)."""
+        key = self._index[key_id or self.current]
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    def digests(self, value: str) -> list[str]:
+        """The blind index of ``value`` under every key (the current key's first)."""
+        return [self.digest(value, k.id) for k in self.keys]
 
     def open(self, key_id: str, sealed: bytes, bound_to: str) -> bytes:
         aead = self._aead.get(key_id)

@@ -36,10 +36,21 @@ from engine.store.crypto import Keyring
 from engine.store.ops import JobSpec, Limit
 from engine.store.writer import Op, Writer
 
+#: What a sealed suppression-list value is bound to (AES-GCM associated data).
+SUPPRESSED = "suppressed"
 #: Seconds a node stays alive without renewing its lease.
 LEASE = 30.0
 #: How far back the in-memory ledger (the caps' read cache) reaches.
 LEDGER_DAYS = 40
+
+
+class ClaimLost(Exception):
+    """This node no longer owns the lead: its lease ran out (the node was slow, not dead) and
+    another node took the lead over. The work in hand stops; nothing is sent or written."""
+
+    def __init__(self, lead_id: str, node: str) -> None:
+        super().__init__(f"lead {lead_id} was taken over by another node ({node}'s lease ran out)")
+        self.lead_id = lead_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +117,7 @@ class DurableStore:
         self.node = node or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         upgrade(backend)
         self.writer = Writer(backend)
+        self._seal_clear_suppressions()
         self._ledger = self._load_ledger()
         self._closed = threading.Event()
         self._started = self._now()
@@ -199,8 +211,12 @@ class DurableStore:
     async def sending(
         self, lead_id: str, buyer: str, stage: str, attempt: int, key: str | None
     ) -> None:
-        """The intent of a post, committed before the request leaves."""
-        await self._commit(ops.intent(lead_id, buyer, stage, attempt, key, self._now(), self.node))
+        """The intent of a post, committed before the request leaves. Raises :class:`ClaimLost`
+        when this node no longer owns the lead (another node took it over): nothing may be sent."""
+        op = ops.intent(lead_id, buyer, stage, attempt, key, self._now(), self.node,
+                        self.backend.dialect)  # fmt: skip
+        if not await self._commit(op):
+            raise ClaimLost(lead_id, self.node)
 
     def answered(self, lead_id: str, outcome: Outcome) -> None:
         """An attempt's outcome (queued, not awaited); an accepted post becomes a sale."""
@@ -229,8 +245,17 @@ class DurableStore:
     async def finish(
         self, lead_id: str, result: Mapping[str, Any], job: JobSpec | None = None
     ) -> None:
-        """The lead's disposition and result (and retry job), committed before returning."""
-        await self._commit(ops.finish(lead_id, dict(result), self._now(), job))
+        """The lead's disposition and result (and retry job), committed before returning. Raises
+        :class:`ClaimLost` when this node no longer owns the lead: the node that took it over
+        decides what becomes of it."""
+        if not await self._commit(ops.finish(lead_id, dict(result), self._now(), job, self.node)):
+            raise ClaimLost(lead_id, self.node)
+        self._sold(result)
+
+    async def settle(self, lead_id: str, result: Mapping[str, Any]) -> None:
+        """A lead's final result from this process's in-memory retry queue (no journaled
+        runtime, so no other node can own it): written whoever the owner."""
+        await self._commit(ops.finish(lead_id, dict(result), self._now(), None, None))
         self._sold(result)
 
     def _sold(self, result: Mapping[str, Any]) -> None:
@@ -303,7 +328,7 @@ class DurableStore:
         self.answered(lead_id, outcome)
 
     def save_result(self, lead_id: str, result: Mapping[str, Any]) -> None:
-        self.writer.call(ops.finish(lead_id, dict(result), self._now(), None))
+        self.writer.call(ops.finish(lead_id, dict(result), self._now(), None, None))
         self._sold(result)
 
     def get_result(self, lead_id: str) -> Mapping[str, Any] | None:
@@ -374,25 +399,49 @@ class DurableStore:
         return (accepted or 0) / count if count else None
 
     def add_suppressed(self, values: Iterable[str]) -> int:
-        rows = [(v, self._now()) for v in dict.fromkeys(values)]
+        """Add phones and emails to the suppression list (sealed, found by blind index);
+        how many were new."""
+        keys, now = self.keyring, self._now()
+        rows = [(keys.digests(v), *keys.seal(v.encode(), SUPPRESSED), now)
+                for v in dict.fromkeys(values)]  # fmt: skip
 
         def op(tx: Tx) -> int:
-            return sum(
-                tx.count(
-                    "INSERT INTO suppressed (value, added_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    row,
+            added = 0
+            for digests, key_id, sealed, at in rows:
+                marks = ", ".join("?" * len(digests))
+                if tx.run(f"SELECT 1 FROM suppressed_sealed WHERE digest IN ({marks})", digests):
+                    continue  # listed already (perhaps under an older key)
+                tx.run(
+                    "INSERT INTO suppressed_sealed (digest, key_id, sealed, added_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (digests[0], key_id, sealed, at),
                 )
-                for row in rows
-            )
+                added += 1
+            return added
 
         added: int = self.writer.call(op)
         return added
 
     def suppressed(self, values: Iterable[str]) -> str | None:
+        """The first of ``values`` on the suppression list, or None."""
         wanted = [v for v in values if v]
-        if not wanted:
+        by_digest = {d: v for v in wanted for d in self.keyring.digests(v)}
+        if not by_digest:
             return None
-        marks = ", ".join("?" * len(wanted))
-        rows = self.backend.read(f"SELECT value FROM suppressed WHERE value IN ({marks})", wanted)
-        found = {r[0] for r in rows}
+        marks = ", ".join("?" * len(by_digest))
+        rows = self.backend.read(
+            f"SELECT digest FROM suppressed_sealed WHERE digest IN ({marks})", list(by_digest)
+        )
+        found = {by_digest[r[0]] for r in rows}
         return next((v for v in wanted if v in found), None)
+
+    def _seal_clear_suppressions(self) -> None:
+        """Move a version-1 store's clear-text suppression list into the sealed table."""
+        clear = [str(v) for (v,) in self.backend.read("SELECT value FROM suppressed")]
+        if not clear:
+            return
+        self.add_suppressed(clear)
+        marks = ", ".join("?" * len(clear))
+        self.writer.call(
+            lambda tx: tx.run(f"DELETE FROM suppressed WHERE value IN ({marks})", clear)
+        )

@@ -90,14 +90,31 @@ def open_lead(
 
 
 def intent(
-    lead_id: str, buyer: str, stage: str, attempt: int, key: str | None, at: float, node: str
+    lead_id: str,
+    buyer: str,
+    stage: str,
+    attempt: int,
+    key: str | None,
+    at: float,
+    node: str,
+    dialect: str,
 ) -> Op:
-    def op(tx: Tx) -> None:
+    """The intent row of an attempt, written only while ``node`` owns the lead: the fence that
+    keeps a node whose lease ran out (it is slow, not dead) from sending what the node that took
+    its leads over may send too. True when written. On PostgreSQL the lead row is locked (shared)
+    so that a claim waits for this commit and then sees the ``sending`` row as dangling."""
+    lock = " FOR SHARE" if dialect == "postgres" else ""
+
+    def op(tx: Tx) -> bool:
+        owner = tx.run(f"SELECT owner FROM leads WHERE lead_id = ?{lock}", (lead_id,))
+        if not owner or owner[0][0] != node:
+            return False
         tx.run(
             "INSERT INTO attempts (lead_id, buyer, stage, attempt, idem_key, state, started_at,"
             " owner) VALUES (?, ?, ?, ?, ?, 'sending', ?, ?) ON CONFLICT DO NOTHING",
             (lead_id, buyer, stage, attempt, key, at, node),
         )
+        return True
 
     return op
 
@@ -209,19 +226,28 @@ def release(lead_id: str, buyer: str | None = None) -> Op:
     return op
 
 
-def finish(lead_id: str, result: dict[str, Any], at: float, job: JobSpec | None) -> Op:
-    """The lead's disposition and result, with what it means for its holds and retry job."""
+def finish(
+    lead_id: str, result: dict[str, Any], at: float, job: JobSpec | None, node: str | None
+) -> Op:
+    """The lead's disposition and result, with what it means for its holds and retry job.
+    With ``node``, written only while that node owns the lead (True when written): a node that
+    lost the lead to another must not overwrite what the other decides."""
     disposition = str(result.get("disposition"))
     buyer = result.get("buyer")
     price = None if result.get("price") is None else str(result["price"])
     text = to_json(result)
 
-    def op(tx: Tx) -> None:
-        tx.run(
+    fence = "" if node is None else " AND owner = ?"
+    mine = () if node is None else (node,)
+
+    def op(tx: Tx) -> bool:
+        written = tx.count(
             "UPDATE leads SET disposition = ?, buyer = ?, price = ?, reason = ?, result = ?,"
-            " finished_at = ?, owner = NULL WHERE lead_id = ?",
-            (disposition, buyer, price, result.get("reason"), text, at, lead_id),
+            f" finished_at = ?, owner = NULL WHERE lead_id = ?{fence}",
+            (disposition, buyer, price, result.get("reason"), text, at, lead_id, *mine),
         )
+        if node is not None and not written:
+            return False
         if disposition == "sold" and buyer:
             sell(tx, lead_id, str(buyer), None if price is None else Decimal(price), at)
         elif disposition in ("unknown", "scheduled") and buyer:
@@ -235,7 +261,8 @@ def finish(lead_id: str, result: dict[str, Any], at: float, job: JobSpec | None)
                    (lead_id,))  # fmt: skip
         if job is None:
             tx.run("DELETE FROM jobs WHERE lead_id = ?", (lead_id,))
-        else:
+        else:  # a lead waits on one buyer's retry at a time: an earlier buyer's job is done
+            tx.run("DELETE FROM jobs WHERE lead_id = ? AND buyer <> ?", (lead_id, job.buyer))
             tx.run(
                 "INSERT INTO jobs (lead_id, buyer, stage, attempt, due_at, reason, prior)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (lead_id, buyer) DO UPDATE SET"
@@ -244,20 +271,23 @@ def finish(lead_id: str, result: dict[str, Any], at: float, job: JobSpec | None)
                 " lease_until = NULL",
                 (lead_id, job.buyer, job.stage, job.attempt, job.due_at, job.reason, job.prior),
             )
+        return True
 
     return op
 
 
 def claim_jobs(node: str, now: float, limit: int, dialect: str) -> Op:
-    """Take up to ``limit`` due jobs nobody alive holds; (job row, taken from a dead node)."""
+    """Take up to ``limit`` due jobs nobody alive holds; (job row, taken from a dead node).
+    Never one of this node's own: when its own lease lapsed (a stall) it is still running them."""
     lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgres" else ""
 
     def op(tx: Tx) -> list[tuple[Any, ...]]:
         rows = tx.run(
             "SELECT lead_id, buyer, stage, attempt, due_at, reason, prior, owner FROM jobs"
-            f" WHERE due_at <= ? AND (owner IS NULL OR owner NOT IN ({LIVE_NODES}))"
+            " WHERE due_at <= ? AND (owner IS NULL"
+            f" OR (owner <> ? AND owner NOT IN ({LIVE_NODES})))"
             f" ORDER BY due_at LIMIT ?{lock}",
-            (now, now, limit),
+            (now, node, now, limit),
         )
         for row in rows:
             tx.run("UPDATE jobs SET owner = ?, lease_until = ? WHERE lead_id = ? AND buyer = ?",
@@ -269,14 +299,16 @@ def claim_jobs(node: str, now: float, limit: int, dialect: str) -> Op:
 
 
 def claim_orphans(node: str, now: float, limit: int, dialect: str) -> Op:
-    """Take up to ``limit`` leads left without a disposition by a node that died."""
+    """Take up to ``limit`` leads left without a disposition by a node that died (never this
+    node's own: a stall that let its lease lapse does not stop the routing in flight)."""
     lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgres" else ""
 
     def op(tx: Tx) -> list[str]:
         rows = tx.run(
             "SELECT lead_id FROM leads WHERE disposition IS NULL"
-            f" AND (owner IS NULL OR owner NOT IN ({LIVE_NODES})) LIMIT ?{lock}",
-            (now, limit),
+            f" AND (owner IS NULL OR (owner <> ? AND owner NOT IN ({LIVE_NODES})))"
+            f" LIMIT ?{lock}",
+            (node, now, limit),
         )
         for (lead_id,) in rows:
             tx.run("UPDATE leads SET owner = ? WHERE lead_id = ?", (node, lead_id))

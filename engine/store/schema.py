@@ -13,9 +13,12 @@ which ran. A migration is never edited once released: a change is a new version.
 - ``jobs``: posts waiting for a retry (due time, attempt, reason), claimed with a lease.
 - ``nodes``: every running process's lease; a node whose lease ran out is dead and its leads and
   jobs are recovered by the others.
-- ``returns``, ``posts`` (answers for acceptance rates), ``suppressed``, ``buyer_locks`` (the row
-  a PostgreSQL reservation locks with ``SELECT … FOR UPDATE``).
-- version 2, for ``leadpost serve``: ``sources``, the API keys of lead sources and operators
+- ``returns``, ``posts`` (answers for acceptance rates), ``buyer_locks`` (the row a PostgreSQL
+  reservation locks with ``SELECT … FOR UPDATE``).
+- ``suppressed_sealed`` (version 2): the suppression list, each phone or email sealed and found
+  by its blind index (``digest``); version 1's ``suppressed`` kept them in clear, and a store
+  opened with a key moves them over and empties it.
+- version 3, for ``leadpost serve``: ``sources``, the API keys of lead sources and operators
   (only their SHA-256 hash) with the campaigns a source may post to; ``paused_buyers``, buyers an
   operator paused; ``operator_actions``, the audit of what operators did.
 """
@@ -81,6 +84,13 @@ _ARCHIVE_COLUMNS = """
 _SQLITE = {"blob": "BLOB", "real": "REAL", "serial": "INTEGER PRIMARY KEY"}
 _PG = {"blob": "BYTEA", "real": "DOUBLE PRECISION", "serial": "BIGSERIAL PRIMARY KEY"}
 
+_V2 = """
+CREATE TABLE suppressed_sealed (
+    digest TEXT PRIMARY KEY, key_id TEXT NOT NULL, sealed {blob} NOT NULL,
+    added_at {real} NOT NULL);
+CREATE INDEX suppressed_sealed_key ON suppressed_sealed (key_id);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -97,9 +107,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         + "CREATE INDEX attempts_archive_lead ON attempts_archive (lead_id);\n"
         + "CREATE INDEX attempts_archive_time ON attempts_archive (started_at);\n",
     ),
+    Migration(
+        2,
+        "the suppression list sealed, found by blind index",
+        _V2.format(**_SQLITE),
+        _V2.format(**_PG),
+    ),
 )
 
-_V2_SOURCES = """
+_V3_SOURCES = """
 CREATE TABLE sources (
     key_hash TEXT PRIMARY KEY, name TEXT NOT NULL, campaigns TEXT NOT NULL,
     role TEXT NOT NULL DEFAULT 'source', created_at {real} NOT NULL, revoked_at {real});
@@ -113,10 +129,10 @@ CREATE INDEX operator_actions_at ON operator_actions (at);
 
 MIGRATIONS += (
     Migration(
-        2,
+        3,
         "API keys of lead sources and operators, paused buyers, operator actions",
-        _V2_SOURCES.format(**_SQLITE),
-        _V2_SOURCES.format(**_PG),
+        _V3_SOURCES.format(**_SQLITE),
+        _V3_SOURCES.format(**_PG),
     ),
 )
 

@@ -6,8 +6,9 @@
 - :func:`purge` deletes lead documents (the only place personal data is stored) of finished leads
   received before a date, keeping their dispositions, counters and masked audit rows; and deletes
   masked audit rows older than the audit retention (five years unless set otherwise).
-- :func:`rotate` re-seals every document sealed under an older key with the current one, a batch
-  per transaction; records stay readable the whole time (the keyring holds both keys).
+- :func:`rotate` re-seals every document and suppression-list entry sealed under an older key with
+  the current one (recomputing the entry's blind index), a batch per transaction; records stay
+  readable and findable the whole time (the keyring holds both keys).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.store.journal import DurableStore
+from engine.store.journal import SUPPRESSED, DurableStore
 
 ARCHIVE_DAYS = 90
 _ROTATE_BATCH = 500
@@ -91,7 +92,40 @@ def purge(store: DurableStore, before: float, now: float, audit_days: int) -> tu
 
 
 def rotate(store: DurableStore) -> int:
-    """Re-seal every document not sealed with the current key; how many were re-sealed."""
+    """Re-seal every document and suppression-list entry not sealed with the current key; how
+    many records were re-sealed."""
+    return _rotate_documents(store) + _rotate_suppressions(store)
+
+
+def _rotate_suppressions(store: DurableStore) -> int:
+    """Each entry re-sealed, and its blind index recomputed, under the current key."""
+    keys = store.keyring
+    total = 0
+    while True:
+        rows = store.backend.read(
+            "SELECT digest, key_id, sealed FROM suppressed_sealed WHERE key_id <> ? LIMIT ?",
+            (keys.current, _ROTATE_BATCH),
+        )
+        if not rows:
+            return total
+        batch = []
+        for digest, key_id, sealed in rows:
+            value = keys.open(key_id, bytes(sealed), SUPPRESSED).decode()
+            batch.append((digest, keys.digest(value), *keys.seal(value.encode(), SUPPRESSED)))
+
+        def op(tx: Any, batch: list[tuple[str, str, str, bytes]] = batch) -> None:
+            for old, new, key_id, blob in batch:
+                tx.run(
+                    "UPDATE suppressed_sealed SET digest = ?, key_id = ?, sealed = ?"
+                    " WHERE digest = ?",
+                    (new, key_id, blob, old),
+                )
+
+        store.writer.call(op)
+        total += len(rows)
+
+
+def _rotate_documents(store: DurableStore) -> int:
     keys = store.keyring
     total = 0
     while True:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,10 @@ from engine.campaigns.plan import CampaignPlan
 from engine.clock import FakeClock
 from engine.plan import IntegrationPlan, RetryPlan
 from engine.runtime.executor import Runtime
+from engine.runtime.outcome import Outcome, Timings
 from engine.store import SqliteStore
 from engine.store.crypto import DataKey, Keyring
+from engine.store.ops import JobSpec
 from tests.auction_kit import ENVIRON, accept, campaign, fake_clock, plan, refuse, sample_lead
 from tests.buyer_server import BuyerServer, Reply
 
@@ -207,3 +210,74 @@ async def test_redeliver_refuses_a_sold_lead_and_resends_a_parked_one(
         assert (result.disposition, result.buyer) == ("sold", "w2")
         with pytest.raises(Refused, match="was sold to w2: a lead is sold once"):
             await redeliver(router, {camp.campaign: camp}, "lead-1", None)
+
+
+class TakenOverAfter(Runtime):
+    """A runtime whose node stalls after posting to ``buyer``: meanwhile its lease runs out and
+    node ``live`` claims its lead (what a paused VM or a stalled disk does to a node)."""
+
+    def __init__(self, nodes: Nodes, live: SqliteStore, buyer: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.nodes, self.live, self.buyer = nodes, live, buyer
+
+    async def send(self, plan: IntegrationPlan, stage: str, *a: Any, **kw: Any) -> Outcome:
+        outcome = await super().send(plan, stage, *a, **kw)
+        if plan.buyer == self.buyer:
+            self.nodes.clock.advance(11)
+            self.live.beat()
+            assert await self.live.claim_orphans() == ["lead-1"]
+        return outcome
+
+
+async def test_a_slow_node_that_lost_its_lead_sends_nothing_more(
+    nodes: Nodes, buyer_server: BuyerServer
+) -> None:
+    """The slow node learns it lost the lead at its next post's intent: w2 never gets that
+    post, the slow node answers unknown ("taken over") and writes no result; the node that
+    claimed the lead resumes the waterfall after w1 and sells it to w2, once."""
+    refuse(buyer_server, "w1")
+    accept(buyer_server, "w2")
+    camp = campaign([plan("poster", n, buyer_server.url) for n in ("w1", "w2")], mode="waterfall")
+    slow, live = nodes.node("slow"), nodes.node("live")
+    runtime = TakenOverAfter(nodes, live, "w1", environ=ENVIRON, clock=nodes.clock, journal=slow)
+    async with runtime:
+        result = await Router(runtime, slow, nodes.clock, env="test").route(
+            camp, sample_lead(), lead_id="lead-1"
+        )
+    assert (result.disposition, result.sold) == ("unknown", False)
+    assert "another node took this lead over" in result.reason
+    assert posts(buyer_server) == [("/w1/post", "lead-1:w1:post")]
+    assert live.get_result("lead-1") is None
+    async with Runtime(environ=ENVIRON, clock=nodes.clock, journal=live) as recovering:
+        worker = Worker(Router(recovering, live, nodes.clock, env="test"), {camp.campaign: camp})
+        await worker.recover("lead-1")
+    assert [p for p, _ in posts(buyer_server)] == ["/w1/post", "/w2/post"]
+    done = live.get_result("lead-1")
+    assert done is not None and (done["disposition"], done["buyer"]) == ("sold", "w2")
+
+
+async def test_a_taken_over_job_the_dead_node_had_made_is_not_sent_again(
+    nodes: Nodes, buyer_server: BuyerServer
+) -> None:
+    """The dead node ran w1's retry (attempt 2, turned down), went on to w2 and died with that
+    post on the wire. The node taking the job over must not send w1's attempt 2 again (w1
+    could accept it while w2 has the lead): it finishes from the journal — w2's post is
+    unknown, so the lead is parked and nothing is sent."""
+    accept(buyer_server, "w1")
+    accept(buyer_server, "w2")
+    camp = campaign([plan("poster", n, buyer_server.url) for n in ("w1", "w2")], mode="waterfall")
+    dead = nodes.node("dead")
+    await dead.open_lead("lead-1", camp.campaign, sample_lead())
+    due = nodes.clock.wall().timestamp()
+    await dead.finish("lead-1", {"disposition": "scheduled", "buyer": "w1"},
+                      JobSpec("w1", "post", 2, due, "503"))  # fmt: skip
+    assert [j.buyer for j in await dead.claim_jobs()] == ["w1"]
+    await dead.sending("lead-1", "w1", "post", 2, "lead-1:w1:post")
+    dead.answered("lead-1", Outcome("w1", "post", "rejected", False, "no", 2, Timings(0.01)))
+    await dead.sending("lead-1", "w2", "post", 1, "lead-1:w2:post")
+    nodes.clock.advance(11)
+    live = await work(nodes, camp, rounds=2)
+    assert posts(buyer_server) == []
+    result = live.get_result("lead-1")
+    assert result is not None and (result["disposition"], result["buyer"]) == ("unknown", "w2")
+    assert live.backend.read("SELECT COUNT(*) FROM jobs") == [(0,)]

@@ -12,6 +12,7 @@ from engine.clock import FakeClock
 from engine.plan import CapsPlan
 from engine.runtime.eligibility import cap_limits
 from engine.runtime.outcome import Outcome, Timings
+from engine.store.journal import ClaimLost
 from engine.store.ops import JobSpec
 from tests.store.kit import Made
 
@@ -167,3 +168,55 @@ async def test_the_lead_document_is_sealed_and_reads_back(made: Made) -> None:
     assert b"planted.person" not in bytes(raw[0])  # type: ignore[call-overload]
     assert raw[1] == store.keyring.current
     assert store.get_lead("L1") == ("c", {"contact": {"email": "planted.person@example.org"}})
+
+
+async def test_a_node_that_lost_its_lead_can_neither_send_nor_finish_it(shared: Made) -> None:
+    """Node a was slow, not dead: its lease ran out and b took its lead over. a's next intent
+    and a's result are refused (ClaimLost) and write nothing; b's work stands."""
+    c = clock()
+    a, b = shared.store(c, node="a", lease=10), shared.store(c, node="b", lease=10)
+    await a.open_lead("L1", "c", {})
+    await a.sending("L1", "w1", "post", 1, "L1:w1:post")  # a owns it: written
+    c.advance(11)
+    b.beat()
+    assert await b.claim_orphans() == ["L1"]
+    with pytest.raises(ClaimLost, match="L1"):
+        await a.sending("L1", "w2", "post", 1, "L1:w2:post")
+    with pytest.raises(ClaimLost):
+        await a.finish("L1", {"disposition": "unsold", "reason": "a thinks nobody bought it"})
+    assert rows(shared, "SELECT buyer FROM attempts") == [("w1",)]
+    await b.finish("L1", {"disposition": "unknown", "reason": "parked by b", "buyer": "w1"})
+    with pytest.raises(ClaimLost):  # nor after b finished it (owner cleared)
+        await a.finish("L1", {"disposition": "sold", "buyer": "w2", "reason": "late"})
+    assert rows(shared, "SELECT disposition, reason FROM leads") == [("unknown", "parked by b")]
+
+
+async def test_a_node_never_takes_over_its_own_work(shared: Made) -> None:
+    """A stall that lets a's own lease lapse does not make a's routing and job orphans to a
+    itself (it would send them twice, in two tasks): only another node takes them over."""
+    c = clock()
+    a, b = shared.store(c, node="a", lease=10), shared.store(c, node="b", lease=10)
+    await a.open_lead("L1", "c", {})
+    await a.open_lead("L2", "c", {})
+    await a.finish("L2", {"disposition": "scheduled", "buyer": "x"},
+                   JobSpec("x", "post", 2, c.wall().timestamp(), "503"))  # fmt: skip
+    assert [j.lead_id for j in await a.claim_jobs()] == ["L2"]
+    c.advance(11)  # a stalls past its lease, then carries on
+    assert (await a.claim_orphans(), await a.claim_jobs()) == ([], [])
+    b.beat()
+    assert await b.claim_orphans() == ["L1"]
+    assert [(j.lead_id, j.taken_over) for j in await b.claim_jobs()] == [("L2", True)]
+
+
+async def test_a_lead_waits_on_one_buyers_retry_at_a_time(made: Made) -> None:
+    """A result with w2's retry job ends w1's job (the sale moved on from w1)."""
+    c = clock()
+    store = made.store(c)
+    await store.open_lead("L1", "c", {})
+    due = c.wall().timestamp()
+    await store.finish("L1", {"disposition": "scheduled", "buyer": "w1"},
+                       JobSpec("w1", "post", 2, due, "503"))  # fmt: skip
+    assert [j.buyer for j in await store.claim_jobs()] == ["w1"]
+    await store.finish("L1", {"disposition": "scheduled", "buyer": "w2"},
+                       JobSpec("w2", "post", 2, due, "429"))  # fmt: skip
+    assert rows(made, "SELECT buyer, attempt FROM jobs") == [("w2", 2)]

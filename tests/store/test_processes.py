@@ -187,6 +187,24 @@ def test_sigkilled_sellers_lose_nothing_and_sell_nothing_twice(backend: Backend)
         store.close()
 
 
+def story(store: DurableStore, answered: list[tuple[Received, Reply]], leads: set[str]) -> str:
+    """What the journal and the buyers say of a few leads (for a failure's message)."""
+    lines = []
+    for lead in sorted(leads)[:3]:
+        lines.append(f"{lead}: journal (buyer, attempt, state, kind, node):")
+        for row in store.backend.read(
+            "SELECT buyer, attempt, state, kind, owner FROM attempts WHERE lead_id = ? ORDER BY id",
+            (lead,),
+        ):
+            lines.append(f"  {row}")
+        for request, reply in answered:
+            if request.headers["idempotency-key"].startswith(f"{lead}:"):
+                body = reply.body[:50] if isinstance(reply.body, bytes) else b""
+                lines.append(f"  buyer got {request.path} on connection {request.connection}:"
+                             f" {reply.status} {body!r}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def check_the_record(
     store: DurableStore, answered: list[tuple[Received, Reply]], reported: set[str]
 ) -> None:
@@ -205,9 +223,11 @@ def check_the_record(
         if b'"accepted"' in (reply.body if isinstance(reply.body, bytes) else b""):
             accepted_by[lead_id].add(buyer)
     unjournaled = {k: n for k, n in got.items() if n > journal.get(k, 0)}
-    assert unjournaled == {}, "posts the buyers got that the journal does not show"
+    assert unjournaled == {}, "posts the buyers got that the journal does not show:\n" + story(
+        store, answered, {lead for lead, _ in unjournaled}
+    )
     twice = {lead: buyers for lead, buyers in accepted_by.items() if len(buyers) > 1}
-    assert twice == {}, "leads accepted by two buyers"
+    assert twice == {}, "leads accepted by two buyers:\n" + story(store, answered, set(twice))
     sold = {lead for (lead,) in read("SELECT lead_id FROM holds WHERE state = 'sold'")}
     sold_leads = {lead for (lead,) in read("SELECT lead_id FROM leads WHERE disposition = 'sold'")}
     assert reported <= sold and sold == sold_leads

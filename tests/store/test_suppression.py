@@ -15,6 +15,8 @@ from engine.campaigns.compile import check_campaign
 from engine.campaigns.plan import CheckPlan
 from engine.cli import main
 from engine.store import MemoryStore, SqliteStore, Store
+from engine.store.crypto import DataKey, Keyring
+from engine.store.upkeep import rotate
 from tests.auction_kit import FakeRuntime, campaign, plan, sample_lead
 from tests.paths import REPO
 
@@ -89,9 +91,12 @@ def test_a_suppression_section_needs_a_list(tmp_path: Path) -> None:
 
 
 def test_suppress_command_imports_a_list(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`leadpost suppress FILE --store DB` adds the file's entries; bad lines are named."""
+    """`leadpost suppress FILE --store DB` adds the file's entries (sealed with the configured
+    key, so a later process finds them); bad lines are named."""
+    key = DataKey.generate()
+    monkeypatch.setenv("LEADPOST_KEY", key.text())
     listing = tmp_path / "dnc.txt"
     listing.write_text("# do not call\n(512) 555-0142\nA@Example.com\nnot a number\n")
     db = tmp_path / "store.db"
@@ -99,6 +104,32 @@ def test_suppress_command_imports_a_list(
     out = capsys.readouterr().out
     assert f"{listing}:4: not a phone number or email, skipped: not a number" in out
     assert "1 phone numbers and 1 emails read; 2 new on the suppression list" in out
-    with SqliteStore(db) as store:
+    with SqliteStore(db, keyring=Keyring([key])) as store:
         assert store.suppressed(["a@example.com"]) == "a@example.com"
         assert store.suppressed(["5125550142"]) == "5125550142"
+
+
+def test_the_list_is_sealed_at_rest_and_follows_key_rotation(tmp_path: Path) -> None:
+    """No listed value is in the database file in clear; entries a version-1 store kept in
+    clear are sealed when it is opened; after rotation to a new key every entry is still found
+    and sealed only with the new key."""
+
+    old, new = DataKey.generate(), DataKey.generate()
+    path = tmp_path / "s.db"
+    with SqliteStore(path, keyring=Keyring([old])) as first:
+        assert first.add_suppressed(["5125550142", "listed@example.com"]) == 2
+        legacy = "INSERT INTO suppressed (value, added_at) VALUES ('legacy@example.com', 0)"
+        first.writer.call(lambda tx: tx.run(legacy))
+    with SqliteStore(path, keyring=Keyring([old])) as second:  # moves the clear entry over
+        assert second.backend.read("SELECT COUNT(*) FROM suppressed") == [(0,)]
+        assert second.suppressed(["legacy@example.com"]) == "legacy@example.com"
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for value in (b"5125550142", b"listed@example.com", b"legacy@example.com"):
+        assert value not in raw
+    with SqliteStore(path, keyring=Keyring([new, old])) as rotated:
+        assert rotate(rotated) == 3
+        assert rotated.backend.read("SELECT DISTINCT key_id FROM suppressed_sealed") == [(new.id,)]
+        assert rotated.add_suppressed(["listed@example.com"]) == 0
+    with SqliteStore(path, keyring=Keyring([new])) as after:
+        assert after.suppressed(["x@example.com", "5125550142"]) == "5125550142"
+        assert after.suppressed(["legacy@example.com"]) == "legacy@example.com"
