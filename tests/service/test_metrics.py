@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from prometheus_client.parser import text_string_to_metric_families
+from ruamel import yaml
 
 from engine.plan import RetryPlan
 from engine.service.app import OPENAPI
@@ -101,3 +103,25 @@ def test_the_openapi_document_is_served(sqlite_store: DurableStore) -> None:
     with serving(sqlite_store, [campaign([])]) as svc, svc.client() as client:
         r = client.get("/openapi.yaml")
     assert r.status_code == 200 and r.content == OPENAPI.read_bytes()
+
+
+def test_the_prometheus_rules_use_metrics_the_service_exports(
+    sqlite_store: DurableStore, buyer_server: BuyerServer
+) -> None:
+    """Every metric named in prometheus-rules.yaml is one /metrics exports, and every rule has
+    a severity and a summary (so the shipped rules cannot drift from the code)."""
+    rules_file = OPENAPI.with_name("prometheus-rules.yaml")
+    doc = yaml.YAML(typ="safe").load(rules_file.read_text())
+    rules = [r for group in doc["groups"] for r in group["rules"]]
+    assert len(rules) >= 8
+    named = {m for r in rules for m in re.findall(r"leadpost_[a-z_]+", r["expr"])}
+    bid(buyer_server, "alpha", "9.00")
+    accept(buyer_server, "alpha")
+    camp = campaign([plan("bidder", "alpha", buyer_server.url)])
+    key = source_key(sqlite_store)
+    with serving(sqlite_store, [camp]) as svc, svc.client(key) as client:
+        client.post("/v1/leads", params={"campaign": "test-campaign"}, json=sample_body())
+        exported = {name for name, _ in samples(client.get("/metrics").text)}
+    assert named and named <= exported, named - exported
+    for r in rules:
+        assert r["labels"]["severity"] in ("critical", "warning") and r["annotations"]["summary"]
