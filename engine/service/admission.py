@@ -5,8 +5,9 @@ Two signals, both cheap: the event loop's lag (how late a timer that should fire
 about that much) and the number of leads in flight, against a limit that adapts to what the
 process can sell in time (AIMD, as TCP and Netflix's concurrency-limits do: each auction whose
 pings ended more than ``TOLERANCE`` after their deadline shrinks the limit by a tenth, each one
-on time grows it by 1/limit). When either says a new auction would be late, the intake answers
-503 with ``Retry-After`` instead of making every auction late.
+on time grows it by 1/limit — by 1 until the first late one, a slow start). When either says a
+new auction would be late, the intake answers 503 with ``Retry-After`` instead of making every
+auction late.
 
 The lag is measured on the service's clock by :meth:`Admission.monitor`; tests set it with
 :meth:`Admission.observe` (no wall time involved).
@@ -58,6 +59,9 @@ class Admission:
         self.refused = 0
         self.allowed = float(min(START, max_in_flight)) if adaptive else float(max_in_flight)
         """The adaptive limit of leads in flight (at most ``max_in_flight``)."""
+        self.slow_start = True
+        """Until the first late auction the limit grows by one per auction on time (TCP's slow
+        start: it doubles every round of auctions), then by 1/limit."""
         self._lags: deque[float] = deque([0.0], maxlen=WINDOW)
 
     @property
@@ -82,8 +86,10 @@ class Admission:
             return
         if late_by > TOLERANCE:
             self.allowed = max(1.0, self.allowed * 0.9)
+            self.slow_start = False
         else:
-            self.allowed = min(float(self.max_in_flight), self.allowed + 1.0 / self.allowed)
+            grow = 1.0 if self.slow_start else 1.0 / self.allowed
+            self.allowed = min(float(self.max_in_flight), self.allowed + grow)
 
     def limit(self, deadline: float) -> float:
         return self.max_lag if self.max_lag is not None else deadline * LAG_SHARE

@@ -155,15 +155,16 @@ async def drive(url: str, key: str, n: int, seconds: float, concurrency: int) ->
         async def source() -> None:
             nonlocal sent, refused, errors
             while sent < n and time.perf_counter() < stop_at:
-                sent += 1
                 t = time.perf_counter()
                 async with session.post(
                     url + "/v1/leads?campaign=bench", data=body, headers=headers
                 ) as r:
                     doc = await r.json()
-                    if r.status == 503:
+                    if r.status == 503:  # admission control: back off a little
                         refused += 1
+                        await asyncio.sleep(0.01)
                         continue
+                    sent += 1
                     if r.status >= 300:
                         errors += 1
                         continue

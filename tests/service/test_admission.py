@@ -38,13 +38,19 @@ def test_the_decision() -> None:
 
 
 def test_the_in_flight_limit_adapts_to_late_auctions() -> None:
-    """AIMD: it starts at START; a late auction cuts it by a tenth (never below 1), an auction
-    on time grows it by 1/limit (never above max_in_flight); at the limit, leads are refused.
-    With adaptive=False it stays max_in_flight."""
-    a = Admission(FakeClock(), max_in_flight=10, probing=False)
+    """AIMD: it starts at START and grows by one per auction on time (slow start) until the
+    first late auction, which cuts it by a tenth (never below 1); then an auction on time grows
+    it by 1/limit (never above max_in_flight); at the limit, leads are refused. With
+    adaptive=False it stays max_in_flight."""
+    a = Admission(FakeClock(), max_in_flight=100, probing=False)
     assert a.allowed == START
+    a.finished(0.0)
+    assert a.allowed == START + 1
+    a.allowed = START
     a.finished(0.011)
     assert a.allowed == pytest.approx(START * 0.9)
+    a.finished(0.0)
+    assert a.allowed == pytest.approx(START * 0.9 + 1 / (START * 0.9))
     for _ in range(100):
         a.finished(0.5)
     assert a.allowed == 1.0
@@ -52,9 +58,9 @@ def test_the_in_flight_limit_adapts_to_late_auctions() -> None:
     assert a.refuse(0.1) is not None
     a.in_flight = 0
     assert a.refuse(0.1) is None
-    for _ in range(1000):
+    for _ in range(20000):
         a.finished(-0.02)
-    assert a.allowed == 10.0
+    assert a.allowed == 100.0
     fixed = Admission(FakeClock(), max_in_flight=10, probing=False, adaptive=False)
     fixed.finished(1.0)
     assert fixed.allowed == 10.0
