@@ -301,22 +301,22 @@ class Service:
         return entry
 
     async def _post_lead(self, request: Request) -> Response:
-        source = await self.sources.identify(
-            request.headers
-        )  # before anything is told about campaigns
+        # Who is asking, before anything is told about the campaigns.
+        source = await self.sources.identify(request.headers)
         entry = self._entry(request)
         self.sources.allowed(source, entry.plan.campaign)
-        check_content_type(request.headers.get("content-type"))
-        body = await self._body(request)
-        lead, _ = read_lead(body, entry.schema)
         if self._tg is None:
             raise Refusal(503, "the service is starting or stopping", (), (("Retry-After", "1"),))
+        # Before the body is read and checked: under overload a refusal must cost little.
         refused = self.admission.refuse(entry.tightest)
         queue = refused is not None and entry.plan.when_overloaded == "queue"
         if refused is not None and not queue:
             why, wait_s = refused
             self.admission.refused += 1
             raise Refusal(503, why, (Issue("LP555", why),), (("Retry-After", str(wait_s)),))
+        check_content_type(request.headers.get("content-type"))
+        body = await self._body(request)
+        lead, _ = read_lead(body, entry.schema)
         lead_id = new_lead_id()
         campaign = entry.plan.campaign
         self.metrics.received.labels(source.name, campaign).inc()
