@@ -71,7 +71,8 @@ def test_the_worker_factory_serves_and_closes_its_store(
 ) -> None:
     """create_app (what each --workers process runs) reads LEADPOST_SERVE, opens the store of
     the environment, serves, and closes the store when it stops."""
-    settings = Settings(campaigns=CAMPAIGNS, health_every=None, watch=False)
+    # admission off: readiness must not depend on how busy the machine is (loop lag)
+    settings = Settings(campaigns=CAMPAIGNS, health_every=None, watch=False, admission=False)
     monkeypatch.setenv(SETTINGS, settings.to_env())
     app = create_app()
     with ServiceThread(app) as running:
