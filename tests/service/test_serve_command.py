@@ -40,22 +40,11 @@ def test_serve_with_two_workers_sells_reloads_and_stops_cleanly(tmp_path: Path) 
     key = add_source(store, "web", ["home-auction"])
     store.close()
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-c",
-        "import sys; from engine.cli import main; sys.exit(main())",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--sandbox",
-        str(REPO / "integrations" / "sandbox.yaml"),
-        "--log-level",
-        "warning",
-        "--admission",
-        "off",
-    ]  # fmt: skip  (a busy machine's loop lag must not refuse leads)
+    # admission off: a busy machine's loop lag must not refuse these leads
+    cmd = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())",
+           "serve", "--port", str(port), "--workers", "2", "--sandbox",
+           str(REPO / "integrations" / "sandbox.yaml"), "--log-level", "warning",
+           "--admission", "off"]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
     answered: dict[str, str] = {}
