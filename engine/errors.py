@@ -113,6 +113,11 @@ CODES: dict[str, str] = {
     "LP712": "operation has no request body for the stage's format",
     "LP713": "spec kind does not suit the stage's format",
     "LP714": "test case body breaks the spec",
+    # LP80x: what a drafted buyer file (leadpost new buyer --from-spec) left to decide
+    "LP800": "drafted field not mapped yet",
+    "LP801": "drafted translate entry not decided yet",
+    "LP802": "drafted production address not filled in",
+    "LP803": "test body not recorded yet",
 }
 
 

@@ -87,3 +87,12 @@ def runtime_plan(
         return dataclasses.replace(plan, **changes) if changes else plan
 
     return load
+
+
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """XDG_CACHE_HOME in a temporary folder: lint's verdict cache and Hypothesis's files never
+    land in the user's real cache, and no test sees another test's cached verdicts."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder

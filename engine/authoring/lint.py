@@ -9,17 +9,17 @@ plus what the rules in :data:`BUYER_RULES` find. A rule is a small function from
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.authoring.placeholders import DRAFT_RULES, placeholder_lines
 from engine.authoring.rules import BUYER_RULES, BuyerFile
-from engine.campaigns.lint import lint_campaign
 from engine.compiler.integration import compile_document
-from engine.contract.lint import contract_issues
-from engine.contract.search import EXAMPLES
+from engine.contract.model import EXAMPLES
 from engine.dsl import kinds
 from engine.dsl import models as m
 from engine.dsl.issues import validate
@@ -37,6 +37,10 @@ class LintOptions:
 
     examples: int = EXAMPLES
     """Generated leads tried per stage that names the buyer's spec (0: none)."""
+    storage: Path | None = None
+    """Where Hypothesis keeps its files while leads are generated (None: its default)."""
+    cache: Path | None = None
+    """Where each buyer file's verdict against its specs is kept between runs (None: not kept)."""
 
 
 #: Lints one loaded file of its kind: every issue found (the path locates neighbouring files).
@@ -62,10 +66,22 @@ def lint_buyer(doc: Document, path: Path, options: LintOptions = LintOptions()) 
         spec = partial_spec(doc.data)
     if spec is not None:
         target = BuyerFile(spec, doc.source, plan, schema)
-        for rule in BUYER_RULES:
+        for rule in (*BUYER_RULES, *DRAFT_RULES):
             issues += rule(target)
-        # stages naming the buyer's spec (LP7xx)
-        issues += contract_issues(target, path, options.examples)
+        if any(stage.spec is not None for _, stage in target.stages()):
+            # stages naming the buyer's spec (LP7xx), quiet where a draft left a placeholder
+            # (LP800); imported only then (Hypothesis, xmlschema and the spec readers are most
+            # of lint's start-up)
+            from engine.contract.lint import contract_issues
+
+            quiet = placeholder_lines(target)
+            issues += [
+                i
+                for i in contract_issues(
+                    target, path, options.examples, storage=options.storage, cache=options.cache
+                )
+                if i.span is None or (i.span.file, i.span.line) not in quiet
+            ]
     unique = list({(i.code, i.span, i.message): i for i in issues}.values())
     return sorted(unique, key=_position)
 
@@ -73,6 +89,8 @@ def lint_buyer(doc: Document, path: Path, options: LintOptions = LintOptions()) 
 #: The linter of each kind of file, keyed by the top-level key that marks the kind.
 #: Campaign files: :func:`engine.campaigns.lint.lint_campaign`. Other kinds add theirs here.
 def _lint_campaign(doc: Document, path: Path, options: LintOptions) -> list[Issue]:
+    from engine.campaigns.lint import lint_campaign
+
     return lint_campaign(doc, path)
 
 
@@ -177,7 +195,24 @@ def lint_paths(
     found = [p for p in every if p in named or not _spec_document(p)]
     schemas, broken = _lead_schemas_first(found)
     rest = [p for p in found if p.name != LEAD_SCHEMA and _governing(p) not in broken]
-    return [*schemas, *(lint_file(p, options) for p in rest)]
+    return [*schemas, *_lint_many(rest, options)]
+
+
+#: From this many files on, a first run lints them in worker processes, one per core (at most
+#: :data:`MAX_WORKERS`): a file is linted on its own, so the answer is the same, only sooner.
+PARALLEL_FROM = 32
+MAX_WORKERS = 8
+
+
+def _lint_many(paths: list[Path], options: LintOptions) -> list[FileReport]:
+    """:func:`lint_file` of each path, in order; over processes when there are many."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(paths) < PARALLEL_FROM or workers < 2:
+        return [lint_file(p, options) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lint_file, paths, [options] * len(paths), chunksize=4))
 
 
 def _governing(path: Path) -> Path | None:

@@ -44,7 +44,9 @@ class Update:
 
 
 def pending_git_changes(path: Path) -> bool:
-    """True when git knows of uncommitted changes to ``path`` (False outside a repository)."""
+    """True when git knows of uncommitted changes to ``path`` (False outside a repository). A
+    file git has never committed (untracked or just added, like a fresh ``leadpost new`` draft)
+    has no earlier version to review the update against, so it counts as having none."""
     try:
         done = subprocess.run(
             ["git", "status", "--porcelain", "--", path.name],
@@ -56,7 +58,8 @@ def pending_git_changes(path: Path) -> bool:
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and bool(done.stdout.strip())
+    status = done.stdout.strip()
+    return done.returncode == 0 and bool(status) and not status.startswith(("??", "A"))
 
 
 def _charset(spec: IntegrationSpec, stage: str) -> str:

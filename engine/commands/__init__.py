@@ -12,6 +12,7 @@ from __future__ import annotations
 #: ``engine.commands.<name>``.
 COMMANDS: dict[str, str] = {
     "init": "write a starter project (lead schema, buyer, campaign, sandbox, CI) in a folder",
+    "new": "write a new buyer file (drafted from the buyer's spec with --from-spec) or campaign",
     "lint": "check buyer files for mistakes and risky settings",
     "test": "run the test cases written in buyer files",
     "render": "show the exact HTTP request for a lead",

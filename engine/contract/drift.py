@@ -19,9 +19,8 @@ from engine.compiler.integration import compile_document
 from engine.contract.infer import text
 from engine.contract.lint import generated_issues, spec_spans, stage_check
 from engine.contract.messages import choices_text, show_path, types_text
-from engine.contract.model import BuyerSpec, PayloadPath, Property
+from engine.contract.model import EXAMPLES, BuyerSpec, PayloadPath, Property
 from engine.contract.paths import PayloadShape, field_key, key, shape_of
-from engine.contract.search import EXAMPLES
 from engine.contract.spec import load_spec, spec_file
 from engine.contract.static import Finding, check_stage
 from engine.dsl import models as m

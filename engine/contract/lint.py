@@ -8,22 +8,29 @@ rendered and validated (LP708, :mod:`engine.contract.search`), ``examples`` lead
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import hypothesis
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from engine.authoring.rules import BuyerFile
 from engine.contract.infer import facts
-from engine.contract.model import BuyerSpec, PayloadPath, Violation
+from engine.contract.model import EXAMPLES, BuyerSpec, PayloadPath, Violation
 from engine.contract.paths import PayloadShape, field_key, key, shape_of
-from engine.contract.search import EXAMPLES, Check, find_violations, finding_issue
-from engine.contract.spec import load_spec
+from engine.contract.search import Check, find_violations, finding_issue
+from engine.contract.spec import load_spec, spec_file
 from engine.contract.static import Finding, StageCheck, check_stage, sent_fields
+from engine.contract.verdicts import recall, remember, verdict_key
 from engine.dsl import models as m
 from engine.dsl.loader import SourceMap
 from engine.errors import AuthoringError, Issue
 from engine.lead import LeadSchema
+from engine.loading import find_lead_schema
 from engine.plan import FieldPlan, IntegrationPlan
 from engine.positions import Span
+from engine.version import leadpost_version
 
 
 def spec_spans(source: SourceMap, stage: str) -> tuple[Span, dict[str, Span]]:
@@ -145,17 +152,71 @@ def generated_issues(
     return [finding_issue(plan, f) for f in found]
 
 
-def contract_issues(target: BuyerFile, path: Path, examples: int = EXAMPLES) -> list[Issue]:
+@contextmanager
+def hypothesis_home(where: Path | None) -> Iterator[None]:
+    """Hypothesis keeps its files under ``where`` meanwhile (None: where it would anyway)."""
+    if where is None:
+        yield
+        return
+    set_hypothesis_home_dir(where)
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(None)
+
+
+def _bug(issue: Issue) -> bool:
+    """The check could not run (a bug of ours): never kept as a verdict."""
+    return issue.code == "LP708" and "could not run" in issue.message
+
+
+def contract_issues(
+    target: BuyerFile,
+    path: Path,
+    examples: int = EXAMPLES,
+    *,
+    storage: Path | None = None,
+    cache: Path | None = None,
+) -> list[Issue]:
     """Every contract issue of the buyer file at ``path``: spec problems, static findings and
-    (``examples`` > 0) generated leads; a generated finding at a field the static rules already
-    flagged is left out (it would say the same twice)."""
+    (``examples`` > 0) generated leads, Hypothesis keeping its files under ``storage``. The
+    verdict is kept in ``cache`` and answered from there while nothing it depends on changed
+    (see :mod:`engine.contract.verdicts`): reading the specs and the search are most of lint."""
+    key = None
+    if cache is not None:
+        base = path.resolve().parent
+        key = verdict_key(
+            buyer_text=target.source.text,
+            buyer_name=target.source.file,
+            specs=[spec_file(s.spec, base)[2] for _, s in target.stages() if s.spec is not None],
+            schema=find_lead_schema(path),
+            examples=examples,
+            versions=(leadpost_version(), hypothesis.__version__),
+        )
+        known = recall(cache, key) if key is not None else None
+        if known is not None:
+            return known
+    issues = _contract_issues(target, path, examples, storage)
+    if cache is not None and key is not None and not any(_bug(i) for i in issues):
+        remember(cache, key, issues)
+    return issues
+
+
+def _contract_issues(
+    target: BuyerFile, path: Path, examples: int, storage: Path | None
+) -> list[Issue]:
+    """The issues of :func:`contract_issues`, found (a generated finding at a field the static
+    rules already flagged is left out: it would say the same twice)."""
     problems, findings, specs = contract_findings(target, path.resolve().parent)
     issues = problems + [f.issue for found in findings.values() for f in found]
     if target.plan is None or target.schema is None or examples < 1:
         return issues
     flagged = {i.span for i in issues if i.severity == "error"}
-    for name, stage in target.stages():
-        if name in specs and name in target.plan.stages:
-            more = generated_issues(target.plan, target.schema, name, stage, specs[name], examples)
-            issues += [i for i in more if i.span not in flagged]
+    with hypothesis_home(storage):
+        for name, stage in target.stages():
+            if name in specs and name in target.plan.stages:
+                more = generated_issues(
+                    target.plan, target.schema, name, stage, specs[name], examples
+                )
+                issues += [i for i in more if i.span not in flagged]
     return issues

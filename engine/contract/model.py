@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
+
+#: Generated leads tried per stage by default; ``leadpost lint --deep`` passes DEEP_EXAMPLES.
+EXAMPLES: Final = 100
+DEEP_EXAMPLES: Final = 2000
 
 #: Where a value sits in a payload: object keys / XML element names (``@name`` for an attribute),
 #: integers for list positions. Same convention as ``FieldPlan.path``.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from random import Random
-from typing import Any, Final
+from typing import Any
 
 from hypothesis import Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
@@ -26,7 +26,7 @@ from hypothesis.strategies import SearchStrategy
 
 from engine.contract.leads import leads
 from engine.contract.messages import show_path
-from engine.contract.model import PayloadPath, Violation
+from engine.contract.model import EXAMPLES, PayloadPath, Violation
 from engine.contract.shrink import shrink_lead
 from engine.errors import Issue, LeadError, MappingError
 from engine.lead import US_STATES, LeadSchema, lead_timestamp, validate_lead
@@ -36,10 +36,6 @@ from engine.words import show
 
 #: Checks one rendered payload: every way it breaks the buyer's spec.
 Check = Callable[[bytes], list[Violation]]
-
-#: Leads tried per stage by default; ``leadpost lint --deep`` passes DEEP_EXAMPLES.
-EXAMPLES: Final = 100
-DEEP_EXAMPLES: Final = 2000
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,14 +23,15 @@ from engine.plan import ForcedFailure, IntegrationPlan, OAuth2Auth, RenderContex
 from engine.plan import TestCasePlan as Case
 from engine.preflight.checks import Item, Status, TokenCheck, ms
 from engine.runtime.auth import build_auth
-from engine.runtime.classify import Verdict, apply_on_timeout, classify_exception
+from engine.runtime.classify import Verdict, apply_on_timeout
 from engine.runtime.executor import Runtime
 from engine.runtime.masking import Scrubber
 from engine.runtime.outcome import Outcome
 from engine.runtime.render import render_request
 from engine.runtime.retry import decide
 from engine.runtime.single import format_outcome
-from engine.runtime.timing import CURRENT, Phases
+from engine.runtime.timing import Phases
+from engine.runtime.wire import WireError, WireRequest
 
 _KINDS = {"error": "bad_response"}
 
@@ -45,30 +46,26 @@ class Reach:
 
 
 async def reach(runtime: Runtime, plan: IntegrationPlan, env: str, clock: Clock) -> Reach:
-    """Open a connection to the environment's endpoint with the runtime's shared client (a
+    """Open a connection to the environment's endpoint through the wire leads go through (a
     ``HEAD``, as prewarming does), within the shortest connect timeout of the stages. Any HTTP
     answer counts: only connecting is checked here."""
     environment = plan.environments[env]
     t = min((s.request.timeouts for s in plan.stages.values()), key=lambda x: x.connect)
-    client = runtime.client_for(environment)
+    wire = runtime.wire_for(environment)
     phases = Phases()
-    token = CURRENT.set(phases)
     started = clock.now()
-    failure: Verdict | None = None
-    try:
-        with anyio.move_on_after(t.connect + t.read) as scope:
-            response = await client.head(
-                environment.url, timeout=httpx.Timeout(t.read, connect=t.connect)
+    failure: WireError | None = None
+    with anyio.move_on_after(t.connect + t.read) as scope:
+        try:
+            await wire.send(
+                WireRequest("HEAD", environment.url, (), b"", t.connect, t.read), phases
             )
-            await response.aclose()
-    except (httpx.HTTPError, OSError) as exc:
-        failure = classify_exception(exc)
-    finally:
-        CURRENT.reset(token)
+        except WireError as exc:
+            failure = exc
     took = phases.connect + (phases.dns or 0.0) if phases.connect is not None else None
     took = took if took is not None else clock.now() - started
     where = _origin(environment.url)
-    if failure is not None and failure.kind == "transport":
+    if failure is not None and failure.kind in ("transport", "invalid"):
         detail = f"no connection to {where} within {ms(t.connect)}: {failure.reason}"
         return Reach(Item("endpoint reachable", "fail", detail), False, None)
     if scope.cancelled_caught and phases.connect_end is None:

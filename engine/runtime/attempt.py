@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import httpx
 
 from engine.plan import IntegrationPlan, StagePlan
 from engine.runtime import wsse
@@ -30,6 +28,7 @@ from engine.runtime.masking import (
 from engine.runtime.outcome import Exchange, Outcome, OutcomeKind, Timings
 from engine.runtime.render import RenderedRequest
 from engine.runtime.timing import Phases
+from engine.runtime.wire import WireAnswer, WireRequest
 
 if TYPE_CHECKING:
     from engine.runtime.target import Target
@@ -38,31 +37,6 @@ if TYPE_CHECKING:
 _QUIET = frozenset({"accepted", "rejected", "duplicate", "invalid", "circuit_open", "late"})
 #: The scrubber of an attempt that knows no personal values (it changes nothing).
 _NO_SCRUB = Scrubber(())
-
-
-class TrackedAuth(httpx.Auth):
-    """Wraps an auth flow to note when the request actually leaves (after any token fetch)."""
-
-    def __init__(self, inner: httpx.Auth) -> None:
-        self.inner = inner
-        self.requires_request_body = inner.requires_request_body
-        self.requires_response_body = inner.requires_response_body
-        self.sent_at: float | None = None
-        """``time.perf_counter()`` when the first request was handed to the connection."""
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        flow = self.inner.async_auth_flow(request)
-        outgoing = await flow.__anext__()
-        while True:
-            if self.sent_at is None:
-                self.sent_at = time.perf_counter()
-            response = yield outgoing
-            try:
-                outgoing = await flow.asend(response)
-            except StopAsyncIteration:
-                return
 
 
 @dataclass(slots=True)
@@ -77,37 +51,23 @@ class Record:
     scrub: Scrubber = _NO_SCRUB
     target: Target | None = None
     """The prepared stage, once the plan is known to have it."""
-    request: httpx.Request | None = None
+    request: WireRequest | None = None
+    """What was handed to the wire (auth headers added), once built."""
     rendered: RenderedRequest | None = None
     values: Sequence[Any] | None = None
     """The stage's computed field values, kept only when some are personal (for masking)."""
-    sent_at: float | None = None
-    head_at: float | None = None
-    done_at: float | None = None
-    response: httpx.Response | None = None
-    body: bytes = b""
+    answer: WireAnswer | None = None
     phases: Phases = field(default_factory=Phases)
-    """Filled by the transport's trace hooks while this attempt's request is sent."""
+    """Moments noted by the wire while this attempt's request is sent."""
 
     def timings(self) -> Timings:
-        end = time.perf_counter()
         p = self.phases
-        written = p.headers_sent
-        # With trace hooks: wait runs from the request being written; without, from hand-off.
-        start_wait = written or self.sent_at
-        wait = self.head_at - start_wait if self.head_at and start_wait else None
-        read = self.done_at - self.head_at if self.done_at and self.head_at else None
-        send = None
-        if written is not None and self.sent_at is not None:
-            opened = p.connect_end if p.connect_end is not None and not p.reused else self.sent_at
-            send = max(written - max(opened, self.sent_at), 0.0)
         return Timings(
-            total=end - self.started,
+            total=time.perf_counter() - self.started,
             connect=p.connect,
-            wait=wait,
-            read=read,
+            wait=p.wait,
+            read=p.read,
             dns=p.dns,
-            send=send,
         )
 
     def exchange(self) -> Exchange | None:
@@ -118,10 +78,7 @@ class Record:
         target = self.target
         secret = target.secret_headers if target else secret_header_names(self.plan, stage)
         if self.request is not None:
-            url = str(self.request.url)
-            headers = [
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in self.request.headers.raw
-            ]
+            url, headers = self.request.url, list(self.request.headers)
         else:
             url, headers = rendered.url, list(rendered.headers)
         body = rendered.body
@@ -136,18 +93,17 @@ class Record:
             request_headers=mask_headers(headers, secret),
             request_body=cut(self.scrub(decode(body))),
         )
-        response = self.response
-        if response is None:
+        answer = self.answer
+        if answer is None:
             return exchange
-        answer = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
         return Exchange(
             method=exchange.method,
             url=exchange.url,
             request_headers=exchange.request_headers,
             request_body=exchange.request_body,
-            status=response.status_code,
-            response_headers=mask_headers(answer, secret),
-            response_body=cut(self.scrub(decode(self.body))),
+            status=answer.status,
+            response_headers=mask_headers(answer.headers, secret),
+            response_body=cut(self.scrub(decode(answer.body))),
         )
 
     def _values(self, values: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -81,11 +81,17 @@ class StaticAuth(httpx.Auth):
             return {"Authorization": f"Basic {pair}"}
         return {"Authorization": "Bearer " + _resolve(plan.token, env, "bearer token")}
 
-    def apply(self, request: httpx.Request) -> None:
-        """Add the credentials to ``request`` (the executor calls this directly, sparing httpx
-        a flow per request; raises AuthFailure when a secret is not set)."""
+    def parts(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(headers, query parameters) that carry the credentials, built once per buyer and
+        environment (raises AuthFailure when a secret is not set)."""
         if self._headers is None:
             self._headers = self._build()
+        return self._headers, self._params
+
+    def apply(self, request: httpx.Request) -> None:
+        """Add the credentials to an httpx request (raises AuthFailure when a secret is not
+        set)."""
+        self.parts()
         if self._headers:
             request.headers.update(self._headers)
         if self._params:
@@ -232,20 +238,30 @@ class OAuth2ClientCredentials(httpx.Auth):
     ) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("OAuth2ClientCredentials works only with httpx.AsyncClient")
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def token(self) -> tuple[TokenKey, AccessToken]:
+        """The cached token of these credentials (fetched when missing or due; raises
+        AuthFailure), with its cache key for :meth:`refused`."""
         key = self.key()
-        token = await self._cache.get(key, self._fetch)
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        response = yield request
-        if response.status_code != 401:
-            return
+        return key, await self._cache.get(key, self._fetch)
+
+    def refused(self, key: TokenKey, token: AccessToken) -> None:
+        """The buyer answered 401 with ``token``: drop it, so the next :meth:`token` fetches a
+        new one (the caller resends once)."""
         log.info(
             "the buyer refused the access token of %s (HTTP 401); getting a new one", self._who
         )
         self._cache.invalidate(key, token)
-        token = await self._cache.get(key, self._fetch)
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        key, token = await self.token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        self.refused(key, token)
+        key, token = await self.token()
         request.headers["Authorization"] = f"Bearer {token.value}"
         yield request
 
@@ -302,12 +318,15 @@ def build_auth(
     plan: AuthPlan,
     environ: Mapping[str, str],
     *,
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | None,
     cache: TokenCache,
     environment: EnvironmentPlan | None = None,
 ) -> httpx.Auth:
-    """The auth flow for ``plan``; ``environment.token_url`` overrides the OAuth token URL."""
+    """The auth flow for ``plan``; ``environment.token_url`` overrides the OAuth token URL.
+    ``client`` (for token requests) is needed only for OAuth."""
     if isinstance(plan, OAuth2Auth):
+        if client is None:
+            raise ValueError("OAuth 2.0 credentials need an httpx client for token requests")
         url = environment.token_url if environment else None
         return OAuth2ClientCredentials(plan, environ, client=client, cache=cache, token_url=url)
     if isinstance(plan, ApiKeyAuth | BasicAuth | BearerAuth):

@@ -10,13 +10,14 @@ the scheduler instead of being awaited.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
+from urllib.parse import urlencode
 
 import anyio
 import httpx
@@ -29,10 +30,11 @@ from engine.plan import (
     EnvironmentPlan,
     FieldPlan,
     IntegrationPlan,
+    OAuth2Auth,
     RenderContext,
     StagePlan,
 )
-from engine.runtime.attempt import Record, TrackedAuth, log_outcome
+from engine.runtime.attempt import Record, log_outcome
 from engine.runtime.auth import TokenCache, build_auth
 from engine.runtime.breaker import BreakerRegistry, CircuitBreaker
 from engine.runtime.classify import (
@@ -40,7 +42,6 @@ from engine.runtime.classify import (
     apply_on_timeout,
     breaker_verdict,
     classify_answer,
-    classify_exception,
 )
 from engine.runtime.journal import AttemptJournal
 from engine.runtime.masking import Scrubber
@@ -49,20 +50,21 @@ from engine.runtime.render import idempotency_key, render_request, render_values
 from engine.runtime.retry import decide, parse_retry_after
 from engine.runtime.scheduler import Job, Scheduler
 from engine.runtime.target import Target
-from engine.runtime.timing import CURRENT
+from engine.runtime.timing import Phases
 from engine.runtime.transport import ClientPool, ClientSettings, prewarm
+from engine.runtime.wire import AddressCheck, Wire, WireError, WireRequest
+from engine.runtime.wire_httpx import HttpxWire
 
 log = logging.getLogger("leadpost.delivery")
 
-#: Longest time spent closing a response whose reading was cut short.
-_CLOSE_GRACE = 1.0
 #: Prepared targets kept before the cache starts over (plans reloaded many times).
 _MAX_TARGETS = 4096
 
 
 class _HideHttpxRequestLines(logging.Filter):
     """httpx logs each request's full URL, which may carry an API key in its query string;
-    leadpost.delivery logs every attempt with secrets masked instead."""
+    leadpost.delivery logs every attempt with secrets masked instead (HTTP/2 buyers and token
+    requests go through httpx)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (isinstance(record.msg, str) and record.msg.startswith("HTTP Request:"))
@@ -102,6 +104,7 @@ class Runtime:
         logger: logging.Logger | None = None,
         settings: ClientSettings | None = None,
         journal: AttemptJournal | None = None,
+        check: AddressCheck | None = None,
     ) -> None:
         self.journal = journal
         """Where each post's intent is committed before it leaves (see engine.runtime.journal)."""
@@ -115,8 +118,11 @@ class Runtime:
         self.scheduler = Scheduler(self.clock, self._run_job)
         """Deliveries waiting for a retry; set ``scheduler.on_result`` to receive their ends."""
         self._client = client
-        self._pool = ClientPool(settings) if client is None else None
-        self._auths: dict[tuple[int, object, EnvironmentPlan], httpx.Auth] = {}
+        self._injected = HttpxWire(client, owned=False) if client is not None else None
+        self._pool = ClientPool(settings, check=check) if client is None else None
+        """Wires and clients per network setting; ``check`` is applied to every address
+        dialled (after DNS)."""
+        self._auths: dict[tuple[object, EnvironmentPlan], httpx.Auth] = {}
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self._targets: dict[tuple[int, str, str], Target] = {}
         self._tg: TaskGroup | None = None
@@ -167,11 +173,20 @@ class Runtime:
         return limiter
 
     def client_for(self, environment: EnvironmentPlan) -> httpx.AsyncClient:
-        """The HTTP client for an environment (the injected one, or one per network setting)."""
+        """The httpx client for an environment's requests that are not leads (OAuth tokens):
+        the injected one, or one per network setting."""
         if self._client is not None:
             return self._client
         assert self._pool is not None
-        return self._pool.for_environment(environment)
+        return self._pool.client_for(environment)
+
+    def wire_for(self, environment: EnvironmentPlan) -> Wire:
+        """The wire an environment's leads go through (the injected client's, or one per
+        network setting)."""
+        if self._injected is not None:
+            return self._injected
+        assert self._pool is not None
+        return self._pool.wire_for(environment)
 
     async def prewarm(
         self, plans: Iterable[IntegrationPlan], env: str, *, timeout: float = 1.0
@@ -179,29 +194,31 @@ class Runtime:
         """Open a connection to each buyer's host before the first lead, as a running engine
         should for its ping buyers (a 100 ms ping has no time to connect). Returns how many
         hosts answered; failures are ignored (the first real request will report them)."""
-        groups: dict[int, tuple[httpx.AsyncClient, list[str]]] = {}
+        groups: dict[int, tuple[Wire, list[str]]] = {}
         for plan in plans:
             environment = plan.environments.get(env)
             if environment is not None:
-                client = self.client_for(environment)
-                groups.setdefault(id(client), (client, []))[1].append(environment.url)
+                wire = self.wire_for(environment)
+                groups.setdefault(id(wire), (wire, []))[1].append(environment.url)
         answered = 0
 
-        async def warm(client: httpx.AsyncClient, urls: list[str]) -> None:
+        async def warm(wire: Wire, urls: list[str]) -> None:
             nonlocal answered
-            answered += await prewarm(client, urls, timeout=timeout)
+            answered += await prewarm(wire, urls, timeout=timeout)
 
         async with anyio.create_task_group() as tg:
-            for client, urls in groups.values():
-                tg.start_soon(warm, client, urls)
+            for wire, urls in groups.values():
+                tg.start_soon(warm, wire, urls)
         return answered
 
-    def _auth(
-        self, plan: IntegrationPlan, environment: EnvironmentPlan, client: httpx.AsyncClient
-    ) -> httpx.Auth:
-        key = (id(client), plan.auth, environment)
+    def _auth(self, plan: IntegrationPlan, environment: EnvironmentPlan) -> httpx.Auth:
+        """The credentials of a buyer in an environment (one object per pair: static headers
+        are built once, OAuth tokens come from the shared cache)."""
+        key = (plan.auth, environment)
         auth = self._auths.get(key)
         if auth is None:
+            oauth = isinstance(plan.auth, OAuth2Auth)
+            client = self.client_for(environment) if oauth else None
             auth = build_auth(
                 plan.auth, self.environ, client=client, cache=self.tokens, environment=environment
             )
@@ -219,9 +236,8 @@ class Runtime:
         environment = plan.environments.get(env)
         if stage_plan is None or environment is None:
             return None
-        client = self.client_for(environment)
-        auth = self._auth(plan, environment, client)
-        target = Target.build(plan, stage_plan, environment, client, auth)
+        auth = self._auth(plan, environment)
+        target = Target.build(plan, stage_plan, environment, self.wire_for(environment), auth)
         if len(self._targets) >= _MAX_TARGETS:
             self._targets.clear()
         self._targets[key] = target
@@ -304,46 +320,45 @@ class Runtime:
             budget, limit = deadline - self.clock.now(), "the deadline"
         if budget <= 0:
             return record.outcome("late", "the deadline had passed before sending; nothing sent")
-        rendered = record.rendered
-        assert rendered is not None
-        try:
-            record.request = target.client.build_request(
-                rendered.method,
-                target.url(rendered.url),
-                headers=rendered.headers,
-                content=rendered.body,
-                extensions=target.extensions,
-            )
-        except (httpx.InvalidURL, ValueError) as exc:
-            return record.outcome("invalid", f"the request cannot be sent as built: {exc}")
         verdict: Verdict | None = None
         token_failed = allowed = False
         limiter = self._limiter(record.plan)
-        with anyio.move_on_after(budget) as scope:
-            try:  # an uncontended limiter is taken without a trip through the event loop
-                limiter.acquire_nowait()
-            except anyio.WouldBlock:
-                await limiter.acquire()
-            try:
-                if not breaker.allow():
-                    return record.outcome("circuit_open", self._open_reason(breaker))
-                allowed = True
-                if self.journal is not None and record.stage != "ping":
-                    key = idempotency_key(record.lead_id, record.plan.buyer, record.stage)
-                    await self.journal.sending(
-                        record.lead_id, record.plan.buyer, record.stage, record.attempt, key
-                    )
+        # The attempt's one deadline. asyncio's own timeout, not an anyio cancel scope: the
+        # runtime runs on asyncio only (aiohttp), and a scope cost about 10% of the CPU of a
+        # ping (measured, scripts/bench/auction.py).
+        deadline_cm = asyncio.timeout(budget)
+        cut_short = False
+        try:
+            async with deadline_cm:
+                try:  # an uncontended limiter is taken without a trip through the event loop
+                    limiter.acquire_nowait()
+                except anyio.WouldBlock:
+                    await limiter.acquire()
                 try:
-                    await self._roundtrip(record, target)
-                except AuthFailure as exc:
-                    verdict, token_failed = Verdict("auth", exc.reason), True
-                except (httpx.HTTPError, OSError) as exc:
-                    verdict = classify_exception(exc)
-                    if record.sent_at is None and verdict.kind == "unknown":
-                        verdict = Verdict("transport", f"{verdict.reason}; nothing was sent")
-            finally:
-                limiter.release()
-        if scope.cancelled_caught:
+                    if not breaker.allow():
+                        return record.outcome("circuit_open", self._open_reason(breaker))
+                    allowed = True
+                    if self.journal is not None and record.stage != "ping":
+                        key = idempotency_key(record.lead_id, record.plan.buyer, record.stage)
+                        await self.journal.sending(
+                            record.lead_id, record.plan.buyer, record.stage, record.attempt, key
+                        )
+                    try:
+                        await self._roundtrip(record, target)
+                    except AuthFailure as exc:
+                        verdict, token_failed = Verdict("auth", exc.reason), True
+                    except WireError as exc:
+                        verdict = Verdict(exc.kind, exc.reason)
+                        if record.phases.sent is None and verdict.kind == "unknown":
+                            verdict = Verdict("transport", f"{verdict.reason}; nothing was sent")
+                finally:
+                    limiter.release()
+        except TimeoutError:
+            if not deadline_cm.expired():
+                raise
+            cut_short = True
+
+        if cut_short:
             verdict = self._cut_short(record, limit)
         if verdict is None:
             return self._answer(record, target.stage, breaker)
@@ -355,53 +370,54 @@ class Runtime:
 
     @staticmethod
     async def _roundtrip(record: Record, target: Target) -> None:
-        """Send the request and read the whole answer; ``record.sent_at`` is set once the
-        request is handed to the connection (after any OAuth token fetch)."""
-        request = record.request
-        assert request is not None
-        token = CURRENT.set(record.phases)
-        try:
-            await Runtime._send_and_read(record, target, request)
-        finally:
-            CURRENT.reset(token)
-
-    @staticmethod
-    async def _send_and_read(record: Record, target: Target, request: httpx.Request) -> None:
-        if target.tracked:
-            auth = TrackedAuth(target.auth)
-            try:
-                response = await target.client.send(request, auth=auth, stream=True)
-            finally:
-                record.sent_at = auth.sent_at
-        else:
-            if target.static is not None:
-                target.static.apply(request)
-            record.sent_at = time.perf_counter()
-            response = await target.client.send(request, auth=target.auth, stream=True)
-        record.response = response
-        record.head_at = time.perf_counter()
-        try:
-            record.body = await response.aread()
-            record.done_at = time.perf_counter()
-        finally:
-            if not response.is_closed:  # reading was cut short; a complete read closes it
-                with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_GRACE):
-                    await response.aclose()
+        """Send the request with its credentials and read the whole answer into ``record``.
+        OAuth: the bearer header comes from the token cache; a 401 drops that token, and the
+        request goes once more with a new one."""
+        rendered = record.rendered
+        assert rendered is not None
+        headers, url = rendered.headers, rendered.url
+        if target.static is not None:
+            extra, params = target.static.parts()
+            if extra:
+                headers = (*headers, *extra.items())
+            if params:
+                url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+        timeouts = target.stage.request.timeouts
+        if target.oauth is None:
+            request = WireRequest(
+                rendered.method, url, headers, rendered.body, timeouts.connect, timeouts.read
+            )
+            record.request = request
+            record.answer = await target.wire.send(request, record.phases)
+            return
+        for resend in (False, True):
+            key, token = await target.oauth.token()
+            bearer = (*headers, ("Authorization", f"Bearer {token.value}"))
+            request = WireRequest(
+                rendered.method, url, bearer, rendered.body, timeouts.connect, timeouts.read
+            )
+            record.request = request
+            if resend:
+                record.phases = Phases()
+            record.answer = answer = await target.wire.send(request, record.phases)
+            if answer.status != 401 or resend:
+                return
+            target.oauth.refused(key, token)
 
     def _cut_short(self, record: Record, limit: str) -> Verdict:
-        record.response = None
+        record.answer = None
         if record.stage == "ping":
             return Verdict("late", f"no answer within {limit}; a later answer is discarded")
-        if record.sent_at is None:
+        if record.phases.sent is None:
             return Verdict("late", f"{limit} passed before the request was sent; nothing sent")
         return Verdict("unknown", f"no complete answer within {limit} after the lead was sent")
 
     def _answer(self, record: Record, stage_plan: StagePlan, breaker: CircuitBreaker) -> Outcome:
-        response = record.response
-        assert response is not None
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        status = response.status_code
-        interpretation = stage_plan.response.interpret(status, headers, record.body)
+        answer = record.answer
+        assert answer is not None
+        headers = {k.lower(): v for k, v in answer.headers}
+        status = answer.status
+        interpretation = stage_plan.response.interpret(status, headers, answer.body)
         verdict = classify_answer(status, interpretation)
         self._record(breaker, breaker_verdict(verdict.kind))
         retry_after = None

@@ -46,9 +46,11 @@ class Timings:
     """Seconds, in the guide's phases. Phases are None where the transport does not expose them.
 
     ``total`` covers the whole attempt (rendering and auth included); ``dns`` resolving the host
-    (0 on a pooled connection), ``connect`` opening TCP and TLS (0 on a pooled connection),
-    ``send`` until the request was written, ``wait`` until the answer's head arrived (the buyer's
-    processing), ``read`` reading the answer's body.
+    (0 on a pooled connection), ``connect`` opening TCP and TLS (0 on a pooled connection; TCP
+    only on the httpx wire), ``send`` until the request was written (not measured by leadpost's
+    wires: the request goes to the kernel's buffer at once, and any delay shows in ``wait``),
+    ``wait`` until the answer's head arrived (the buyer's processing), ``read`` reading the
+    answer's body.
     """
 
     total: float

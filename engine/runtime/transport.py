@@ -1,38 +1,37 @@
-"""The shared HTTP client: httpx's API over aiohttp's connection pool, and connection prewarming.
+"""The wires and httpx clients of a runtime, one per network setting; TLS; connection prewarming.
 
-One process-wide :class:`httpx.AsyncClient` sends every request through
-``httpx_aiohttp.AiohttpTransport`` with one aiohttp connector (measured: httpx's own pool is
-several times slower under concurrency). TLS certificates are always
-verified and TLS 1.2 is the minimum. Environments needing a proxy or a source address get their
-own client from :class:`ClientPool`, one per distinct setting.
-
-HTTP/2 is not offered: it needs the ``h2`` package, which leadpost does not install. An
-environment asking for it is sent HTTP/1.1, with a warning in the log.
-
-httpx-aiohttp reports a connection the buyer closed mid-answer as ``httpx.ConnectTimeout`` (as if
-nothing had been sent). :class:`AiohttpTransport` corrects that mapping so the executor can tell
-"never sent" (``ConnectError``, ``ConnectTimeout``) from "the buyer may have it" (``ReadError``,
-``ReadTimeout``, ``RemoteProtocolError``).
+:class:`ClientPool` hands each environment the wire it sends leads through — aiohttp directly
+for HTTP/1.1 buyers (the default; ``ClientSettings.http1 = "httpx"`` selects httpx instead), httpx
+with h2 for buyers whose environment asks for HTTP/2 — and an httpx client for the rare requests
+that are not leads (OAuth tokens). Environments needing a proxy or a source address get their own
+wire and client, one per distinct setting. Certificates are always verified, TLS 1.2 at least;
+no cookies are kept; redirects are never followed; an optional address check is applied to
+every address dialled.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import NoReturn
+from typing import Literal
+from urllib.parse import urlsplit
 
-import aiohttp
 import anyio
 import httpx
-import httpx_aiohttp
 
 from engine.plan import EnvironmentPlan
-from engine.runtime.timing import trace_config
+from engine.runtime.timing import Phases
+from engine.runtime.wire import AddressCheck, Wire, WireError, WireRequest
+from engine.runtime.wire_aiohttp import AiohttpWire
+from engine.runtime.wire_httpx import CheckedBackend, HttpxWire, use_backend
 
 log = logging.getLogger("leadpost.transport")
+
+#: Which implementation sends to HTTP/1.1 buyers.
+Http1 = Literal["aiohttp", "httpx"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,12 @@ class ClientSettings:
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
     user_agent: str = "leadpost/0.1"
+    http1: Http1 = "aiohttp"
+    """The wire for HTTP/1.1 buyers (httpx is slower; kept for comparison and tests)."""
+
+
+#: The settings a runtime uses when given none (tests swap the HTTP/1.1 wire here).
+DEFAULT_SETTINGS = ClientSettings()
 
 
 def tls_context() -> ssl.SSLContext:
@@ -58,71 +63,6 @@ def tls_context() -> ssl.SSLContext:
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     return context
-
-
-def _translate(exc: Exception, request: httpx.Request) -> httpx.TransportError | None:
-    """The httpx exception that says truthfully whether the request may have been received,
-    for an aiohttp exception (None for anything else)."""
-    message = str(exc) or type(exc).__name__
-    new: httpx.TransportError
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        new = httpx.ConnectTimeout(message, request=request)
-    elif isinstance(exc, aiohttp.ClientProxyConnectionError):
-        new = httpx.ProxyError(message, request=request)
-    elif isinstance(exc, aiohttp.ClientConnectorError):
-        new = httpx.ConnectError(message, request=request)
-    elif isinstance(exc, aiohttp.SocketTimeoutError | aiohttp.ServerTimeoutError):
-        new = httpx.ReadTimeout(message, request=request)
-    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
-        new = httpx.RemoteProtocolError(message, request=request)
-    elif isinstance(exc, aiohttp.InvalidURL):
-        new = httpx.UnsupportedProtocol(message, request=request)
-    elif isinstance(exc, aiohttp.ClientError):
-        new = httpx.ReadError(message, request=request)
-    else:
-        return None
-    return new
-
-
-def _reraise(exc: Exception, request: httpx.Request) -> NoReturn:
-    """Re-raise an exception from httpx-aiohttp (or from aiohttp, which it lets escape) as the
-    right httpx exception."""
-    cause = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
-    new = _translate(cause, request) if isinstance(cause, Exception) else None
-    if new is None:
-        raise exc
-    raise new from cause
-
-
-class _Stream(httpx.AsyncByteStream):
-    """A response body whose read errors are translated like the request's."""
-
-    def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
-        self._inner = inner
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._inner:
-                yield chunk
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
-            _reraise(exc, self._request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
-    """httpx-aiohttp's transport with an exception mapping that tells sent from not sent."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            response: httpx.Response = await super().handle_async_request(request)
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
-            _reraise(exc, request)
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _Stream(response.stream, request)
-        return response
 
 
 def no_cookies() -> CookieJar:
@@ -139,17 +79,17 @@ def make_client(
     source_address: str | None = None,
     http2: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
+    check: AddressCheck | None = None,
 ) -> httpx.AsyncClient:
-    """A client over one aiohttp connector (or over ``transport``, e.g. an
-    ``httpx.MockTransport`` in tests). ``http2`` uses httpx's own transport, which speaks HTTP/2
-    where the buyer offers it (aiohttp does not). Environment proxy variables are ignored: a
-    proxy is used only when given. Must be closed with ``await client.aclose()``."""
-    s = settings or ClientSettings()
-    context = tls_context()
-    if transport is None and http2:
-        transport = httpx.AsyncHTTPTransport(
-            verify=context,
-            http2=True,
+    """An httpx client over httpx's own pool (or over ``transport``, e.g. an
+    ``httpx.MockTransport`` in tests); ``http2`` speaks HTTP/2 where the buyer offers it.
+    Environment proxy variables are ignored: a proxy is used only when given. Must be closed
+    with ``await client.aclose()``."""
+    s = settings or DEFAULT_SETTINGS
+    if transport is None:
+        native = httpx.AsyncHTTPTransport(
+            verify=tls_context(),
+            http2=http2,
             trust_env=False,
             proxy=httpx.Proxy(proxy) if proxy else None,
             local_address=source_address,
@@ -159,31 +99,8 @@ def make_client(
                 keepalive_expiry=s.keepalive,
             ),
         )
-    if transport is None:
-
-        def session() -> aiohttp.ClientSession:
-            connector = aiohttp.TCPConnector(
-                limit=s.limit,
-                limit_per_host=s.limit_per_host,
-                ttl_dns_cache=int(s.ttl_dns_cache),
-                keepalive_timeout=s.keepalive,
-                ssl=context,
-                local_addr=(source_address, 0) if source_address else None,
-            )
-            # No cookie jar: a buyer's Set-Cookie must never ride along with another lead.
-            return aiohttp.ClientSession(
-                connector=connector,
-                trust_env=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                trace_configs=[trace_config()],
-            )
-
-        transport = AiohttpTransport(
-            verify=context,
-            trust_env=False,
-            proxy=httpx.Proxy(proxy) if proxy else None,
-            client=session,
-        )
+        use_backend(native, CheckedBackend(check))
+        transport = native
     return httpx.AsyncClient(
         transport=transport,
         cookies=no_cookies(),
@@ -194,37 +111,75 @@ def make_client(
     )
 
 
-class ClientPool:
-    """The process-wide default client plus one client per distinct proxy / source address.
+_Key = tuple[str | None, str | None, bool]
 
-    The number of variants is bounded by the configured environments, so clients are kept until
+
+class ClientPool:
+    """Wires and httpx clients, one per distinct proxy / source address / HTTP version.
+
+    The number of variants is bounded by the configured environments, so they are kept until
     :meth:`aclose` rather than evicted (evicting would cut requests in flight).
     """
 
-    def __init__(self, settings: ClientSettings | None = None) -> None:
-        self.settings = settings or ClientSettings()
-        self._clients: dict[tuple[str | None, str | None, bool], httpx.AsyncClient] = {}
+    def __init__(
+        self, settings: ClientSettings | None = None, *, check: AddressCheck | None = None
+    ) -> None:
+        self.settings = settings or DEFAULT_SETTINGS
+        self.check = check
+        """Applied to every address dialled, by every wire and client of the pool."""
+        self._wires: dict[_Key, Wire] = {}
+        self._clients: dict[_Key, httpx.AsyncClient] = {}
         self._warned: set[str] = set()
 
     @property
     def default(self) -> httpx.AsyncClient:
-        """The shared client for environments with no special network settings."""
-        return self._get(None, None, False)
+        """The httpx client for environments with no special network settings."""
+        return self._client((None, None, False))
 
-    def for_environment(self, env: EnvironmentPlan) -> httpx.AsyncClient:
-        """The client to use for ``env`` (shared with every environment of the same settings)."""
+    def client_for(self, env: EnvironmentPlan) -> httpx.AsyncClient:
+        """The httpx client for ``env``'s requests that are not leads (OAuth tokens)."""
+        return self._client((env.proxy, env.source_address, env.http2))
+
+    def wire_for(self, env: EnvironmentPlan) -> Wire:
+        """The wire that sends ``env``'s leads (shared with every environment of the same
+        settings)."""
         self._warn(env)
-        return self._get(env.proxy, env.source_address, env.http2)
+        key = (env.proxy, env.source_address, env.http2)
+        wire = self._wires.get(key)
+        if wire is None:
+            wire = self._wires[key] = self._make_wire(key)
+        return wire
 
     def __len__(self) -> int:
-        return len(self._clients)
+        return len(self._wires.keys() | self._clients.keys())
 
-    def _get(self, proxy: str | None, source_address: str | None, http2: bool) -> httpx.AsyncClient:
-        key = (proxy, source_address, http2)
+    def _make_wire(self, key: _Key) -> Wire:
+        proxy, source_address, http2 = key
+        if http2 or self.settings.http1 == "httpx":
+            return HttpxWire(self._client(key), owned=False)
+        s = self.settings
+        return AiohttpWire(
+            limit=s.limit,
+            limit_per_host=s.limit_per_host,
+            ttl_dns_cache=s.ttl_dns_cache,
+            keepalive=s.keepalive,
+            ssl=tls_context(),
+            user_agent=s.user_agent,
+            proxy=proxy,
+            source_address=source_address,
+            check=self.check,
+        )
+
+    def _client(self, key: _Key) -> httpx.AsyncClient:
         client = self._clients.get(key)
         if client is None:
+            proxy, source_address, http2 = key
             client = make_client(
-                self.settings, proxy=proxy, source_address=source_address, http2=http2
+                self.settings,
+                proxy=proxy,
+                source_address=source_address,
+                http2=http2,
+                check=self.check,
             )
             self._clients[key] = client
         return client
@@ -233,40 +188,41 @@ class ClientPool:
         if env.name in self._warned or env.tls_verify:
             return
         self._warned.add(env.name)
-        if not env.tls_verify:
-            log.warning(
-                "environment %s turns TLS verification off; leadpost always verifies"
-                " certificates, so the buyer needs a valid certificate",
-                env.name,
-            )
+        log.warning(
+            "environment %s turns TLS verification off; leadpost always verifies"
+            " certificates, so the buyer needs a valid certificate",
+            env.name,
+        )
 
     async def aclose(self) -> None:
-        """Close every client (and its connections)."""
+        """Close every wire and client (and their connections)."""
+        wires, self._wires = list(self._wires.values()), {}
         clients, self._clients = list(self._clients.values()), {}
+        for wire in wires:
+            await wire.aclose()
         for client in clients:
             await client.aclose()
 
 
-async def prewarm(client: httpx.AsyncClient, urls: Iterable[str], *, timeout: float = 2.0) -> int:
+async def prewarm(wire: Wire, urls: Iterable[str], *, timeout: float = 2.0) -> int:
     """Open a connection to each distinct origin of ``urls`` (scheme, host, port) with a HEAD
     request, concurrently, each bounded by ``timeout`` seconds. Failures are ignored (logged at
     debug level). Returns how many origins answered."""
-    origins: dict[tuple[str, str, int | None], str] = {}
+    origins: dict[tuple[str, str], str] = {}
     for url in urls:
-        u = httpx.URL(url)
-        origins.setdefault((u.scheme, u.host, u.port), url)
+        parts = urlsplit(url)
+        origins.setdefault((parts.scheme, parts.netloc), url)
     answered = 0
 
     async def one(url: str) -> None:
         nonlocal answered
         with anyio.move_on_after(timeout):
             try:
-                response = await client.head(url, timeout=timeout)
-            except httpx.HTTPError as exc:
+                await wire.send(WireRequest("HEAD", url, (), b"", timeout, timeout), Phases())
+            except WireError as exc:
                 log.debug("prewarming %s failed: %s", url, exc)
                 return
             answered += 1
-            await response.aclose()
 
     async with anyio.create_task_group() as tg:
         for url in origins.values():

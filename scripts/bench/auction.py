@@ -7,7 +7,11 @@ take the highest bid, post the lead to it.
 
 Scenario 1: 20 and 50 buyers, 1 and 20 auctions in flight: p50/p99 of (auction time - d) and
 client CPU per auction (time.process_time; the buyers' process is not counted), leadpost next to
-the hand-written fan-out, and the ratio of the p99s (target: within 1.3x).
+the hand-written fan-out, and the ratio of the p99s (target: within 1.3x). Then CPU per auction
+and per request (a request: one ping, or the one post), the share of CPU spent in the garbage
+collector (timed with ``gc.callbacks``), and the ratio of CPU per auction (target: within 1.5x).
+Last, memory per auction in flight: the peak of traced allocations (tracemalloc) while 20
+auctions run at once at 50 buyers, over a baseline taken after warming up, divided by 20.
 
 Scenario 2: 50 buyers, of which 10 are slow (150 ms to 5 s), 5 accept the connection and never
 answer, 2 answer malformed bodies and 1 resets the connection; 100 ms ping deadline; 20
@@ -28,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import multiprocessing
@@ -38,6 +43,7 @@ import struct
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -245,11 +251,43 @@ async def handwritten(
         json.loads(await r.read())
 
 
-async def measure(
-    run: Callable[[int], Awaitable[object]], auctions: int, inflight: int
-) -> tuple[list[float], float]:
-    """Run ``auctions`` auctions, ``inflight`` at a time: each one's seconds, and CPU seconds per
-    auction."""
+@dataclasses.dataclass
+class Run:
+    """One row's measurements."""
+
+    times: list[float]
+    """Seconds of each auction."""
+    cpu: float
+    """CPU seconds per auction (this process)."""
+    gc_share: float
+    """Share of the CPU time spent collecting garbage."""
+
+
+class GcTimer:
+    """CPU seconds spent in the garbage collector, from ``gc.callbacks`` (start/stop of each
+    pass; CPU time, not wall time, so other processes on the machine do not count)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+async def measure(run: Callable[[int], Awaitable[object]], auctions: int, inflight: int) -> Run:
+    """Run ``auctions`` auctions, ``inflight`` at a time: each one's seconds, CPU seconds per
+    auction and the collector's share of the CPU."""
     times: list[float] = []
     limiter = anyio.CapacityLimiter(inflight)
 
@@ -260,10 +298,28 @@ async def measure(
             times.append(time.perf_counter() - started)
 
     cpu = time.process_time()
-    async with anyio.create_task_group() as tg:
-        for i in range(auctions):
-            tg.start_soon(one, i)
-    return times, (time.process_time() - cpu) / auctions
+    with GcTimer() as collector:
+        async with anyio.create_task_group() as tg:
+            for i in range(auctions):
+                tg.start_soon(one, i)
+    used = time.process_time() - cpu
+    return Run(times, used / auctions, collector.seconds / used if used else 0.0)
+
+
+async def memory_per_auction(run: Callable[[int], Awaitable[object]], inflight: int) -> float:
+    """Bytes allocated per auction in flight: the traced peak while ``inflight`` auctions run
+    at once, over the traced size just before, divided by ``inflight``."""
+    await measure(run, inflight, inflight)  # warm: connections open, caches filled
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        await measure(run, inflight, inflight)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return (peak - base) / inflight
 
 
 def pct(values: list[float], q: int) -> float:
@@ -305,26 +361,61 @@ async def scenario_one(
         f"{'buyers':>6} {'in flight':>9} | {'leadpost p50/p99 (ms over d)':>28} "
         f"{'CPU/auction':>11} | {'aiohttp p50/p99':>16} {'CPU/auction':>11} | p99 ratio"
     )
+    cpu_rows = []
     for n in (20, 50):
         with Buyers(["bid"] * n, delay) as buyers:
             camp = campaign(base, buyers.ports, 1.0)
             for inflight in (1, 20):
-                mine, my_cpu = await run_leadpost(camp, lead, args, inflight)
-                raw, raw_cpu = await run_handwritten(buyers.ports, lead, args, inflight, 1.0)
-                m = [(t - delay) * 1000 for t in mine]
-                r = [(t - delay) * 1000 for t in raw]
+                mine = await run_leadpost(camp, lead, args, inflight)
+                raw = await run_handwritten(buyers.ports, lead, args, inflight, 1.0)
+                m = [(t - delay) * 1000 for t in mine.times]
+                r = [(t - delay) * 1000 for t in raw.times]
                 ratio = pct(m, 99) / pct(r, 99)
                 print(
                     f"{n:>6} {inflight:>9} | {pct(m, 50):>13.1f} / {pct(m, 99):>6.1f} ms     "
-                    f"{my_cpu * 1000:>8.2f} ms | {pct(r, 50):>6.1f} / {pct(r, 99):>5.1f} ms "
-                    f"{raw_cpu * 1000:>8.2f} ms | {ratio:.2f}x",
+                    f"{mine.cpu * 1000:>8.2f} ms | {pct(r, 50):>6.1f} / {pct(r, 99):>5.1f} ms "
+                    f"{raw.cpu * 1000:>8.2f} ms | {ratio:.2f}x",
                     flush=True,
                 )
+                cpu_rows.append((n, inflight, mine, raw))
+            if n == 50:
+                memory = await memory_rows(camp, buyers.ports, lead)
+    print(
+        f"\nCPU (requests per auction: one ping per buyer and one post)\n"
+        f"{'buyers':>6} {'in flight':>9} | {'leadpost per auction/request':>28} {'GC':>5} | "
+        f"{'aiohttp per auction/request':>27} {'GC':>5} | CPU ratio (target <= 1.5x)"
+    )
+    for n, inflight, mine, raw in cpu_rows:
+        per = n + 1
+        print(
+            f"{n:>6} {inflight:>9} | {mine.cpu * 1000:>12.2f} ms / {mine.cpu / per * 1e6:>6.0f} µs"
+            f" {mine.gc_share:>5.1%} | {raw.cpu * 1000:>11.2f} ms / {raw.cpu / per * 1e6:>6.0f} µs"
+            f" {raw.gc_share:>5.1%} | {mine.cpu / raw.cpu:.2f}x",
+            flush=True,
+        )
+    mine_kb, raw_kb = memory[0] / 1024, memory[1] / 1024
+    print(
+        f"\nMemory per auction in flight (50 buyers, 20 at once, tracemalloc peak): leadpost "
+        f"{mine_kb:.0f} KB, hand-written {raw_kb:.0f} KB ({mine_kb / raw_kb:.2f}x; "
+        f"target <= 100 KB: {'met' if mine_kb <= 100 else 'NOT met'})"
+    )
+
+
+async def memory_rows(
+    camp: CampaignPlan, ports: list[int], lead: dict[str, Any]
+) -> tuple[float, float]:
+    """Bytes per auction in flight, leadpost and hand-written, 20 at once."""
+    async with Runtime(environ={}) as runtime:
+        router = Router(runtime, MemoryStore(), SystemClock(), env="test")
+        mine = await memory_per_auction(lambda i: router.route(camp, lead), 20)
+    async with aiohttp.ClientSession(connector=connector()) as session:
+        raw = await memory_per_auction(lambda i: handwritten(session, ports, lead, 1.0), 20)
+    return mine, raw
 
 
 async def run_leadpost(
     camp: CampaignPlan, lead: dict[str, Any], args: argparse.Namespace, inflight: int
-) -> tuple[list[float], float]:
+) -> Run:
     async with Runtime(environ={}) as runtime:
         router = Router(runtime, MemoryStore(), SystemClock(), env="test")
 
@@ -337,7 +428,7 @@ async def run_leadpost(
 
 async def run_handwritten(
     ports: list[int], lead: dict[str, Any], args: argparse.Namespace, inflight: int, ping: float
-) -> tuple[list[float], float]:
+) -> Run:
     async with aiohttp.ClientSession(connector=connector()) as session:
 
         async def theirs(i: int) -> None:
@@ -383,11 +474,12 @@ async def scenario_two(
                 lambda i: router.route(camp, lead, lead_id=f"warm-{i}"), args.warmup, args.inflight
             )
             base_tasks = len(asyncio.all_tasks())
-            times, cpu = await measure(
+            ours = await measure(
                 lambda i: router.route(camp, lead, lead_id=f"lead-{i}"),
                 args.auctions,
                 args.inflight,
             )
+            times, cpu = ours.times, ours.cpu
             tasks, task_wait = await settle(lambda: len(asyncio.all_tasks()), base_tasks, 5.0)
             open_while_running = sockets()
         left, socket_wait = await settle(sockets, base_sockets, 5.0)
@@ -401,9 +493,10 @@ async def scenario_two(
             for a in store.attempts(f"lead-{i}")
             if a["stage"] == "ping"
         )
-        raw, raw_cpu = await run_handwritten(buyers.ports, lead, args, args.inflight, 0.1)
+        theirs = await run_handwritten(buyers.ports, lead, args, args.inflight, 0.1)
     ms = [t * 1000 for t in times]
-    raw_ms = [t * 1000 for t in raw]
+    raw_ms = [t * 1000 for t in theirs.times]
+    raw_cpu = theirs.cpu
     one_each = all(len(c) == 50 and set(c.values()) == {1} for c in counts)
     print(
         f"  auction time p50 {pct(ms, 50):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {max(ms):.1f} ms"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 
 import pytest
@@ -363,3 +364,28 @@ def test_a_buyers_spec_in_yaml_is_not_linted_as_an_unknown_file(tmp_path: Path) 
     (named,) = lint_paths([spec])
     assert [i.code for i in named.issues] == ["LP202"]
     assert "this is a buyer's spec" in (named.issues[0].hint or "")
+
+
+def test_many_files_are_linted_in_worker_processes_with_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From PARALLEL_FROM files on, lint runs in worker processes; the reports are the same as
+    one process gives, in the same order (spec checks left out here to keep it quick)."""
+    from tests.paths import FIXTURES
+
+    folder = FIXTURES / "contract"
+    options = lint.LintOptions(examples=0)
+    serial = lint.lint_paths([folder], options)
+    assert len(serial) > 2
+    pools: list[int] = []
+
+    class Pool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, max_workers: int) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers=max_workers)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(lint, "PARALLEL_FROM", 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert lint.lint_paths([folder], options) == serial
+    assert pools == [2]

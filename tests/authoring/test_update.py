@@ -80,6 +80,20 @@ def test_uncommitted_changes_are_refused(ws: Path, capsys: pytest.CaptureFixture
     assert run(capsys, "acme.yaml", "--update")[0] == 0
 
 
+def test_a_file_git_never_committed_is_updated(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new file (a fresh draft of leadpost new) has no earlier version to review the update
+    against: untracked or just added, it is updated."""
+    _git(ws, "init", "-q")
+    edit(ws, OLD, WRONG)
+    assert run(capsys, "acme.yaml", "--update")[0] == 0
+    edit(ws, OLD, WRONG)
+    _git(ws, "add", "acme.yaml")
+    assert run(capsys, "acme.yaml", "--update")[0] == 0
+    assert OLD in (ws / "acme.yaml").read_text()
+
+
 def test_a_file_that_does_not_round_trip_is_refused(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

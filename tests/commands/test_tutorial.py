@@ -1,5 +1,7 @@
 """The tutorial of dsl-spec.md ("Your first buyer in 15 minutes") works as written: a starter
-project, the tutorial's buyer file and sandbox lines, then lint, test and a preflight."""
+project, the buyer's spec drafted into a buyer file by ``leadpost new`` (whose fields are the
+finished file's, whose TODOs lint lists, whose bodies ``test --update`` records), then the
+finished file and sandbox lines, lint, test and a preflight."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
+from engine.dsl.loader import load_yaml, load_yaml_text
 from tests.paths import REPO
 from tests.props import SLOW
 
@@ -29,8 +32,33 @@ def test_the_tutorial_from_init_to_preflight(
     monkeypatch.chdir(tmp_path)
     assert main(["init", "my-leads"]) == 0
     monkeypatch.chdir(tmp_path / "my-leads")
+    spec = Path("integrations/specs/pinecrest.post.schema.json")
+    spec.parent.mkdir()
+    spec.write_text(_block(r"^```json spec\n(.*?)^```"), encoding="utf-8")
+    draft = "leadpost new buyer pinecrest --from-spec integrations/specs/pinecrest.post.schema.json"
+    assert draft in SECTION
+    assert main(draft.split()[1:]) == 0
+    target = Path("integrations/buyers/pinecrest.yaml")
     buyer = _block(r"^```yaml integration\n(# Pinecrest:.*?)^```")
-    Path("integrations/buyers/pinecrest.yaml").write_text(buyer, encoding="utf-8")
+    finished = load_yaml_text(buyer, "pinecrest.yaml").data
+    drafted = load_yaml(target).data
+    assert drafted["stages"]["post"]["fields"] == finished["stages"]["post"]["fields"]
+    assert drafted["stages"]["post"]["spec"] == finished["stages"]["post"]["spec"]
+    capsys.readouterr()
+    assert main(["lint", "integrations"]) == 1
+    listed = capsys.readouterr().out
+    for code in ("LP802", "LP409", "LP803"):  # the TODOs step 2 names, and no others
+        assert code in SECTION and code in listed
+    assert "LP800" not in listed and "LP801" not in listed
+    update = "leadpost test integrations/buyers/pinecrest.yaml --update"
+    assert update in SECTION
+    assert main(update.split()[1:]) == 0
+    recorded = load_yaml(target).data["tests"]
+    expected = finished["tests"][0]
+    assert [t["expect_body"] for t in recorded if t["lead"] == expected["lead"]] == [
+        expected["expect_body"]
+    ]
+    target.write_text(buyer, encoding="utf-8")
     lines = _block(r"^```text\n(credentials:\n.*?)^```").splitlines()
     credential, entry = lines[1], "\n".join(lines[3:])
     sandbox = Path("integrations/sandbox.yaml")

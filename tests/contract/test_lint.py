@@ -74,7 +74,7 @@ def test_lint_deep_is_an_option_of_the_command(
 ) -> None:
     """`leadpost lint --deep` runs and reports like lint, trying DEEP_EXAMPLES leads per stage
     (made smaller here: 2,000 per stage is a minute of CPU); --help says how many."""
-    from engine.contract import search
+    from engine.contract import model, search
 
     assert main(["lint", "--help"]) == 0
     assert "2,000 generated leads per stage" in capsys.readouterr().out
@@ -85,12 +85,79 @@ def test_lint_deep_is_an_option_of_the_command(
         tried.append(kwargs["examples"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(search, "DEEP_EXAMPLES", 150)
+    monkeypatch.setattr(model, "DEEP_EXAMPLES", 150)
     monkeypatch.setattr("engine.contract.lint.find_violations", counting)
     path = _copy(tmp_path, "lighthouse.yaml", "{phone: dots}", "{phone: dashes}")
     assert main(["lint", "--deep", str(path)]) == 1
     assert "LP708" in capsys.readouterr().out
     assert tried and set(tried) == {150}
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The stages whose generated leads are really searched (not answered from the cache)."""
+    from engine.contract import search
+
+    searched: list[str] = []
+    real = search.find_violations
+
+    def counting(plan: Any, stage: str, *args: Any, **kwargs: Any) -> Any:
+        searched.append(stage)
+        return real(plan, stage, *args, **kwargs)
+
+    monkeypatch.setattr("engine.contract.lint.find_violations", counting)
+    return searched
+
+
+def test_an_unchanged_file_is_answered_from_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second lint of an unchanged file reads no spec, searches nothing and reports the
+    same LP708 at the same line; editing the buyer file, the spec or the lead schema searches
+    that file again; --no-cache searches although nothing changed. The cache is under
+    XDG_CACHE_HOME."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    searched = _counting(monkeypatch)
+    path = _copy(tmp_path, "lighthouse.yaml", "{phone: dots}", "{phone: dashes}")
+
+    def lint(*flags: str) -> tuple[str, list[str]]:
+        searched.clear()
+        assert main(["lint", *flags, str(path)]) == 1
+        return capsys.readouterr().out, list(searched)
+
+    first, ran = lint()
+    assert "LP708" in first and ran
+    assert lint() == (first, [])
+    assert list((tmp_path / "cache" / "leadpost" / "lint").glob("*.json"))
+    assert lint("--no-cache")[1] == ran
+    path.write_text(path.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert lint()[1] == ran
+    spec = path.parent / "lighthouse.xsd"
+    spec.write_bytes(spec.read_bytes() + b"\n")
+    assert lint()[1] == ran
+    schema = path.parent / "lead-schema.yaml"
+    schema.write_text(schema.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert lint()[1] == ran
+    assert lint()[1] == []
+
+
+def test_no_generated_skips_only_the_generated_leads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lint --no-generated` searches no generated leads (no LP708) but still applies the static
+    spec rules (LP706 for a field longer than the spec allows)."""
+    searched = _counting(monkeypatch)
+    path = _copy(
+        tmp_path, "lighthouse.yaml", "{from: lead.first_name, max_length: 30}", "lead.first_name"
+    )
+    assert main(["lint", "--no-generated", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "LP706" in out and "LP708" not in out and searched == []
+    assert "--no-generated" in _help(capsys)
+
+
+def _help(capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["lint", "--help"]) == 0
+    return capsys.readouterr().out
 
 
 @SLOW

@@ -1,29 +1,55 @@
-"""The shared client over the aiohttp transport, against the real test buyer on 127.0.0.1."""
+"""The transport seam: both wires (aiohttp directly, httpx) against the same loopback buyers."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from engine.plan import EnvironmentPlan
+from engine.runtime.timing import Phases
 from engine.runtime.transport import ClientPool, ClientSettings, make_client, prewarm, tls_context
+from engine.runtime.wire import Wire, WireAnswer, WireError, WireRequest
+from engine.runtime.wire_aiohttp import AiohttpWire
+from engine.runtime.wire_httpx import HttpxWire
 from tests.buyer_server import BuyerServer, Reply
 
 pytestmark = pytest.mark.anyio
 
 FAST = ClientSettings(connect_timeout=0.5, read_timeout=0.5)
+LOCAL = EnvironmentPlan("test", "http://127.0.0.1")
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    client = make_client(FAST)
-    yield client
-    await client.aclose()
+def pool_of(name: str, **kw: object) -> ClientPool:
+    return ClientPool(dataclasses.replace(FAST, http1=name), **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def wire(request: pytest.FixtureRequest) -> AsyncIterator[Wire]:
+    """The HTTP/1.1 wire of a pool, one of each implementation."""
+    pool = pool_of(request.param)
+    yield pool.wire_for(LOCAL)
+    await pool.aclose()
+
+
+async def send(
+    wire: Wire, url: str, body: bytes = b"x", *, read: float = 0.5, phases: Phases | None = None
+) -> WireAnswer:
+    request = WireRequest("POST", url, (("Content-Type", "text/plain"),), body, 0.5, read)
+    return await wire.send(request, phases or Phases())
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
 
 
 def test_tls_context_verifies_and_requires_tls_1_2() -> None:
@@ -34,126 +60,142 @@ def test_tls_context_verifies_and_requires_tls_1_2() -> None:
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
 
 
-async def test_post_reaches_the_buyer(client: httpx.AsyncClient, buyer_server: BuyerServer) -> None:
-    """A POST arrives with its body and headers; the buyer's answer comes back intact."""
+def test_the_pool_picks_the_wire_per_setting() -> None:
+    """aiohttp for HTTP/1.1 buyers by default, httpx when asked; HTTP/2 buyers always httpx."""
+    h2 = EnvironmentPlan("test", "http://127.0.0.1", http2=True)
+    assert isinstance(pool_of("aiohttp").wire_for(LOCAL), AiohttpWire)
+    assert isinstance(pool_of("httpx").wire_for(LOCAL), HttpxWire)
+    assert isinstance(pool_of("aiohttp").wire_for(h2), HttpxWire)
+
+
+async def test_post_reaches_the_buyer(wire: Wire, buyer_server: BuyerServer) -> None:
+    """A POST arrives with its body and headers as rendered; the answer comes back intact,
+    with the moments it was sent, answered and read."""
     buyer_server.script("/post", Reply.json({"status": "accepted"}, 201))
-    response = await client.post(buyer_server.url + "/post?x=1", json={"phone": "5551234567"})
-    assert response.status_code == 201
-    assert response.json() == {"status": "accepted"}
+    phases = Phases()
+    answer = await send(wire, buyer_server.url + "/post?x=1&e=a%40b", b'{"p": 1}', phases=phases)
+    assert answer.status == 201 and answer.body == b'{"status": "accepted"}'
+    assert ("content-type", "application/json") in [(k.lower(), v) for k, v in answer.headers]
     (got,) = buyer_server.received("/post")
-    assert got.method == "POST" and got.query == "x=1"
-    assert got.json() == {"phone": "5551234567"}
+    assert got.method == "POST" and got.query == "x=1&e=a%40b"
+    assert got.body == b'{"p": 1}' and got.headers["content-type"] == "text/plain"
     assert got.headers["user-agent"] == "leadpost/0.1"
+    assert phases.sent and phases.head and phases.done
+    assert phases.sent <= phases.head <= phases.done
+    assert phases.connect is not None and phases.connect > 0
 
 
-async def test_connections_are_reused(client: httpx.AsyncClient, buyer_server: BuyerServer) -> None:
-    """Sequential requests to one buyer share one keep-alive connection."""
-    for _ in range(5):
-        (await client.post(buyer_server.url + "/post", content=b"x")).raise_for_status()
+async def test_connections_are_reused(wire: Wire, buyer_server: BuyerServer) -> None:
+    """Sequential requests to one buyer share one keep-alive connection; a pooled request
+    connects in 0 s."""
+    phases = [Phases() for _ in range(5)]
+    for p in phases:
+        assert (await send(wire, buyer_server.url + "/post", phases=p)).status == 200
     assert {r.connection for r in buyer_server.received()} == {1}
+    assert phases[-1].connect == 0.0 and phases[-1].reused
 
 
-async def test_prewarm_opens_a_connection_used_later(
-    client: httpx.AsyncClient, buyer_server: BuyerServer
-) -> None:
+async def test_prewarm_opens_a_connection_used_later(wire: Wire, buyer_server: BuyerServer) -> None:
     """Prewarming sends one HEAD per origin; the next request reuses that connection."""
     urls = [buyer_server.url + "/ping", buyer_server.url + "/post"]
-    assert await prewarm(client, urls) == 1
-    await client.post(buyer_server.url + "/post", content=b"x")
+    assert await prewarm(wire, urls) == 1
+    await send(wire, buyer_server.url + "/post")
     head, post = buyer_server.received()
     assert head.method == "HEAD" and post.method == "POST"
     assert head.connection == post.connection
 
 
-async def test_prewarm_ignores_unreachable_buyers(client: httpx.AsyncClient) -> None:
+async def test_prewarm_ignores_unreachable_buyers(wire: Wire) -> None:
     """An origin that refuses connections is skipped, not raised."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assert await prewarm(client, [f"http://127.0.0.1:{port}/"], timeout=0.3) == 0
+    assert await prewarm(wire, [f"http://127.0.0.1:{closed_port()}/"], timeout=0.3) == 0
 
 
-async def test_refused_connection_is_a_connect_error(client: httpx.AsyncClient) -> None:
-    """Nothing was sent: the error is a ConnectError."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with pytest.raises(httpx.ConnectError):
-        await client.post(f"http://127.0.0.1:{port}/post", content=b"x")
+async def test_refused_connection_sent_nothing(wire: Wire) -> None:
+    """A refused connection is a transport error: nothing was sent."""
+    with pytest.raises(WireError) as info:
+        await send(wire, f"http://127.0.0.1:{closed_port()}/post")
+    assert info.value.kind == "transport" and not info.value.sent
+    assert "nothing was sent" in info.value.reason
+
+
+async def test_an_unusable_address_is_invalid(wire: Wire) -> None:
+    """A URL the wire cannot send to is invalid (the buyer file needs fixing), nothing sent."""
+    with pytest.raises(WireError) as info:
+        await send(wire, "ftp://127.0.0.1/post")
+    assert info.value.kind == "invalid" and not info.value.sent
 
 
 @pytest.mark.parametrize(
-    ("reply", "error"),
+    ("reply", "words"),
     [
-        pytest.param(Reply(reset="before"), httpx.ReadError, id="reset-before-answer"),
-        pytest.param(Reply(hang=True), httpx.ReadTimeout, id="never-answers"),
+        pytest.param(Reply(reset="before"), "after the lead was sent", id="reset-before-answer"),
+        pytest.param(Reply(hang=True), "did not answer in time", id="never-answers"),
+        pytest.param(Reply(raw=b"NOT HTTP AT ALL\r\n\r\n"), "not HTTP", id="garbage"),
         pytest.param(
-            Reply(raw=b"NOT HTTP AT ALL\r\n\r\n"), httpx.RemoteProtocolError, id="garbage"
+            Reply(body=b"x" * 20_000, reset="mid_body"), "after the lead was sent", id="mid-body"
         ),
     ],
 )
-async def test_failures_after_sending_are_not_connect_errors(
-    client: httpx.AsyncClient,
-    buyer_server: BuyerServer,
-    reply: Reply,
-    error: type[Exception],
+async def test_failures_after_sending_are_unknown(
+    wire: Wire, buyer_server: BuyerServer, reply: Reply, words: str
 ) -> None:
     """Once the request went out, failures say so (the buyer may have the lead)."""
     buyer_server.script("/post", reply)
-    with pytest.raises(error) as info:
-        await client.post(buyer_server.url + "/post", content=b"x", timeout=0.2)
-    assert not isinstance(info.value, httpx.ConnectError | httpx.ConnectTimeout)
+    with pytest.raises(WireError) as info:
+        await send(wire, buyer_server.url + "/post", read=0.2)
+    assert info.value.kind == "unknown" and info.value.sent
+    assert words in info.value.reason
 
 
-async def test_reset_in_the_middle_of_the_body(
-    client: httpx.AsyncClient, buyer_server: BuyerServer
-) -> None:
-    """A connection cut halfway through the body is a read error."""
-    buyer_server.script("/post", Reply(body=b"x" * 20_000, reset="mid_body"))
-    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
-        await client.post(buyer_server.url + "/post", content=b"x")
-
-
-async def test_trickled_body_arrives_whole(
-    client: httpx.AsyncClient, buyer_server: BuyerServer
-) -> None:
+async def test_trickled_body_arrives_whole(wire: Wire, buyer_server: BuyerServer) -> None:
     """A body sent one byte at a time is read completely."""
     buyer_server.script("/post", Reply(body=b"accepted", trickle=0.005))
-    response = await client.post(buyer_server.url + "/post", content=b"x")
-    assert response.content == b"accepted"
+    assert (await send(wire, buyer_server.url + "/post")).body == b"accepted"
 
 
-async def test_proxy_receives_the_full_url(buyer_server: BuyerServer) -> None:
+async def test_redirects_are_not_followed(wire: Wire, buyer_server: BuyerServer) -> None:
+    """A redirect is the answer (the executor calls it a client error), never followed."""
+    buyer_server.script("/post", Reply(302, b"", {"Location": "/elsewhere"}))
+    assert (await send(wire, buyer_server.url + "/post")).status == 302
+    assert [r.path for r in buyer_server.received()] == ["/post"]
+
+
+@pytest.mark.parametrize("name", ["aiohttp", "httpx"])
+async def test_proxy_receives_the_full_url(buyer_server: BuyerServer, name: str) -> None:
     """With a proxy, the request goes to the proxy, naming the buyer's full URL."""
-    client = make_client(FAST, proxy=buyer_server.url)
+    pool = pool_of(name)
+    env = EnvironmentPlan("test", "http://buyer.invalid", proxy=buyer_server.url)
     try:
-        response = await client.post("http://buyer.invalid/leads", content=b"x")
+        answer = await send(pool.wire_for(env), "http://buyer.invalid/leads")
     finally:
-        await client.aclose()
-    assert response.status_code == 200
+        await pool.aclose()
+    assert answer.status == 200
     (got,) = buyer_server.received()
     assert got.target == "http://buyer.invalid/leads"
 
 
-async def test_source_address_is_used(buyer_server: BuyerServer) -> None:
-    """A client bound to a source address still reaches the buyer."""
-    client = make_client(FAST, source_address="127.0.0.1")
+@pytest.mark.parametrize("name", ["aiohttp", "httpx"])
+async def test_source_address_is_used(buyer_server: BuyerServer, name: str) -> None:
+    """A wire bound to a source address still reaches the buyer."""
+    pool = pool_of(name)
+    env = EnvironmentPlan("test", buyer_server.url, source_address="127.0.0.1")
     try:
-        assert (await client.get(buyer_server.url + "/")).status_code == 200
+        assert (await send(pool.wire_for(env), buyer_server.url + "/")).status == 200
     finally:
-        await client.aclose()
+        await pool.aclose()
 
 
-async def test_mock_transport_can_be_injected() -> None:
-    """Tests can swap the network for an httpx transport."""
+async def test_an_injected_client_makes_a_wire() -> None:
+    """Tests can swap the network for an httpx transport: the seam is the same."""
     transport = httpx.MockTransport(lambda request: httpx.Response(202, text="queued"))
-    client = make_client(transport=transport)
-    async with client:
-        assert (await client.post("https://buyer.example/post")).status_code == 202
+    async with make_client(transport=transport) as client:
+        answer = await send(HttpxWire(client, owned=False), "https://buyer.example/post")
+        assert (answer.status, answer.body) == (202, b"queued")
+    assert client.is_closed
 
 
-async def test_pool_shares_clients_by_network_settings(caplog: pytest.LogCaptureFixture) -> None:
-    """Environments with the same proxy, source address and HTTP version share one client;
+async def test_pool_shares_wires_by_network_settings(caplog: pytest.LogCaptureFixture) -> None:
+    """Environments with the same proxy, source address and HTTP version share one wire;
     turning TLS verification off is refused with a warning."""
     pool = ClientPool(FAST)
     a = EnvironmentPlan("production", "https://a.example")
@@ -161,12 +203,12 @@ async def test_pool_shares_clients_by_network_settings(caplog: pytest.LogCapture
     c = EnvironmentPlan("proxied", "https://c.example", proxy="http://127.0.0.1:3128")
     d = EnvironmentPlan("modern", "https://d.example", http2=True)
     with caplog.at_level(logging.WARNING, logger="leadpost.transport"):
-        assert pool.for_environment(a) is pool.default
-        assert pool.for_environment(b) is pool.default
-        assert pool.for_environment(c) is not pool.default
-        assert pool.for_environment(d) is not pool.default
-        pool.for_environment(b)
+        assert pool.wire_for(a) is pool.wire_for(b)
+        assert pool.wire_for(c) is not pool.wire_for(a)
+        assert pool.wire_for(d) is not pool.wire_for(a)
+        pool.wire_for(b)
     assert len(pool) == 3
+    assert pool.client_for(a) is pool.default and pool.client_for(c) is not pool.default
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
         "environment staging turns TLS verification off; leadpost always verifies certificates,"
@@ -180,14 +222,103 @@ async def test_http2_environment_uses_httpx_native_transport(buyer_server: Buyer
     """A buyer that asks for HTTP/2 gets httpx's own transport with HTTP/2 offered (ALPN);
     over plain HTTP on loopback it falls back to HTTP/1.1 and still delivers."""
     pool = ClientPool(FAST)
-    client = pool.for_environment(EnvironmentPlan("test", buyer_server.url, http2=True))
-    transport = client._transport
+    wire = pool.wire_for(EnvironmentPlan("test", buyer_server.url, http2=True))
+    assert isinstance(wire, HttpxWire)
+    transport = wire.client._transport
     assert isinstance(transport, httpx.AsyncHTTPTransport)
     assert transport._pool._http2 is True
     buyer_server.script("/post", Reply.json({"status": "accepted"}, 201))
-    response = await client.post(buyer_server.url + "/post", content=b"x")
-    assert (response.status_code, response.http_version) == (201, "HTTP/1.1")
+    assert (await send(wire, buyer_server.url + "/post")).status == 201
     await pool.aclose()
+
+
+# -- the address check --------------------------------------------------------------------------
+
+
+class Listener:
+    """A loopback listener that counts the connections it accepts (and answers none)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.port: int = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def refuse_127(address: str) -> str | None:
+    """The test's address policy: 127.0.0.1 is refused."""
+    return "127.0.0.1 is this machine" if address == "127.0.0.1" else None
+
+
+def refuse_loopback(address: str) -> str | None:
+    return "a loopback address" if address in ("127.0.0.1", "::1") else None
+
+
+@pytest.mark.parametrize("name", ["aiohttp", "httpx"])
+@pytest.mark.parametrize(
+    ("host", "check"),
+    [("127.0.0.1", refuse_127), ("localhost", refuse_loopback)],
+    ids=["ip-literal", "after-dns"],
+)
+async def test_a_refused_address_is_never_dialled(
+    listener: Listener, name: str, host: str, check: object
+) -> None:
+    """The check sees each address about to be dialled (after DNS; an IP literal too): a
+    refused one is a transport error naming the reason, and no connection is made."""
+    pool = pool_of(name, check=check)
+    try:
+        with pytest.raises(WireError) as info:
+            await send(pool.wire_for(LOCAL), f"http://{host}:{listener.port}/post")
+        client = pool.client_for(LOCAL)
+        with pytest.raises(httpx.ConnectError, match="refused"):
+            await client.post(f"http://{host}:{listener.port}/token")
+    finally:
+        await pool.aclose()
+    assert info.value.kind == "transport" and not info.value.sent
+    assert "address was refused" in info.value.reason and "nothing was sent" in info.value.reason
+    assert listener.accepted == 0
+
+
+@pytest.mark.parametrize("name", ["aiohttp", "httpx"])
+async def test_an_allowed_address_is_dialled(buyer_server: BuyerServer, name: str) -> None:
+    """The check lets through what it does not refuse, and is asked about the address."""
+    asked: list[str] = []
+
+    def allow(address: str) -> None:
+        asked.append(address)
+
+    pool = pool_of(name, check=allow)
+    try:
+        assert (await send(pool.wire_for(LOCAL), buyer_server.url + "/post")).status == 200
+    finally:
+        await pool.aclose()
+    assert asked == ["127.0.0.1"]
 
 
 def test_buyer_server_serves_plain_sync_tests(buyer_server: BuyerServer) -> None:
@@ -202,7 +333,7 @@ def test_buyer_server_serves_plain_sync_tests(buyer_server: BuyerServer) -> None
 
 
 async def test_cookies_from_one_lead_never_reach_the_next(
-    client: httpx.AsyncClient, buyer_server: BuyerServer
+    wire: Wire, buyer_server: BuyerServer
 ) -> None:
     """A buyer's Set-Cookie is not stored: the next lead's request carries no Cookie header."""
     buyer_server.script(
@@ -210,8 +341,7 @@ async def test_cookies_from_one_lead_never_reach_the_next(
         Reply(200, "ok", {"Set-Cookie": "session=consumer-1; Path=/"}),
         Reply(200, "ok"),
     )
-    await client.post(buyer_server.url + "/post", content=b"lead 1")
-    await client.post(buyer_server.url + "/post", content=b"lead 2")
+    await send(wire, buyer_server.url + "/post", b"lead 1")
+    await send(wire, buyer_server.url + "/post", b"lead 2")
     first, second = buyer_server.received("/post")
     assert "cookie" not in first.headers and "cookie" not in second.headers
-    assert len(client.cookies) == 0

@@ -314,8 +314,9 @@ async def test_missing_secret_is_reported_not_raised(
 async def test_timings_split_into_the_guides_phases(
     rt: Runtime, direct: IntegrationPlan, ctx: RenderContext, buyer_server: BuyerServer
 ) -> None:
-    """A new connection's connect and send times are measured; a pooled one connects in 0.
-    The buyer's think time shows as wait, not as connect or send."""
+    """A new connection's connect time is measured; a pooled one connects in 0. The buyer's
+    think time shows as wait, not as connect. Sending is not timed apart (the request is
+    written to the kernel's buffer at once; any delay shows in wait)."""
     buyer_server.script(
         "/post",
         Reply.json({"status": "accepted", "id": "A-1"}, delay=0.05),
@@ -323,8 +324,8 @@ async def test_timings_split_into_the_guides_phases(
     )
     first = (await post(rt, direct, ctx)).timings
     second = (await post(rt, direct, ctx)).timings
-    assert first.connect is not None and first.send is not None and first.wait is not None
-    assert first.connect >= 0 and first.send >= 0 and first.wait >= 0.05
+    assert first.connect is not None and first.wait is not None and first.send is None
+    assert first.connect > 0 and first.wait >= 0.05
     assert (second.connect, second.dns) == (0.0, 0.0)
-    assert second.send is not None and second.wait is not None and second.wait >= 0.05
-    assert first.total >= first.connect + first.send + first.wait
+    assert second.wait is not None and second.wait >= 0.05
+    assert first.total >= first.connect + first.wait

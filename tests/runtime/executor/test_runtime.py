@@ -79,3 +79,48 @@ async def test_header_secrets_come_from_the_runtime_environment(
     assert buyer_server.received("/post")[0].headers["x-partner"] == "p-xyz"
     assert outcome.exchange is not None
     assert ("X-Partner", "p-${env:PARTNER}") in outcome.exchange.request_headers
+
+
+async def test_an_address_check_refuses_before_dialling(
+    fake_clock: FakeClock, runtime_plan: PlanLoader, ctx: RenderContext, buyer_server: BuyerServer
+) -> None:
+    """Runtime(check=...) is asked about every address dialled: a refused one is a transport
+    outcome with the check's reason, retryable, and the buyer receives nothing."""
+
+    def refuse(address: str) -> str | None:
+        return "127.0.0.1 is not a buyer" if address == "127.0.0.1" else None
+
+    async with Runtime(clock=fake_clock, environ=ENV, check=refuse) as rt:
+        outcome = await rt.send(runtime_plan("direct"), "post", ctx, env="test", lead_id="L")
+    assert (outcome.kind, outcome.sent, outcome.retryable) == ("transport", False, True)
+    assert outcome.reason and "127.0.0.1 is not a buyer" in outcome.reason
+    assert buyer_server.received() == []
+
+
+class RefusingJournal:
+    """A journal whose intent write fails (as a store that lost the lead's claim does)."""
+
+    def __init__(self) -> None:
+        self.intents: list[tuple[str, str, int]] = []
+
+    async def sending(
+        self, lead_id: str, buyer: str, stage: str, attempt: int, key: str | None
+    ) -> None:
+        self.intents.append((lead_id, stage, attempt))
+        raise LookupError("claim lost")
+
+    def answered(self, lead_id: str, outcome: object) -> None:
+        raise AssertionError("no outcome for an attempt that never left")
+
+
+async def test_a_failing_intent_write_propagates_and_nothing_is_sent(
+    fake_clock: FakeClock, runtime_plan: PlanLoader, ctx: RenderContext, buyer_server: BuyerServer
+) -> None:
+    """The runtime awaits journal.sending before a post leaves; whatever it raises reaches the
+    caller unchanged, and the buyer receives nothing. Pings never touch the journal."""
+    journal = RefusingJournal()
+    async with Runtime(clock=fake_clock, environ=ENV, journal=journal) as rt:
+        with pytest.raises(LookupError, match="claim lost"):
+            await rt.send(runtime_plan("direct"), "post", ctx, env="test", lead_id="L")
+    assert journal.intents == [("L", "post", 1)]
+    assert buyer_server.received() == []

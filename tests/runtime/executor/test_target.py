@@ -6,14 +6,14 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from engine.clock import FakeClock
 from engine.plan import IntegrationPlan, RenderContext
-from engine.runtime.auth import StaticAuth
+from engine.runtime.auth import OAuth2ClientCredentials, StaticAuth
 from engine.runtime.executor import Runtime
-from engine.runtime.target import NO_AUTH, Target, plain_http_problem, secret_names
+from engine.runtime.target import plain_http_problem, secret_names
+from engine.runtime.wire_aiohttp import AiohttpWire
 from tests.buyer_server import BuyerServer
 
 pytestmark = pytest.mark.anyio
@@ -40,38 +40,36 @@ async def test_one_target_per_plan_stage_and_environment(
 async def test_static_credentials_are_applied_by_the_executor(
     runtime_plan: PlanLoader, fake_clock: FakeClock
 ) -> None:
-    """A bearer plan's flow is applied directly (httpx gets the empty flow); OAuth keeps its own
-    flow; the needed secrets are known without reading the environment."""
+    """A bearer plan's headers are static credentials; an OAuth plan's come from the token
+    cache; the needed secrets are known without reading the environment."""
     async with Runtime(clock=fake_clock, environ=ENV) as rt:
         static = rt._target(runtime_plan("direct"), "post", "test")
         oauth = rt._target(runtime_plan("oauth"), "post", "test")
     assert static is not None and isinstance(static.static, StaticAuth)
-    assert static.auth is NO_AUTH and not static.tracked
-    assert oauth is not None and oauth.static is None and oauth.tracked
+    assert static.oauth is None
+    assert oauth is not None and oauth.static is None
+    assert isinstance(oauth.oauth, OAuth2ClientCredentials)
     assert secret_names(runtime_plan("direct")) == ("ACME_TOKEN",)
     assert static.missing_secret({}) == "ACME_TOKEN"
     assert static.missing_secret(ENV) is None
 
 
-def test_only_urls_without_a_query_are_kept(runtime_plan: PlanLoader) -> None:
-    """A URL without a query is parsed once; one with a query (it may carry lead data) is parsed
-    every time and never kept."""
-    plan = runtime_plan("direct")
-    target = Target.build(
-        plan,
-        plan.stages["post"],
-        plan.environments["test"],
-        httpx.AsyncClient(),
-        httpx.Auth(),
+def test_only_urls_without_a_query_are_kept() -> None:
+    """The aiohttp wire keeps a parsed URL without a query; one with a query (it may carry lead
+    data) is never kept; an encoded URL is sent as rendered (not re-quoted)."""
+    wire = AiohttpWire(
+        limit=1,
+        limit_per_host=1,
+        ttl_dns_cache=1,
+        keepalive=1,
+        ssl=None,
+        user_agent="t",
     )
-    plain = target.url("http://127.0.0.1:9/post")
-    assert target.url("http://127.0.0.1:9/post") is plain
-    with_query = target.url("http://127.0.0.1:9/post?email=a%40b.com")
-    assert with_query.query == b"email=a%40b.com"
-    assert target.url("http://127.0.0.1:9/post?email=a%40b.com") is not with_query
-    assert target.url("http://127.0.0.1:9/post") is plain
-    with pytest.raises(httpx.InvalidURL):
-        target.url("http://[::1/post")
+    plain = wire._url("http://127.0.0.1:9/post")
+    assert wire._url("http://127.0.0.1:9/post") is plain
+    with_query = wire._url("http://127.0.0.1:9/post?email=a%40b.com")
+    assert with_query.raw_query_string == "email=a%40b.com"
+    assert list(wire._urls) == ["http://127.0.0.1:9/post"]
 
 
 async def test_bearer_header_is_sent_and_masked(
