@@ -97,6 +97,14 @@ CODES: dict[str, str] = {
     "LP512": "lead is not valid JSON",
     "LP513": "number outside the allowed range",
     "LP514": "list has too few or too many items",
+    # LP55x: the service's intake (leadpost serve)
+    "LP550": "lead not sent as JSON",
+    "LP551": "request body too large",
+    "LP552": "unknown campaign",
+    "LP553": "API key missing or not valid",
+    "LP554": "source may not post to this campaign",
+    "LP555": "service overloaded",
+    "LP556": "alert rules file problem",
     # LP6xx: embedded test cases
     "LP601": "test case payload differs",
     "LP602": "test case outcome differs",

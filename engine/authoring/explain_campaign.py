@@ -52,6 +52,8 @@ def explain_campaign(plan: CampaignPlan, lead: Mapping[str, Any] | None = None) 
         floor = f", floor {plan.floor}" if plan.floor is not None else ""
         out.append(f"posts: at most {plan.max_post_attempts} bidders{floor}")
     out.append(f"deadlines: {deadlines}")
+    if plan.when_overloaded == "queue":
+        out.append("under overload (leadpost serve): leads are queued and sold by waterfall later")
     out.append(f"checks before any buyer sees the lead: {describe_checks(plan.checks)}")
     out.append("buyers:")
     out += [_buyer_line(b) for b in plan.buyers]

@@ -128,6 +128,7 @@ def _compile(
         max_post_attempts=spec.max_post_attempts,
         fallback=tuple(b for b, _ in _ordered(fallback, spec.order, ctx)),
         checks=_checks(spec.validation, ctx, buyers),
+        when_overloaded=spec.when_overloaded,
     )
     return None if ctx.failed else plan
 

@@ -80,6 +80,11 @@ class CampaignSpec(Model):
     fallback: list[BuyerEntry] = Field(
         default_factory=list, description="waterfall of buyers for leads nobody bought"
     )
+    when_overloaded: Literal["refuse", "queue"] = Field(
+        "refuse",
+        description="leadpost serve, when new auctions would miss their deadline: refuse the "
+        "lead (503 with Retry-After) or queue it and sell it by waterfall once the load drops",
+    )
     validation: ValidationSpec | None = None
     require_valid: list[str] | None = Field(
         None,

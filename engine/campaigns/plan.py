@@ -60,6 +60,8 @@ class CampaignPlan:
     max_post_attempts: int
     fallback: tuple[CampaignBuyer, ...]
     checks: tuple[CheckPlan, ...]
+    when_overloaded: Literal["refuse", "queue"] = "refuse"
+    """``leadpost serve`` under overload: refuse the lead (503), or queue it for a waterfall."""
 
 
 def describe_checks(checks: tuple[CheckPlan, ...]) -> str:

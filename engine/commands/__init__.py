@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "suppress": "add a do-not-contact list (phones, emails) to the store's suppression list",
     "sandbox": "serve simulated buyers on 127.0.0.1 to try integrations without a real buyer",
     "demo": "run the whole pipeline on simulated buyers",
+    "serve": "take leads over HTTP from sources and sell them; metrics, dashboard, alerts",
     "worker": "run due retries and recover leads left behind by stopped processes",
     "history": "a lead's whole delivery trail, or a buyer's attempts over a time",
     "redeliver": "offer a parked or failed lead again (never a sold one)",
@@ -34,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "return": "record that a buyer returned a lead for credit",
     "returns": "import a buyer's returns from a CSV file",
     "purge": "delete lead documents past retention, keeping counters and masked audit rows",
-    "keys": "make a new encryption key, or re-seal stored leads with the current one",
+    "keys": "encryption keys (new, rotate) and lead sources' API keys (add-source, ...)",
     "db": "the store's schema: upgrade, status, archive old attempts",
 }
 

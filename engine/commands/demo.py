@@ -1,20 +1,22 @@
 """``leadpost demo`` (``scripts/demo``): the whole pipeline on simulated buyers, in under a minute.
 
 Starts the sandbox's simulated buyers on 127.0.0.1 (in a thread), lints and tests every file in
-``integrations/``, sells a few hundred generated leads through the example campaigns over real
-HTTP into a temporary SQLite store, prints what each buyer did, and stops what it started.
+``integrations/``, starts ``leadpost serve`` (in a thread, on a temporary SQLite store), plays a
+lead source posting a few hundred generated leads over HTTP to the example campaigns, prints
+what each buyer did and the dashboard's address, and stops what it started.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,26 +24,27 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.auction import DISPOSITIONS, Router, RouteResult, TraceEntry
-from engine.auction.worker import Worker
+from engine.auction import DISPOSITIONS, RouteResult, TraceEntry
 from engine.authoring.cases import run_tests
 from engine.authoring.lint import lint_paths, summary
 from engine.campaigns.compile import load_campaign
 from engine.campaigns.plan import CampaignPlan
-from engine.clock import SystemClock
-from engine.commands.route import bidders
 from engine.lead import validate_lead
 from engine.loading import schema_for
-from engine.runtime.executor import Runtime
 from engine.runtime.tuning import tune_gc
 from engine.sandbox import SandboxThread, load_config, sandbox_environ, start_in_thread
 from engine.sandbox.leads import make_leads
 from engine.sandbox.targets import point_campaign
+from engine.service.app import Service
+from engine.service.catalog import Catalog, Entry
+from engine.service.runner import ServiceThread
 from engine.store import SqliteStore
+from engine.store.sources import add_source
 
 TABLE_WIDTH = 124
 #: Share of the leads each campaign gets.
@@ -69,35 +72,6 @@ def check_files(console: Console, root: Path) -> bool:
     if failed:
         console.print("  fix these with: leadpost lint integrations; leadpost test integrations")
     return not failed
-
-
-async def sell(
-    campaigns: dict[str, CampaignPlan],
-    leads: list[tuple[str, dict[str, Any]]],
-    router: Router,
-    runtime: Runtime,
-    progress: Progress,
-    concurrency: int,
-) -> list[RouteResult]:
-    """Route every lead, ``concurrency`` at a time; then let due retries finish (briefly)."""
-    task = progress.add_task("selling leads", total=len(leads))
-    results: list[RouteResult] = []
-    limiter = anyio.CapacityLimiter(concurrency)
-
-    async def one(campaign: str, lead: dict[str, Any]) -> None:
-        async with limiter:
-            results.append(await router.route(campaigns[campaign], lead))
-        progress.advance(task)
-
-    async with anyio.create_task_group() as tg:
-        for campaign, lead in leads:
-            tg.start_soon(one, campaign, lead)
-    worker = Worker(router, {c.campaign: c for c in campaigns.values()}, idle=0.2)
-    with anyio.move_on_after(8):  # retries waiting in the store, run as `leadpost worker` would
-        while router.store.next_due() is not None:
-            if not await worker.run_once():
-                await anyio.sleep(0.2)
-    return results
 
 
 def _pct(values: list[float], q: int) -> str:
@@ -203,6 +177,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root", default=".", help="the folder holding integrations/ (default: here)"
     )
+    parser.add_argument(
+        "--stay", action="store_true",
+        help="keep the service and its dashboard up after the leads, until Ctrl-C",
+    )  # fmt: skip
 
 
 def _console() -> Console:
@@ -216,14 +194,16 @@ def _console() -> Console:
 def run_demo(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     """Run the demo; 0 when every step worked, 1 when a file failed lint or its tests."""
     args = parse_args(argv)
-    return demo(Path(args.root), args.leads, args.seed, args.concurrency, console or _console())
+    return demo(
+        Path(args.root), args.leads, args.seed, args.concurrency, console or _console(), args.stay
+    )
 
 
 def prepare(
-    root: Path, sandbox: SandboxThread, port: int, count: int, seed: int
+    root: Path, sandbox: SandboxThread, port: int, count: int, seed: int, *, raw: bool = False
 ) -> tuple[dict[str, CampaignPlan], list[tuple[str, dict[str, Any]]]]:
     """The campaigns pointed at the running sandbox, and each generated lead (validated against
-    the lead schema) with the campaign it goes to."""
+    the lead schema; ``raw``: as a lead source sends it) with the campaign it goes to."""
     origin = f"http://127.0.0.1:{port}"
     loaded = load_campaigns(root)
     campaigns = {k: point_campaign(c, origin, sandbox.url, "test") for k, c in loaded.items()}
@@ -232,13 +212,15 @@ def prepare(
     weights = [WEIGHTS.get(name, 1) for name in names]
     schema = schema_for(root / "integrations" / "campaigns")
     leads = []
-    for raw in make_leads(count, seed, datetime.now(UTC)):
-        lead = validate_lead(schema, raw) if schema is not None else raw
+    for doc in make_leads(count, seed, datetime.now(UTC)):
+        lead = validate_lead(schema, doc) if schema is not None and not raw else doc
         leads.append((rng.choices(names, weights)[0], lead))
     return campaigns, leads
 
 
-def demo(root: Path, count: int, seed: int, concurrency: int, console: Console) -> int:
+def demo(
+    root: Path, count: int, seed: int, concurrency: int, console: Console, stay: bool = False
+) -> int:
     """Run the demo in folder ``root`` (see :func:`run_demo`)."""
     console.rule("leadpost demo")
     # Every failure the simulated buyers stage would be logged (a reset is an aiohttp error).
@@ -263,17 +245,31 @@ def demo(root: Path, count: int, seed: int, concurrency: int, console: Console) 
             if not check_files(console, root):
                 return 1
             work = Path(tmp)
-            campaigns, leads = prepare(root, sandbox, config.port, count, seed)
-            console.print(f"3. selling {count} leads through {', '.join(campaigns)}")
+            campaigns, leads = prepare(root, sandbox, config.port, count, seed, raw=True)
             tune_gc()  # as a long-running engine would: no collector pauses inside auctions
             store = SqliteStore(work / "demo.sqlite3")
             try:
-                started = time.perf_counter()
                 environ = sandbox_environ(config)
-                results = anyio.run(
-                    _sell_all, campaigns, leads, store, environ, concurrency, console
-                )
-                seconds = time.perf_counter() - started
+                service = demo_service(root, campaigns, store, environ)
+                with ServiceThread(service.app()) as running:
+                    console.print(
+                        f"3. leadpost serve on {running.url} (the embedded SQLite store);"
+                        f" dashboard {running.url}/"
+                    )
+                    console.print(
+                        f"4. a simulated lead source posts {count} leads over HTTP to"
+                        f" {', '.join(campaigns)}"
+                    )
+                    started = time.perf_counter()
+                    results = anyio.run(
+                        post_all, running.url, campaigns, leads, store, concurrency, console
+                    )
+                    seconds = time.perf_counter() - started
+                    if stay:
+                        console.print(f"   the dashboard stays at {running.url}/ until Ctrl-C")
+                        with contextlib.suppress(KeyboardInterrupt):
+                            while True:
+                                time.sleep(1)
                 console.print(buyer_table(results))
                 for line in outcome_lines(results, store, seconds):
                     console.print(line, highlight=False)
@@ -285,32 +281,83 @@ def demo(root: Path, count: int, seed: int, concurrency: int, console: Console) 
         for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
     console.print(
-        "4. stopped the simulated buyers; removed the temporary SQLite store (its leads were"
-        " sealed with a key that existed only in this process)"
+        "5. stopped the service and the simulated buyers; removed the temporary SQLite store"
+        " (its leads were sealed with a key that existed only in this process)"
     )
     return 0
 
 
-async def _sell_all(
+def demo_service(
+    root: Path, campaigns: dict[str, CampaignPlan], store: SqliteStore, environ: dict[str, str]
+) -> Service:
+    """The service the demo runs: the example campaigns (pointed at the sandbox) with their
+    lead schema, on the demo's store."""
+    folder = root / "integrations" / "campaigns"
+    entries = {c.campaign: Entry(c, schema_for(folder / f"{stem}.yaml"))
+               for stem, c in campaigns.items()}  # fmt: skip
+    return Service(store, Catalog(entries), env="test", environ=environ)
+
+
+def result_of(doc: Mapping[str, Any]) -> RouteResult:
+    """A committed result (the store's JSON) as a RouteResult, for the buyer table."""
+    trace = tuple(
+        TraceEntry(
+            e["at"], e["buyer"], e["step"], e["outcome"],
+            None if e.get("bid") is None else Decimal(e["bid"]), e.get("latency"), e.get("reason"),
+        )
+        for e in doc.get("trace") or ()
+    )  # fmt: skip
+    price = doc.get("price")
+    return RouteResult(
+        doc["lead_id"], doc.get("campaign") or "", doc["disposition"], doc.get("reason") or "",
+        doc.get("buyer"), None if price is None else Decimal(str(price)),
+        doc.get("buyer_lead_id"), doc.get("reasons") or {}, trace, doc.get("elapsed") or 0.0,
+    )  # fmt: skip
+
+
+async def post_all(
+    url: str,
     campaigns: dict[str, CampaignPlan],
     leads: list[tuple[str, dict[str, Any]]],
     store: SqliteStore,
-    environ: dict[str, str],
     concurrency: int,
     console: Console,
 ) -> list[RouteResult]:
+    """Play a lead source: post every lead over HTTP, ``concurrency`` at a time (waiting as
+    Retry-After says when the service is busy); then let retries waiting in the store finish
+    (briefly) and read each lead's result from the store."""
+    key = add_source(store, "demo-source", ["*"])
     progress = Progress(
-        TextColumn("   {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
-    async with Runtime(environ=environ, journal=store) as runtime:
-        await runtime.prewarm([p for c in campaigns.values() for p in bidders(c)], "test")
-        router = Router(runtime, store, SystemClock(), env="test")
+        TextColumn("   {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    )  # fmt: skip
+    ids: list[str] = []
+    limiter = anyio.CapacityLimiter(concurrency)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         with progress:
-            return await sell(campaigns, leads, router, runtime, progress, concurrency)
+            task = progress.add_task("posting leads", total=len(leads))
+
+            async def one(stem: str, lead: dict[str, Any]) -> None:
+                async with limiter:
+                    params = {"campaign": campaigns[stem].campaign}
+                    while True:
+                        r = await client.post("/v1/leads", params=params, json=lead)
+                        if r.status_code != 503:
+                            break
+                        await anyio.sleep(min(float(r.headers.get("retry-after", 1)), 1.0))
+                if r.status_code < 300:
+                    ids.append(r.json()["lead_id"])
+                progress.advance(task)
+
+            async with anyio.create_task_group() as tg:
+                for stem, lead in leads:
+                    tg.start_soon(one, stem, lead)
+    with anyio.move_on_after(8):  # retries waiting in the store, run by the service's worker
+        while store.next_due() is not None:
+            await anyio.sleep(0.2)
+    found = [store.get_result(i) for i in ids]
+    return [result_of(doc) for doc in found if doc is not None]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -320,7 +367,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return demo(Path(args.root), args.leads, args.seed, args.concurrency, _console())
+    return demo(Path(args.root), args.leads, args.seed, args.concurrency, _console(), args.stay)
 
 
 if __name__ == "__main__":

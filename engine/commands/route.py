@@ -1,5 +1,8 @@
 """``leadpost route CAMPAIGN --lead LEAD.json``: sell one lead through a campaign and show how.
 
+``--leads FILE.jsonl`` (or ``-``) sells many in one process with one runtime
+(:mod:`engine.service.batch`): one JSON line per lead on a pipe, a progress bar on a terminal.
+
 The loading half (campaign file, lead file) lives here, outside the run side; the selling is
 :class:`engine.auction.Router`. The report is a table of every step — checks, each buyer's
 eligibility, ping, bid and post with its latency and outcome — and the final disposition.
@@ -8,12 +11,16 @@ eligibility, ping, bid and post with its latency and outcome — and the final d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import json
 import logging
 import os
-from collections.abc import Mapping
+import sys
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
 from rich.console import Console
@@ -27,10 +34,12 @@ from engine.clock import SystemClock
 from engine.commands.options import add_sandbox_option
 from engine.commands.post import read_lead_file
 from engine.commands.storage import the_store
-from engine.errors import AuthoringError, Issue, LeadError
+from engine.errors import AuthoringError, Issue, LeadError, LeadpostError
+from engine.loading import schema_for
 from engine.plan import IntegrationPlan
 from engine.runtime.executor import Runtime
 from engine.sandbox.targets import point_campaign, sandbox_targets
+from engine.service.batch import CONCURRENCY, Sold, sell_lines
 from engine.store import DurableStore, MemoryStore, SqliteStore
 from engine.store.settings import keyring
 
@@ -158,8 +167,119 @@ def _store(args: argparse.Namespace) -> DurableStore | None:
     return None
 
 
+async def route_many(
+    campaign_path: str | Path,
+    leads: IO[str],
+    env: str = "test",
+    *,
+    environ: Mapping[str, str] | None = None,
+    store: DurableStore | None = None,
+    origins: tuple[str, str] | None = None,
+    concurrency: int = CONCURRENCY,
+    show: Callable[[Sold], None],
+    on_read: Callable[[int], None] | None = None,
+) -> Counter[str]:
+    """Sell every lead of ``leads`` (JSON lines) through the campaign with one runtime;
+    ``show`` gets each as it ends. Returns how many ended each way (``invalid``: refused)."""
+    campaign = load_campaign(campaign_path)
+    if origins is not None:
+        campaign = point_campaign(campaign, origins[0], origins[1], env)
+    missing = missing_environment(campaign, env)
+    if missing:
+        names = ", ".join(missing)
+        raise LeadpostError(
+            f"these buyers have no environment '{env}': {names}; choose another --env"
+        )
+    schema = schema_for(campaign_path)
+    store = store if store is not None else MemoryStore()
+    counts: Counter[str] = Counter()
+    env_vars = os.environ if environ is None else environ
+    async with Runtime(environ=env_vars, journal=store) as runtime:
+        await warm_up(runtime, campaign, env)
+        router = Router(runtime, store, SystemClock(), env=env)
+        async for sold in sell_lines(
+            router, campaign, schema, leads, concurrency=concurrency, on_read=on_read
+        ):
+            counts[sold.result.disposition if sold.result else "invalid"] += 1
+            show(sold)
+    return counts
+
+
+def _summary(counts: Counter[str]) -> str:
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {what}" for what, n in counts.most_common())
+    return f"{total} leads: {parts}" if total else "no leads in the input"
+
+
+def run_many(args: argparse.Namespace, store: DurableStore | None) -> int:
+    """``--leads FILE|-``: JSON lines on a pipe; a progress bar and a summary on a terminal.
+    Exit 0 when every line was a lead that could be routed (each line says how it ended), 1
+    when a line was refused."""
+    terminal = sys.stdout.isatty()
+    with contextlib.ExitStack() as stack:
+        source: IO[str] = sys.stdin
+        if args.leads != "-":
+            try:
+                source = stack.enter_context(Path(args.leads).open(encoding="utf-8"))
+            except OSError as exc:
+                raise LeadpostError(f"cannot read {args.leads}: {exc.strerror or exc}") from None
+        kwargs = stack.enter_context(sandbox_targets(args.sandbox))
+        if not terminal:
+
+            def show(sold: Sold) -> None:
+                sys.stdout.write(json.dumps(sold.record(), ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+
+            counts = anyio.run(lambda: route_many(
+                args.campaign, source, args.env, store=store, show=show,
+                concurrency=args.concurrency, **kwargs))  # fmt: skip
+        else:
+            counts = _with_progress(args, source, store, kwargs)
+    if terminal:
+        print(_summary(counts))
+    return EXIT_NOT_SOLD if counts["invalid"] else EXIT_SOLD
+
+
+def _with_progress(
+    args: argparse.Namespace, source: IO[str], store: DurableStore | None, kwargs: dict[str, Any]
+) -> Counter[str]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[tally]}"), transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("selling", total=None, tally="")
+        tally: Counter[str] = Counter()
+
+        def show(sold: Sold) -> None:
+            tally[sold.result.disposition if sold.result else "invalid"] += 1
+            if sold.result is None:
+                why = "; ".join(f"{i.code} {i.message}" for i in sold.problems)
+                progress.console.print(f"line {sold.line}: not valid: {why}", highlight=False)
+            text = ", ".join(f"{n} {k}" for k, n in tally.most_common())
+            progress.update(task, advance=1, tally=text)
+
+        def read(n: int) -> None:
+            progress.update(task, total=n)
+
+        return anyio.run(lambda: route_many(
+            args.campaign, source, args.env, store=store, show=show, on_read=read,
+            concurrency=args.concurrency, **kwargs))  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     store = _store(args)
+    if args.leads is not None:
+        delivery_log = logging.getLogger("leadpost.delivery")
+        level = delivery_log.level
+        delivery_log.setLevel(logging.ERROR)
+        try:
+            return run_many(args, store)
+        finally:
+            if store is not None:
+                store.close()
+            delivery_log.setLevel(level)
     delivery_log = logging.getLogger("leadpost.delivery")  # the table shows every attempt
     level = delivery_log.level
     delivery_log.setLevel(logging.ERROR)
@@ -190,7 +310,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "chosen environment and shows what each buyer did. Exit code 0 when it was sold."
     )
     parser.add_argument("campaign", metavar="CAMPAIGN", help="the campaign file")
-    parser.add_argument("--lead", required=True, metavar="LEAD.json", help="a lead as JSON")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--lead", metavar="LEAD.json", help="a lead as JSON")
+    which.add_argument(
+        "--leads", metavar="FILE.jsonl", default=None,
+        help="many leads, one JSON object a line ('-': standard input), sold in one process;"
+        " one JSON line per lead on a pipe, a progress bar on a terminal",
+    )  # fmt: skip
+    parser.add_argument(
+        "--concurrency", type=int, default=CONCURRENCY, metavar="N",
+        help=f"with --leads: leads sold at once (default {CONCURRENCY})",
+    )  # fmt: skip
     parser.add_argument("--env", default="test", metavar="NAME", help="environment (default: test)")
     parser.add_argument(
         "--store", default=None, metavar="FILE", help="keep results in this SQLite file"

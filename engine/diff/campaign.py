@@ -48,6 +48,10 @@ def campaign_changes(base: CampaignVersion, head: CampaignVersion) -> list[Chang
     if pa.max_post_attempts != pb.max_post_attempts:
         what = arrow(pa.max_post_attempts, pb.max_post_attempts)
         out.add(SETTINGS, f"post attempts per lead {what}", ("max_post_attempts",))
+    if pa.when_overloaded != pb.when_overloaded:
+        words = {"refuse": "refused (503)", "queue": "queued for a waterfall"}
+        what = arrow(words[pa.when_overloaded], words[pb.when_overloaded])
+        out.add(SETTINGS, f"leads under overload are {what}", ("when_overloaded",))
     _buyers("buyers", "the campaign", pa.buyers, pb.buyers, b, out)
     _buyers("fallback", "the fallback", pa.fallback, pb.fallback, b, out)
     _checks(base, head, out)

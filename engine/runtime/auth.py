@@ -144,6 +144,10 @@ class TokenCache:
         self.clock = clock
         self._tokens: dict[TokenKey, AccessToken] = {}
         self._locks: dict[TokenKey, anyio.Lock] = {}
+        self.fetched = 0
+        """Tokens fetched (first ones and refreshes), for metrics."""
+        self.failed = 0
+        """Fetches that failed, for metrics."""
 
     def __len__(self) -> int:
         return len(self._tokens)
@@ -175,12 +179,14 @@ class TokenCache:
             try:
                 value, lifetime = await fetch()
             except AuthFailure:
+                self.failed += 1
                 if token is not None and not token.expired(self.clock.now()):
                     log.warning("keeping the current access token until it expires")
                     return token
                 raise
             token = AccessToken(value, started, started + lifetime)
             self._tokens[key] = token
+            self.fetched += 1
             return token
 
 

@@ -181,21 +181,31 @@ class DurableStore:
     # -- the journal (async, for the runtime and the router) ---------------------------------
 
     async def open_lead(
-        self, lead_id: str, campaign: str, lead: Mapping[str, Any], *, wait: bool = True
+        self,
+        lead_id: str,
+        campaign: str,
+        lead: Mapping[str, Any],
+        *,
+        wait: bool = True,
+        source: str | None = None,
     ) -> None:
         """Seal and save the lead, owned by this node; committed before returning, or with
         ``wait=False`` queued: the next awaited write of this store (the first post's intent)
-        commits it too, since the writer commits in order."""
-        op = self._open_op(lead_id, campaign, lead)
+        commits it too, since the writer commits in order. ``source``: who sent it (an
+        authenticated lead source), else the lead's own ``source_id``."""
+        op = self._open_op(lead_id, campaign, lead, source)
         if wait:
             await self._commit(op)
         else:
             self.writer.submit(op, wait=False)
 
-    def _open_op(self, lead_id: str, campaign: str, lead: Mapping[str, Any]) -> Any:
+    def _open_op(
+        self, lead_id: str, campaign: str, lead: Mapping[str, Any], source: str | None = None
+    ) -> Any:
         key_id, sealed = self.keyring.seal(to_json(lead).encode(), lead_id)
-        source = lead.get("source_id")
-        source = None if source is None else str(source)
+        if source is None:
+            own = lead.get("source_id")
+            source = None if own is None else str(own)
         return ops.open_lead(lead_id, campaign, source, key_id, sealed, self._now(), self.node)
 
     async def sending(

@@ -18,6 +18,9 @@ which ran. A migration is never edited once released: a change is a new version.
 - ``suppressed_sealed`` (version 2): the suppression list, each phone or email sealed and found
   by its blind index (``digest``); version 1's ``suppressed`` kept them in clear, and a store
   opened with a key moves them over and empties it.
+- version 3, for ``leadpost serve``: ``sources``, the API keys of lead sources and operators
+  (only their SHA-256 hash) with the campaigns a source may post to; ``paused_buyers``, buyers an
+  operator paused; ``operator_actions``, the audit of what operators did.
 """
 
 from __future__ import annotations
@@ -109,6 +112,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the suppression list sealed, found by blind index",
         _V2.format(**_SQLITE),
         _V2.format(**_PG),
+    ),
+)
+
+_V3_SOURCES = """
+CREATE TABLE sources (
+    key_hash TEXT PRIMARY KEY, name TEXT NOT NULL, campaigns TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'source', created_at {real} NOT NULL, revoked_at {real});
+CREATE INDEX sources_name ON sources (name);
+CREATE TABLE paused_buyers (buyer TEXT PRIMARY KEY, by_whom TEXT NOT NULL, at {real} NOT NULL);
+CREATE TABLE operator_actions (
+    id {serial}, at {real} NOT NULL, operator TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT);
+CREATE INDEX operator_actions_at ON operator_actions (at);
+"""
+
+MIGRATIONS += (
+    Migration(
+        3,
+        "API keys of lead sources and operators, paused buyers, operator actions",
+        _V3_SOURCES.format(**_SQLITE),
+        _V3_SOURCES.format(**_PG),
     ),
 )
 

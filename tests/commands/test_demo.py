@@ -18,9 +18,9 @@ from tests.props import SLOW
 
 @SLOW
 def test_demo_runs_end_to_end_with_a_few_leads() -> None:
-    """With a small lead count the demo checks every file, sells the leads through the example
-    campaigns over real HTTP, prints the buyer table and the outcomes, stops the sandbox
-    thread, and exits 0."""
+    """With a small lead count the demo checks every file, starts `leadpost serve`, posts the
+    leads to it over HTTP as a lead source would, prints the buyer table, the outcomes and the
+    dashboard's address, stops the service and the sandbox threads, and exits 0."""
     out = io.StringIO()
     console = Console(file=out, width=140, color_system=None)
     before = {t.name for t in threading.enumerate()}
@@ -33,8 +33,11 @@ def test_demo_runs_end_to_end_with_a_few_leads() -> None:
     for column in ("pinged", "bids", "won", "accepted", "rejected", "errors", "revenue"):
         assert column in text
     assert "24 leads in " in text
-    assert "stopped the simulated buyers" in text
-    assert "leadpost-sandbox" not in {t.name for t in threading.enumerate()} - before
+    assert "leadpost serve on http://127.0.0.1:" in text and "dashboard http://127.0.0.1:" in text
+    assert "a simulated lead source posts 24 leads over HTTP" in text
+    assert "stopped the service and the simulated buyers" in text
+    left = {t.name for t in threading.enumerate()} - before
+    assert "leadpost-sandbox" not in left and "leadpost-serve" not in left
 
 
 def test_generated_leads_are_seeded_and_varied() -> None:

@@ -208,6 +208,12 @@ def test_campaign_buyers_floor_and_deadline(trees: Path) -> None:
     assert lines["ping"] == 11
 
 
+def test_campaign_overload_setting(trees: Path) -> None:
+    """when_overloaded added to a campaign: said in words, at its line."""
+    report = run(trees, (OPEN_AUCTION, "floor:", "when_overloaded: queue\nfloor:"))
+    assert texts(report) == ["leads under overload are refused (503) → queued for a waterfall"]
+
+
 def test_campaign_comment_only(trees: Path) -> None:
     """A campaign with a new comment: formatting only."""
     report = run(trees, (OPEN_AUCTION, "floor:", "# agreed with sales\nfloor:"))

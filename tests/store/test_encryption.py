@@ -155,7 +155,7 @@ def test_a_sigkilled_demo_leaves_no_clear_text_in_the_temp_folder(tmp_path: Path
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:
-        if "3. selling" in line:
+        if "a simulated lead source posts" in line:
             break
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(tmp.rglob("demo.sqlite3-wal")):
