@@ -7,9 +7,7 @@ connections, which must stay 0 for every refused spelling of this machine.
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,44 +19,11 @@ from engine.runtime.executor import Runtime
 from engine.runtime.timing import Phases
 from engine.runtime.transport import ClientPool, ClientSettings
 from engine.runtime.wire import WireError, WireRequest
+from tests.listener import Listener
 
 pytestmark = pytest.mark.anyio
 
 FAST = ClientSettings(connect_timeout=1.0, read_timeout=1.0)
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that accepts, counts and closes every connection."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.port: int = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    it = Listener()
-    yield it
-    it.close()
 
 
 #: Spellings of this machine that must never be dialled from production.

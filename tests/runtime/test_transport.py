@@ -6,8 +6,7 @@ import dataclasses
 import logging
 import socket
 import ssl
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from engine.runtime.wire import Wire, WireAnswer, WireError, WireRequest
 from engine.runtime.wire_aiohttp import AiohttpWire
 from engine.runtime.wire_httpx import HttpxWire
 from tests.buyer_server import BuyerServer, Reply
+from tests.listener import Listener
 
 pytestmark = pytest.mark.anyio
 
@@ -233,42 +233,6 @@ async def test_http2_environment_uses_httpx_native_transport(buyer_server: Buyer
 
 
 # -- the address check --------------------------------------------------------------------------
-
-
-class Listener:
-    """A loopback listener that counts the connections it accepts (and answers none)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.05)
-        self.port: int = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    server = Listener()
-    yield server
-    server.close()
 
 
 def refuse_127(address: str) -> str | None:
