@@ -8,6 +8,7 @@ caller's "no" never aborts the other callers' writes in the same transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -146,8 +147,33 @@ def attempts_done(rows: Sequence[tuple[str, Outcome, float, str]]) -> Op:
             tx.run(_DONE, attempt_row(lead_id, outcome, at, node))
             if outcome.stage == "post" and outcome.kind == "accepted":
                 sell(tx, lead_id, outcome.buyer, outcome.price, at)
+                _late_sale(tx, lead_id, outcome.buyer)
 
     return op
+
+
+def _late_sale(tx: Tx, lead_id: str, buyer: str) -> None:
+    """A lead already parked as ``unknown`` with ``buyer`` (the node that took it over saw the
+    post dangling) ends ``sold`` when the slow node's answer turns out accepted after all."""
+    rows = tx.run(
+        "SELECT result FROM leads WHERE lead_id = ? AND disposition = 'unknown' AND buyer = ?",
+        (lead_id, buyer),
+    )
+    if not rows:
+        return
+    price = tx.run(
+        "SELECT price FROM holds WHERE lead_id = ? AND buyer = ? AND state = 'sold'",
+        (lead_id, buyer),
+    )
+    paid = price[0][0] if price else None
+    why = f"sold to {buyer}: its answer (accepted) came after the lead was parked as unknown"
+    result = {**json.loads(rows[0][0] or "{}"), "disposition": "sold", "reason": why,
+              "price": paid}  # fmt: skip
+    tx.run(
+        "UPDATE leads SET disposition = 'sold', price = ?, reason = ?, result = ?"
+        " WHERE lead_id = ?",
+        (paid, why, to_json(result), lead_id),
+    )
 
 
 def sell(tx: Tx, lead_id: str, buyer: str, price: Decimal | None, at: float) -> None:

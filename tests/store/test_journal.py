@@ -220,3 +220,23 @@ async def test_a_lead_waits_on_one_buyers_retry_at_a_time(made: Made) -> None:
     await store.finish("L1", {"disposition": "scheduled", "buyer": "w2"},
                        JobSpec("w2", "post", 2, due, "429"))  # fmt: skip
     assert rows(made, "SELECT buyer, attempt FROM jobs") == [("w2", 2)]
+
+
+async def test_an_accepted_answer_after_the_lead_was_parked_makes_it_sold(shared: Made) -> None:
+    """The slow node's post was dangling when b took the lead over and parked it as unknown;
+    then the slow node's answer arrives: accepted. The sale and the lead's disposition agree."""
+    c = clock()
+    a, b = shared.store(c, node="a", lease=10), shared.store(c, node="b", lease=10)
+    await a.open_lead("L1", "c", {})
+    assert await a.reserve("L1", "w1", Decimal("20.00"), []) is None
+    await a.sending("L1", "w1", "post", 1, "L1:w1:post")
+    c.advance(11)
+    b.beat()
+    assert await b.claim_orphans() == ["L1"]
+    await b.finish("L1", {"disposition": "unknown", "reason": "parked", "buyer": "w1"})
+    a.answered("L1", post("w1"))
+    assert rows(shared, "SELECT disposition, price FROM leads") == [("sold", "20.00")]
+    assert rows(shared, "SELECT state FROM holds") == [("sold",)]
+    result = b.get_result("L1")
+    assert result is not None and result["disposition"] == "sold"
+    assert "after the lead was parked" in result["reason"]
