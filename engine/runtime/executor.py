@@ -49,6 +49,7 @@ from engine.runtime.outcome import Delivery, Outcome
 from engine.runtime.render import idempotency_key, render_request, render_values
 from engine.runtime.retry import decide, parse_retry_after
 from engine.runtime.scheduler import Job, Scheduler
+from engine.runtime.slots import Slots
 from engine.runtime.target import Target
 from engine.runtime.timing import Phases
 from engine.runtime.transport import ClientPool, ClientSettings, prewarm
@@ -123,7 +124,7 @@ class Runtime:
         """Wires and clients per network setting; ``check`` is applied to every address
         dialled (after DNS)."""
         self._auths: dict[tuple[object, EnvironmentPlan], httpx.Auth] = {}
-        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        self._limiters: dict[str, Slots] = {}
         self._targets: dict[tuple[int, str, str], Target] = {}
         self._tg: TaskGroup | None = None
         self._with_environ: tuple[RenderContext, RenderContext] | None = None
@@ -165,13 +166,13 @@ class Runtime:
         """The circuit breaker of the buyer's endpoint in environment ``env``."""
         return self.breakers.get(f"{plan.buyer}/{env}", plan.breaker)
 
-    def _limiter(self, plan: IntegrationPlan) -> anyio.CapacityLimiter:
+    def _limiter(self, plan: IntegrationPlan) -> Slots:
         limit = max(plan.concurrency, 1)
         limiter = self._limiters.get(plan.buyer)
         if limiter is None:
-            limiter = self._limiters[plan.buyer] = anyio.CapacityLimiter(limit)
-        elif limiter.total_tokens != limit:
-            limiter.total_tokens = limit
+            limiter = self._limiters[plan.buyer] = Slots(limit)
+        elif limiter.total != limit:
+            limiter.resize(limit)
         return limiter
 
     def client_for(self, environment: EnvironmentPlan) -> httpx.AsyncClient:
@@ -337,10 +338,8 @@ class Runtime:
         cut_short = False
         try:
             async with deadline_cm:
-                try:  # an uncontended limiter is taken without a trip through the event loop
-                    limiter.acquire_nowait()
-                except anyio.WouldBlock:
-                    await limiter.acquire()
+                if not limiter.take_nowait():  # uncontended: no trip through the event loop
+                    await limiter.take()
                 try:
                     if not breaker.allow():
                         return record.outcome("circuit_open", self._open_reason(breaker))
