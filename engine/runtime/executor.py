@@ -350,7 +350,18 @@ class Runtime:
                             record.lead_id, record.plan.buyer, record.stage, record.attempt, key
                         )
                     try:
-                        await self._roundtrip(record, target)
+                        if target.oauth is None and target.static is None:
+                            # The common case inline (one coroutine frame fewer per request).
+                            rendered = record.rendered
+                            assert rendered is not None
+                            timeouts = target.stage.request.timeouts
+                            record.request = request = WireRequest(
+                                rendered.method, rendered.url, rendered.headers, rendered.body,
+                                timeouts.connect, timeouts.read,
+                            )  # fmt: skip
+                            record.answer = await target.wire.send(request, record.phases)
+                        else:
+                            await self._roundtrip(record, target)
                     except AuthFailure as exc:
                         verdict, token_failed = Verdict("auth", exc.reason), True
                     except WireError as exc:
