@@ -74,33 +74,27 @@ class Record:
         rendered = self.rendered
         if rendered is None:
             return None
-        stage: StagePlan = self.plan.stages[self.stage]
         target = self.target
+        stage: StagePlan = target.stage if target is not None else self.plan.stages[self.stage]
         secret = target.secret_headers if target else secret_header_names(self.plan, stage)
-        if self.request is not None:
-            url, headers = self.request.url, list(self.request.headers)
-        else:
-            url, headers = rendered.url, list(rendered.headers)
+        sent = self.request if self.request is not None else rendered
         body = rendered.body
         if self.values is not None and not stage.request.in_query:
             masked = masked_body(stage, self.values)
             hidden = f"({len(rendered.body)} bytes hidden: they contain personal data)"
             body = masked if masked is not None else hidden.encode()
         body = wsse.shown(self.plan, stage, rendered.body, body)  # the SOAP password hidden
-        exchange = Exchange(
-            method=rendered.method,
-            url=mask_url(url, self.plan, self.scrub),
-            request_headers=mask_headers(headers, secret),
-            request_body=cut(self.scrub(decode(body))),
-        )
+        url = mask_url(sent.url, self.plan, self.scrub)
+        request_headers = mask_headers(sent.headers, secret)
+        request_body = cut(self.scrub(decode(body)))
         answer = self.answer
         if answer is None:
-            return exchange
+            return Exchange(rendered.method, url, request_headers, request_body)
         return Exchange(
-            method=exchange.method,
-            url=exchange.url,
-            request_headers=exchange.request_headers,
-            request_body=exchange.request_body,
+            method=rendered.method,
+            url=url,
+            request_headers=request_headers,
+            request_body=request_body,
             status=answer.status,
             response_headers=mask_headers(answer.headers, secret),
             response_body=cut(self.scrub(decode(answer.body))),

@@ -207,7 +207,7 @@ class BreakerRegistry:
         """The breaker for ``name``. A different plan for the same name (the integration was
         reloaded with new settings) replaces the breaker with a fresh, closed one."""
         breaker = self._breakers.get(name)
-        if breaker is None or breaker.plan != plan:
+        if breaker is None or (breaker.plan is not plan and breaker.plan != plan):
             breaker = CircuitBreaker(plan, self._clock, name, self._on_event)
             self._breakers[name] = breaker
         return breaker

@@ -41,6 +41,10 @@ class Tx(Protocol):
         """Execute ``sql``; how many rows it changed."""
         ...
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Execute ``sql`` once per row of parameters (a statement without result rows)."""
+        ...
+
 
 class Backend(Protocol):
     dialect: str
@@ -78,6 +82,9 @@ class _SqliteTx:
 
     def count(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self.conn.execute(sql, params).rowcount
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
 
 
 class SqliteBackend:
@@ -142,6 +149,9 @@ class _PgTx:
     def count(self, sql: str, params: Sequence[Any] = ()) -> int:
         self.cur.execute(_pg(sql), params)
         return int(self.cur.rowcount)
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.cur.executemany(_pg(sql), rows)
 
 
 class PostgresBackend:

@@ -96,9 +96,14 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+#: One encoder for every record: ``json.dumps`` with options builds a new encoder per call, and
+#: every attempt (50 pings an auction) is encoded. ``encode`` keeps no state between calls.
+_ENCODER = json.JSONEncoder(default=_plain, separators=(",", ":"), ensure_ascii=False)
+
+
 def to_json(value: Any) -> str:
     """Compact JSON; Decimals become text (exact), datetimes ISO text, other values their str."""
-    return json.dumps(value, default=_plain, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:

@@ -117,6 +117,9 @@ class DurableStore:
         self.node = node or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         upgrade(backend)
         self.writer = Writer(backend)
+        self._pings_lock = threading.Lock()
+        self._pings: list[tuple[str, Outcome, float, str]] | None = None
+        """Ping rows waiting for the queued operation that writes them (see ``answered``)."""
         self._seal_clear_suppressions()
         self._ledger = self._load_ledger()
         self._closed = threading.Event()
@@ -220,8 +223,32 @@ class DurableStore:
 
     def answered(self, lead_id: str, outcome: Outcome) -> None:
         """An attempt's outcome (queued, not awaited); an accepted post becomes a sale."""
-        self.writer.submit(ops.attempts_done([(lead_id, outcome, self._now(), self.node)]),
-                           wait=False)  # fmt: skip
+        row = (lead_id, outcome, self._now(), self.node)
+        if outcome.stage != "ping":
+            self.writer.submit(ops.attempts_done([row]), wait=False)
+            return
+        # An auction's pings arrive together (50 at once): they share one queued operation,
+        # which takes every ping row added until the writer runs it and writes them with one
+        # statement. A ping row changes nothing but itself, so writing it a little earlier
+        # than its turn in the queue changes no outcome.
+        with self._pings_lock:
+            batch = self._pings
+            if batch is not None:
+                batch.append(row)
+                return
+            batch = self._pings = [row]
+            # Queued under the lock: a row added to this batch is queued before anything its
+            # caller queues next (a flush, say).
+            self.writer.submit(self._write_pings(batch), wait=False)
+
+    def _write_pings(self, batch: list[tuple[str, Outcome, float, str]]) -> Op:
+        def op(tx: Tx) -> None:
+            with self._pings_lock:
+                if self._pings is batch:  # rows arriving from now on start a new batch
+                    self._pings = None
+            ops.pings_done(batch)(tx)  # run again after a lost connection: the same rows
+
+        return op
 
     async def reserve(
         self, lead_id: str, buyer: str, price: Decimal | None, limits: Sequence[Limit]

@@ -138,6 +138,16 @@ _DONE = (
 )
 
 
+def pings_done(rows: Sequence[tuple[str, Outcome, float, str]]) -> Op:
+    """Finished pings (rows of nothing but themselves: no hold or sale follows a ping), written
+    with one statement for all of them."""
+
+    def op(tx: Tx) -> None:
+        tx.many(_DONE, [attempt_row(*row) for row in rows])
+
+    return op
+
+
 def attempts_done(rows: Sequence[tuple[str, Outcome, float, str]]) -> Op:
     """Finished attempts (pings, checks, posts' outcomes); an accepted post also turns its
     buyer's hold into a sale, in the same transaction as the outcome."""

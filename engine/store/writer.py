@@ -65,7 +65,12 @@ class Writer:
             if self._stop:
                 raise RuntimeError("the store is closed")
             self._queue.append((op, future))
-            self._cond.notify()
+            # Wake the writer only when it has to act now: the queue was empty (it sleeps until
+            # work comes) or someone waits. Otherwise it is either committing or already waiting
+            # out the window for company, and a wake-up per queued ping (50 in a burst) only
+            # made it take the GIL and go back to sleep.
+            if future is not None or len(self._queue) == 1:
+                self._cond.notify()
         return future
 
     def submit_async(self, op: Op) -> asyncio.Future[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -72,6 +73,23 @@ def test_attempts_are_kept_in_order_with_their_exchange(store: Store) -> None:
     assert first["timings"] == {"total": 0.125, "connect": 0.01, "wait": None, "read": None}
     assert first["exchange"]["request_headers"] == [["X-Api-Key", "${env:HARBOR_API_KEY}"]]
     assert store.attempts("other") == []
+
+
+def test_a_burst_of_pings_is_kept_whole_in_order_and_once(made: Made) -> None:
+    """Pings answered together share one queued write: every one is kept, in order, once —
+    also when the writer runs that write again (as it does after a lost connection)."""
+    store = made.store()
+    store.save_lead("L1", "home-auction", {})
+    pings = [dataclasses.replace(outcome(), buyer=f"b{i:02d}", stage="ping") for i in range(30)]
+    for ping in pings:
+        store.save_attempt("L1", ping)
+    assert [a["buyer"] for a in store.attempts("L1")] == [p.buyer for p in pings]
+    again = store._write_pings([("L1", p, 1.0, store.node) for p in pings[:5]])
+    with store.backend.transaction() as tx:
+        again(tx)
+    kept = store.attempts("L1")
+    assert [a["buyer"] for a in kept] == [p.buyer for p in pings]
+    assert {a["stage"] for a in kept} == {"ping"}
 
 
 def test_results_read_back_and_can_be_replaced(store: Store) -> None:
