@@ -180,7 +180,9 @@ class _Sale:
         self.pending: Outcome | None = None
 
     def ctx(self, prior: Mapping[str, Mapping[str, Any]] | None = None) -> RenderContext:
-        return RenderContext(self.lead, self.now, dict(prior or {}))
+        """The lead's context, with the runtime's environment (so no send copies it per ping)."""
+        environ = getattr(self.r.runtime, "environ", None) or {}
+        return RenderContext(self.lead, self.now, dict(prior or {}), environ=environ)
 
     def expired(self) -> bool:
         return self.r.clock.now() >= self.deadline

@@ -127,8 +127,6 @@ class Runtime:
         self._limiters: dict[str, Slots] = {}
         self._targets: dict[tuple[int, str, str], Target] = {}
         self._tg: TaskGroup | None = None
-        self._with_environ: tuple[RenderContext, RenderContext] | None = None
-        """The last context given without an environment, and its copy with the runtime's."""
         httpx_log = logging.getLogger("httpx")
         if _HTTPX_FILTER not in httpx_log.filters:
             httpx_log.addFilter(_HTTPX_FILTER)
@@ -262,13 +260,8 @@ class Runtime:
         """One attempt to send ``stage`` of a lead; ``deadline`` is an absolute ``clock.now()``
         time. Returns by the deadline (or the stage's total timeout) whatever the buyer does.
         ``${env:NAME}`` values are read from ``ctx.environ``, or the runtime's when it is empty."""
-        if not ctx.environ:
-            # The pings of one auction share one context: make its copy with the runtime's
-            # environment once, not once per buyer.
-            cached = self._with_environ
-            if cached is None or cached[0] is not ctx or cached[1].environ is not self.environ:
-                cached = self._with_environ = (ctx, dataclasses.replace(ctx, environ=self.environ))
-            ctx = cached[1]
+        if not ctx.environ:  # (the router's contexts carry it: one per auction, not per ping)
+            ctx = dataclasses.replace(ctx, environ=self.environ)
         record = Record(plan, stage, lead_id, attempt)
         outcome = await self._attempt(record, ctx, env, deadline)
         log_outcome(self.log, lead_id, outcome)
