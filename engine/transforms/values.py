@@ -260,6 +260,8 @@ def to_string(value: Any) -> str:
 
 
 def to_integer(value: Any) -> int:
+    if type(value) is int:  # most are already (bool is not): the same int, without a Decimal
+        return value
     number = _decimal(value, "a whole number")
     if not _integral(number):
         raise MappingError(f"{show(value)} is not a whole number")
@@ -267,6 +269,8 @@ def to_integer(value: Any) -> int:
 
 
 def to_number(value: Any) -> int | float:
+    if type(value) is int:  # the same int the Decimal round trip gives, without it
+        return value
     if isinstance(value, bool):
         raise MappingError(f"{show(value)} cannot be sent as a number")
     number = _decimal(value, "a number")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json.encoder
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from engine.compiler.encoders.paths import Node, show
@@ -52,6 +53,29 @@ class _List:
             if text is not None:
                 parts.append(text)
         return "[" + ",".join(parts) + "]" if parts else None
+
+
+def _template(shape: _Object | _List, order: list[int]) -> str | None:
+    """The document as a ``%``-format string for a lead that leaves nothing out, or None.
+
+    Each ``%s`` is one value; ``order`` receives their indexes in the order they appear. None
+    when an object or list has no children (it would vanish, which a fixed text cannot do).
+    """
+    if not shape.items:
+        return None
+    parts = []
+    for item in shape.items:
+        prefix, child = item if isinstance(shape, _Object) else ("", item)  # type: ignore[misc]
+        if type(child) is int:
+            order.append(child)
+            text: str | None = "%s"
+        else:
+            text = _template(child, order)  # type: ignore[arg-type]
+        if text is None:
+            return None
+        parts.append(prefix.replace("%", "%%") + text)
+    opened, closed = ("{", "}") if isinstance(shape, _Object) else ("[", "]")
+    return opened + ",".join(parts) + closed
 
 
 def _shape(node: Node) -> int | _Object | _List:
@@ -116,7 +140,7 @@ def item_shape(tree: Node) -> _Object | _List:
 class JsonEncoder:
     """Encodes one lead's values (aligned with the paths given at construction) as JSON."""
 
-    __slots__ = ("_empty", "_items", "_names", "_root")
+    __slots__ = ("_empty", "_items", "_names", "_pick", "_root", "_template")
 
     content_type = "application/json"
 
@@ -132,19 +156,40 @@ class JsonEncoder:
         self._empty = "[]" if isinstance(root, _List) else "{}"
         self._names = tuple(show(p) for p in paths)
         self._items = tuple(items) or (None,) * len(paths)
+        # Most leads leave no field out: their document is the skeleton, built once here, with
+        # the values' texts put in by one %-format (C speed, no per-object joins).
+        order: list[int] = []
+        self._template = _template(root, order)
+        self._pick: Callable[[list[str | None]], tuple[str | None, ...]] | None = None
+        if self._template is not None and order:
+            if len(order) == 1:
+                self._pick = lambda texts, i=order[0]: (texts[i],)
+            else:
+                self._pick = itemgetter(*order)
 
     def encode(self, values: Sequence[Any]) -> bytes:
         texts: list[str | None] = []
         append = texts.append
+        whole = True  # no value left out
         for value, name, items in zip(values, self._names, self._items, strict=True):
             t = type(value)
             if t is str:
                 append(_quote(value))
+            elif t is int:
+                append(int.__repr__(value))
             elif value is OMIT:
                 append(None)
+                whole = False
             else:
-                append(_text(value, name, items))
-        doc = self._root.render(texts) or self._empty
+                text = _text(value, name, items)
+                append(text)
+                if text is None:
+                    whole = False
+        pick = self._pick
+        if whole and pick is not None:
+            doc = self._template % pick(texts)  # type: ignore[operator]
+        else:
+            doc = self._root.render(texts) or self._empty
         try:
             return doc.encode("utf-8")
         except UnicodeEncodeError:

@@ -119,6 +119,27 @@ def test_json_reads_back_or_reports_paths(paths: list[OutputPath], data: st.Data
     assert same(got, expected_json(paths, values)), (got, values)
 
 
+@FAST
+@given(json_paths, st.data())
+def test_json_without_omissions_is_compact_json_dumps(
+    paths: list[OutputPath], data: st.DataObject
+) -> None:
+    """A lead that leaves nothing out (the encoder's prebuilt skeleton) gives byte for byte what
+    json.dumps writes, compact and UTF-8, for the same nested values."""
+    problems: list[Problem] = []
+    tree = build_tree(paths, problems, xml=False)
+    if problems:
+        return
+    plain = st.one_of(
+        texts, st.integers(-(10**15), 10**15), st.floats(allow_nan=False, allow_infinity=False),
+        st.booleans(), st.none(),
+    )  # fmt: skip
+    values = data.draw(st.lists(plain, min_size=len(paths), max_size=len(paths)))
+    body = JsonEncoder(tree, paths).encode(values)
+    want = json.dumps(expected_json(paths, values), ensure_ascii=False, separators=(",", ":"))
+    assert body == want.encode("utf-8"), (body, values)
+
+
 # -- XML ---------------------------------------------------------------------------------------
 
 XML_PATHS: list[OutputPath] = [("A",), ("B", "@x"), ("B",), ("C", 0), ("C", 1, "@y"), ("C", 1, "D")]
