@@ -136,18 +136,39 @@ APPLICATION = "leadpost"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class _PgTx:
-    __slots__ = ("cur",)
+@lru_cache(maxsize=512)
+def _rows(sql: str) -> bool:
+    """True when ``sql`` may return rows (a SELECT, a WITH, anything with RETURNING): its
+    caller reads the answer now. Any other statement's result is an empty list whatever the
+    server says, so it is queued in the pipeline without waiting for it."""
+    head = sql.lstrip()[:6].upper()
+    return head.startswith(("SELECT", "WITH")) or "RETURNING" in sql.upper()
 
-    def __init__(self, cur: Any) -> None:
+
+class _PgTx:
+    """A transaction in psycopg's pipeline mode: a statement whose result nobody reads is sent
+    without waiting for its answer, so a batch of 60 writes costs a round trip per read (a
+    ``SELECT … FOR SHARE``, a cap count, a row count) plus the commit, not one per statement.
+    Order is kept: the server runs the queued statements before the read that follows them,
+    so every read sees every earlier write. A queued statement that fails raises at the next
+    read or at the commit, still inside the batch, which the writer then runs op by op."""
+
+    __slots__ = ("cur", "pipeline")
+
+    def __init__(self, cur: Any, pipeline: Any) -> None:
         self.cur = cur
+        self.pipeline = pipeline
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self.cur.execute(_pg(sql), params)
+        if not _rows(sql):
+            return []
+        self.pipeline.sync()
         return list(self.cur.fetchall()) if self.cur.description is not None else []
 
     def count(self, sql: str, params: Sequence[Any] = ()) -> int:
         self.cur.execute(_pg(sql), params)
+        self.pipeline.sync()
         return int(self.cur.rowcount)
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -221,8 +242,8 @@ class PostgresBackend:
         """A transaction on the writer's connection (call from one thread: the writer)."""
         conn = self._writer_connection()
         try:
-            with conn.transaction(), conn.cursor() as cur:
-                yield _PgTx(cur)
+            with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as cur:
+                yield _PgTx(cur, pipeline)
         except self._psycopg.OperationalError:
             conn.close()
             raise

@@ -273,8 +273,11 @@ def finish(
     price = None if result.get("price") is None else str(result["price"])
     text = to_json(result)
 
-    fence = "" if node is None else " AND owner = ?"
-    mine = () if node is None else (node,)
+    # The fence also passes when this very result is already written: a batch run again after
+    # a lost connection whose first run did commit (that run set owner to NULL) writes the same
+    # values again, and must not read its own earlier copy as another node's takeover.
+    fence = "" if node is None else " AND (owner = ? OR (owner IS NULL AND result = ?))"
+    mine = () if node is None else (node, text)
 
     def op(tx: Tx) -> bool:
         written = tx.count(
