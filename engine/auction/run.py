@@ -134,8 +134,9 @@ def _taken_over(campaign: CampaignPlan, lead_id: str, lost: BaseException) -> Ro
     """What this node can say of a lead another node took over (it writes no result)."""
     log.warning("%s; this node stops working on it", lost)
     why = (
-        "another node took this lead over while this one was routing it (this node's lease ran"
-        " out): that node finishes it; look the lead up in the history"
+        "another leadpost process took this lead over while this one was routing it (this one"
+        " had stalled for longer than LEADPOST_LEASE seconds) and finishes it; nothing more was"
+        f" sent from here. See what became of it with `leadpost history {lead_id}`"
     )
     return RouteResult(lead_id, campaign.campaign, "unknown", why)
 

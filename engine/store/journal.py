@@ -49,7 +49,10 @@ class ClaimLost(Exception):
     another node took the lead over. The work in hand stops; nothing is sent or written."""
 
     def __init__(self, lead_id: str, node: str) -> None:
-        super().__init__(f"lead {lead_id} was taken over by another node ({node}'s lease ran out)")
+        super().__init__(
+            f"lead {lead_id} was taken over by another leadpost process: this one ({node}) had"
+            " stalled for longer than its lease (LEADPOST_LEASE seconds)"
+        )
         self.lead_id = lead_id
 
 

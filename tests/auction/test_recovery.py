@@ -245,7 +245,8 @@ async def test_a_slow_node_that_lost_its_lead_sends_nothing_more(
             camp, sample_lead(), lead_id="lead-1"
         )
     assert (result.disposition, result.sold) == ("unknown", False)
-    assert "another node took this lead over" in result.reason
+    assert "another leadpost process took this lead over" in result.reason
+    assert "leadpost history lead-1" in result.reason
     assert posts(buyer_server) == [("/w1/post", "lead-1:w1:post")]
     assert live.get_result("lead-1") is None
     async with Runtime(environ=ENVIRON, clock=nodes.clock, journal=live) as recovering:
