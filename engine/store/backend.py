@@ -135,6 +135,9 @@ class SqliteBackend:
 APPLICATION = "leadpost"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
+#: The PostgreSQL advisory lock that serializes creating the schema and applying migrations.
+MIGRATION_LOCK = 7357001
+
 
 @lru_cache(maxsize=512)
 def _rows(sql: str) -> bool:
@@ -200,8 +203,13 @@ class PostgresBackend:
         self.where = f"{_redact(url)} (schema {schema})"
         self.schema = schema
         self._psycopg = psycopg
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            # CREATE ... IF NOT EXISTS is not safe against a concurrent creator (two processes
+            # starting together on a new schema: one fails on pg_namespace's unique index), so
+            # creators take the migrations' lock first.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            conn.commit()
 
         def configure(conn: Any) -> None:
             conn.execute(f'SET search_path TO "{schema}"')
@@ -282,6 +290,8 @@ def _redact(url: str) -> str:
 def applied(backend: Backend) -> list[tuple[int, str, float]]:
     """(version, name, applied_at) of every migration applied, oldest first."""
     with backend.transaction() as tx:
+        if backend.dialect == "postgres":
+            tx.run("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         tx.run(migrations_table(backend.dialect))
     rows = backend.read("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
     return [(int(v), str(n), float(a)) for v, n, a in rows]
@@ -297,7 +307,7 @@ def upgrade(backend: Backend) -> list[int]:
             continue
         with backend.transaction() as tx:
             if backend.dialect == "postgres":
-                tx.run("SELECT pg_advisory_xact_lock(7357001)")
+                tx.run("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             if tx.run("SELECT 1 FROM schema_migrations WHERE version = ?", (m.version,)):
                 continue  # another process applied it meanwhile
             for statement in statements(m.sqlite if backend.dialect == "sqlite" else m.postgres):

@@ -120,3 +120,42 @@ async def test_killed_connections_and_a_restart_lose_nothing() -> None:
     assert set(ends) == {"sold"} and len(ends) == batch * 50 + 300
     assert rows == [(len(ends), len(ends))] and open_leads == [(0,)]
     assert len(posts) == len(set(posts)) == len(ends)
+
+
+def _open_together(schema: str, count: int) -> tuple[list[PostgresStore], list[BaseException]]:
+    """``count`` threads released at once, each opening a store on ``schema``."""
+    gate = threading.Barrier(count)
+    opened: list[PostgresStore] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        gate.wait()
+        try:
+            opened.append(PostgresStore(PG_URL, schema=schema))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return opened, errors
+
+
+def test_stores_opening_together_on_a_new_schema_all_open() -> None:
+    """Nodes started together on a schema that does not exist yet: each one creates the schema
+    and applies the migrations, and none fails on the other's CREATE (CREATE ... IF NOT EXISTS
+    alone races on PostgreSQL's catalog)."""
+    from tests.store.kit import drop_schema, new_schema, pg_ready
+
+    pg_ready()
+    for _ in range(3):
+        schema = new_schema()
+        opened, errors = _open_together(schema, 6)
+        try:
+            assert errors == [] and len(opened) == 6
+        finally:
+            for s in opened:
+                s.close()
+            drop_schema(schema)

@@ -6,6 +6,7 @@ server in this test process, so they outlive every killed seller and remember wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -92,6 +93,15 @@ class Seller:
         for r in self._readers:
             r.join()
 
+    def __enter__(self) -> Seller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A seller still running when its test fails is killed and reaped, so it neither
+        outlives the test nor warns in the next one."""
+        if self.proc.poll() is None:
+            self.kill()
+
     def wait(self, timeout: float) -> None:
         try:
             self.proc.wait(timeout=timeout)
@@ -112,9 +122,13 @@ def test_four_processes_sell_exactly_the_cap(backend: Backend) -> None:
     own count would allow 50): exactly 50 are sold, in the store and as reported by route."""
     with BuyerServer() as server:
         server.default("/capped/post", Reply.json({"status": "accepted", "lead_id": "C"}))
-        sellers = [Seller(backend, server.url, "caps", i * 1000, 40) for i in range(4)]
-        for s in sellers:
-            s.wait(timeout=240)
+        with contextlib.ExitStack() as running:
+            sellers = [
+                running.enter_context(Seller(backend, server.url, "caps", i * 1000, 40))
+                for i in range(4)
+            ]
+            for s in sellers:
+                s.wait(timeout=240)
         received = len(server.received("/capped/post"))
     store = backend.store()
     try:
@@ -172,12 +186,12 @@ def test_sigkilled_sellers_lose_nothing_and_sell_nothing_twice(backend: Backend)
             server.script(f"/{name}/post", *flaky_replies(name, rng, 6000))
         reported: set[str] = set()
         for _ in range(5):
-            seller = Seller(backend, server.url, "crash", 0, LEADS)
-            time.sleep(rng.uniform(2.0, 6.0))
-            seller.kill()
+            with Seller(backend, server.url, "crash", 0, LEADS) as seller:
+                time.sleep(rng.uniform(2.0, 6.0))
+                seller.kill()
             reported |= seller.sold()
-        final = Seller(backend, server.url, "crash", 0, LEADS)
-        final.wait(timeout=600)
+        with Seller(backend, server.url, "crash", 0, LEADS) as final:
+            final.wait(timeout=600)
         reported |= final.sold()
         answered = list(server.answered)
     store = backend.store()
