@@ -12,8 +12,9 @@ never waits past the campaign's deadlines and no task outlives ``route``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import uuid
+import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -43,7 +44,9 @@ ACCEPTANCE_WINDOW = 24 * 3600.0
 
 
 def new_lead_id() -> str:
-    return "ld-" + uuid.uuid4().hex[:20]
+    """``ld-`` and 80 random bits as hex (one read of the system's random source; uuid4's
+    object cost more than the rest of an auction's bookkeeping)."""
+    return "ld-" + secrets.token_hex(10)
 
 
 def lead_time(lead: Mapping[str, Any], clock: Clock) -> datetime:
@@ -217,7 +220,6 @@ class _Sale:
         pings = await ping_all(
             self.r.runtime, buyers, self.ctx(), rec, env=env, deadline=self.ping_deadline
         )
-        since = self.r.clock.wall() - timedelta(seconds=ACCEPTANCE_WINDOW)
         bids: list[Bid] = []
         for b in buyers:
             outcome = pings[b.buyer]
@@ -228,9 +230,9 @@ class _Sale:
             if amount is None:
                 rec.why(b.buyer, why or f"no bid ({said(outcome)})")
                 continue
-            rate = self.r.store.acceptance_rate(b.buyer, since)
-            bids.append(Bid(b.buyer, amount, rate, b.priority))
+            bids.append(Bid(b.buyer, amount, None, b.priority))
             rec.why(b.buyer, f"bid {money(amount)}")
+        bids = self.tie_break(bids)
 
         async def post(bid: Bid) -> PostStep:
             ping = pings[bid.buyer]
@@ -241,6 +243,23 @@ class _Sale:
         for bid in turns.untried:
             rec.why(bid.buyer, f"{_untried(turns, 'outbid')} (bid {money(bid.amount)})")
         return turns
+
+    def tie_break(self, bids: list[Bid]) -> list[Bid]:
+        """The bids, with the recent acceptance rate of each buyer whose amount another buyer
+        bid too (the rate orders only equal bids, so the others need not look it up)."""
+        seen: dict[Decimal, int] = {}
+        for bid in bids:
+            seen[bid.amount] = seen.get(bid.amount, 0) + 1
+        if all(n == 1 for n in seen.values()):
+            return bids
+        since = self.r.clock.wall() - timedelta(seconds=ACCEPTANCE_WINDOW)
+        rate = self.r.store.acceptance_rate
+        return [
+            dataclasses.replace(bid, acceptance=rate(bid.buyer, since))
+            if seen[bid.amount] > 1
+            else bid
+            for bid in bids
+        ]
 
     async def waterfall(
         self, buyers: Sequence[CampaignBuyer], step: Step = "post"

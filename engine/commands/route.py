@@ -38,6 +38,7 @@ from engine.errors import AuthoringError, Issue, LeadError, LeadpostError
 from engine.loading import schema_for
 from engine.plan import IntegrationPlan
 from engine.runtime.executor import Runtime
+from engine.runtime.tuning import tune_gc
 from engine.sandbox.targets import point_campaign, sandbox_targets
 from engine.service.batch import CONCURRENCY, Sold, sell_lines
 from engine.store import DurableStore, MemoryStore, SqliteStore
@@ -196,6 +197,7 @@ async def route_many(
     env_vars = os.environ if environ is None else environ
     async with Runtime(environ=env_vars, journal=store) as runtime:
         await warm_up(runtime, campaign, env)
+        tune_gc()  # a stream of leads: no collector pauses inside auctions
         router = Router(runtime, store, SystemClock(), env=env)
         async for sold in sell_lines(
             router, campaign, schema, leads, concurrency=concurrency, on_read=on_read

@@ -19,6 +19,7 @@ from engine.clock import SystemClock
 from engine.commands.output import EXIT_OK, out
 from engine.commands.storage import load_campaigns, the_store
 from engine.runtime.executor import Runtime
+from engine.runtime.tuning import tune_gc
 
 
 async def work(args: argparse.Namespace) -> int:
@@ -29,6 +30,7 @@ async def work(args: argparse.Namespace) -> int:
             router = Router(runtime, store, SystemClock(), env=args.env)
             worker = Worker(router, campaigns, idle=args.idle)
             if not args.once:
+                tune_gc()  # a long-running process: no collector pauses inside posts
                 out(f"worker {store.node} on {store.backend.where}: {', '.join(campaigns)}")
                 sys.stdout.flush()
                 await worker.run()

@@ -54,7 +54,19 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 def charset_of(headers: Mapping[str, str]) -> str | None:
     """The charset named by Content-Type, if Python knows it."""
     content_type = header(headers, "content-type")
-    m = _CHARSET.search(content_type) if content_type else None
+    if not content_type:
+        return None
+    known = _CHARSETS.get(content_type, _UNSEEN)
+    if known is _UNSEEN:
+        known = _charset(content_type)
+        if len(_CHARSETS) >= _MAX_CHARSETS:  # a buyer sending ever-new values cannot grow it
+            _CHARSETS.clear()
+        _CHARSETS[content_type] = known
+    return known  # type: ignore[return-value]
+
+
+def _charset(content_type: str) -> str | None:
+    m = _CHARSET.search(content_type)
     if m is None:
         return None
     try:
@@ -63,9 +75,18 @@ def charset_of(headers: Mapping[str, str]) -> str | None:
         return None
 
 
+#: Content-Type values seen, with their charset: a buyer sends the same one on every answer,
+#: so the search and codec lookup run once, not per answer.
+_CHARSETS: dict[str, str | None] = {}
+_MAX_CHARSETS = 256
+_UNSEEN = object()
+
+
 def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
     """The body as text: Content-Type's charset, else UTF-8; undecodable bytes become U+FFFD."""
     charset = charset_of(headers) or "utf-8"
+    if charset == "utf-8" and not body.startswith(codecs.BOM_UTF8):
+        return body.decode("utf-8", errors="replace")  # the common case, without utf-8-sig
     if charset == "utf-8":
         charset = "utf-8-sig"
     return body.decode(charset, errors="replace").removeprefix("\ufeff")

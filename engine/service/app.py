@@ -34,6 +34,7 @@ from engine.clock import Clock, SystemClock
 from engine.errors import Issue
 from engine.runtime.breaker import BreakerEvent, BreakerRegistry
 from engine.runtime.executor import Runtime
+from engine.runtime.tuning import tune_gc
 from engine.service import upkeep
 from engine.service.admission import Admission
 from engine.service.alerts import AlertBook, Fired, Rules
@@ -166,6 +167,7 @@ class Service:
             tg.start_soon(self.admission.monitor)
             upkeep.start(self, tg)
             await runtime.prewarm(self._bidders(), self.env)
+            tune_gc()  # plans compiled, connections open: no collector pauses inside auctions
             try:
                 yield
             finally:

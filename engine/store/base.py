@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+import orjson
+
 from engine.runtime.outcome import Outcome
 
 _ZERO = Decimal(0)
@@ -96,14 +98,23 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-#: One encoder for every record: ``json.dumps`` with options builds a new encoder per call, and
-#: every attempt (50 pings an auction) is encoded. ``encode`` keeps no state between calls.
+#: The fallback for what orjson refuses (integers beyond 64 bits): one encoder, built once
+#: (``json.dumps`` with options builds a new encoder per call).
 _ENCODER = json.JSONEncoder(default=_plain, separators=(",", ":"), ensure_ascii=False)
+#: Keys that are not text become text as json writes them (1 -> "1", None -> "null"); a
+#: dataclass goes to ``_plain`` (its str) as it did with json, not orjson's field mapping.
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def to_json(value: Any) -> str:
-    """Compact JSON; Decimals become text (exact), datetimes ISO text, other values their str."""
-    return _ENCODER.encode(value)
+    """Compact JSON; Decimals become text (exact), datetimes ISO text, other values their str.
+    orjson writes it (every attempt of every auction is a record: json's encoder was the
+    biggest single cost of the store's writer, scripts/bench/auction.py); json writes what
+    orjson refuses, with the same result."""
+    try:
+        return orjson.dumps(value, default=_plain, option=_ORJSON).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError: an integer beyond 64 bits
+        return _ENCODER.encode(value)
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:

@@ -23,7 +23,9 @@ Circuit breakers are switched off for the buyers so that the failing ones are pi
 auction (with breakers on, they would be paused after a few failures and never pinged).
 
 Run by hand:  .venv/bin/python scripts/bench/auction.py [--quick] [--auctions N] [--delay MS]
-              [--inflight N] [--scenario 1|2|both]
+              [--inflight N] [--scenario 1|2|both] [--rounds K]
+On a shared machine use --rounds (e.g. 6): the clients take turns, and the spread of the
+per-round ratios shows how much of a difference is the machine's load.
 """
 
 from __future__ import annotations
@@ -366,8 +368,7 @@ async def scenario_one(
         with Buyers(["bid"] * n, delay) as buyers:
             camp = campaign(base, buyers.ports, 1.0)
             for inflight in (1, 20):
-                mine = await run_leadpost(camp, lead, args, inflight)
-                raw = await run_handwritten(buyers.ports, lead, args, inflight, 1.0)
+                mine, raw, ratios = await interleaved(camp, buyers.ports, lead, args, inflight)
                 m = [(t - delay) * 1000 for t in mine.times]
                 r = [(t - delay) * 1000 for t in raw.times]
                 ratio = pct(m, 99) / pct(r, 99)
@@ -377,7 +378,7 @@ async def scenario_one(
                     f"{raw.cpu * 1000:>8.2f} ms | {ratio:.2f}x",
                     flush=True,
                 )
-                cpu_rows.append((n, inflight, mine, raw))
+                cpu_rows.append((n, inflight, mine, raw, ratios))
             if n == 50:
                 memory = await memory_rows(camp, buyers.ports, lead)
     print(
@@ -385,12 +386,18 @@ async def scenario_one(
         f"{'buyers':>6} {'in flight':>9} | {'leadpost per auction/request':>28} {'GC':>5} | "
         f"{'aiohttp per auction/request':>27} {'GC':>5} | CPU ratio (target <= 1.5x)"
     )
-    for n, inflight, mine, raw in cpu_rows:
+    for n, inflight, mine, raw, ratios in cpu_rows:
         per = n + 1
+        spread = (
+            f" (rounds: {min(ratios):.2f}-{max(ratios):.2f}x,"
+            f" median {statistics.median(ratios):.2f}x)"
+            if len(ratios) > 1
+            else ""
+        )
         print(
             f"{n:>6} {inflight:>9} | {mine.cpu * 1000:>12.2f} ms / {mine.cpu / per * 1e6:>6.0f} µs"
             f" {mine.gc_share:>5.1%} | {raw.cpu * 1000:>11.2f} ms / {raw.cpu / per * 1e6:>6.0f} µs"
-            f" {raw.gc_share:>5.1%} | {mine.cpu / raw.cpu:.2f}x",
+            f" {raw.gc_share:>5.1%} | {mine.cpu / raw.cpu:.2f}x{spread}",
             flush=True,
         )
     mine_kb, raw_kb = memory[0] / 1024, memory[1] / 1024
@@ -399,6 +406,38 @@ async def scenario_one(
         f"{mine_kb:.0f} KB, hand-written {raw_kb:.0f} KB ({mine_kb / raw_kb:.2f}x; "
         f"target <= 100 KB: {'met' if mine_kb <= 100 else 'NOT met'})"
     )
+
+
+async def interleaved(
+    camp: CampaignPlan,
+    ports: list[int],
+    lead: dict[str, Any],
+    args: argparse.Namespace,
+    inflight: int,
+) -> tuple[Run, Run, list[float]]:
+    """Both clients, ``args.rounds`` times in turn (who goes first alternates), each round
+    ``args.auctions / rounds`` auctions: the merged runs and each round's CPU ratio. On a
+    shared machine the load drifts over minutes; rounds close together see the same load."""
+    rounds = max(args.rounds, 1)
+    part = argparse.Namespace(**{**vars(args), "auctions": max(args.auctions // rounds, 1)})
+    mine: list[Run] = []
+    raw: list[Run] = []
+    for k in range(rounds):
+        if k % 2:
+            raw.append(await run_handwritten(ports, lead, part, inflight, 1.0))
+            mine.append(await run_leadpost(camp, lead, part, inflight))
+        else:
+            mine.append(await run_leadpost(camp, lead, part, inflight))
+            raw.append(await run_handwritten(ports, lead, part, inflight, 1.0))
+    return merge(mine), merge(raw), [m.cpu / r.cpu for m, r in zip(mine, raw, strict=True)]
+
+
+def merge(runs: list[Run]) -> Run:
+    """One run of several equal-sized ones."""
+    cpu = statistics.fmean(r.cpu for r in runs)
+    total = sum(r.cpu for r in runs)
+    gc_share = sum(r.gc_share * r.cpu for r in runs) / total if total else 0.0
+    return Run([t for r in runs for t in r.times], cpu, gc_share)
 
 
 async def memory_rows(
@@ -530,6 +569,13 @@ def main() -> int:
         "--inflight", type=int, default=20, help="auctions in flight in scenario 2 (default 20)"
     )
     parser.add_argument("--scenario", choices=("1", "2", "both"), default="both")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="scenario 1: run both clients this many times in turn per row (the auctions split"
+        " between rounds) and print each row's spread of CPU ratios",
+    )
     parser.add_argument(
         "--default-gc",
         action="store_true",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.compiler.bodies import BadBody, decode_text, preview, read_body
 
@@ -138,6 +142,28 @@ def test_html_is_parsed_whatever_it_looks_like() -> None:
 def test_decode_text(headers: dict[str, str], expected: str) -> None:
     """Text uses the Content-Type charset when Python knows it, else UTF-8."""
     assert decode_text("Müller".encode(), headers) == expected
+
+
+@given(
+    st.one_of(st.binary(max_size=12), st.text(max_size=8).map(str.encode)).flatmap(
+        lambda b: st.sampled_from([b, codecs.BOM_UTF8 + b])
+    ),
+    st.sampled_from([None, "utf-8", "UTF8", "latin-1", "utf-16", "utf-8-sig", "cp1252", "nope"]),
+)
+def test_decoding_follows_the_charset_and_drops_a_utf8_bom(
+    body: bytes, charset: str | None
+) -> None:
+    """The decoder (with its cache of Content-Type values and its plain UTF-8 fast path) reads
+    what the charset's codec reads, a UTF-8 byte-order mark dropped."""
+    headers = {"content-type": f"text/plain; charset={charset}"} if charset else {}
+    try:
+        name = codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        name = "utf-8"
+    name = "utf-8-sig" if name == "utf-8" else name
+    expected = body.decode(name, errors="replace").removeprefix("\ufeff")
+    assert decode_text(body, headers) == expected
+    assert decode_text(body, headers) == expected  # the second time from the cache
 
 
 def test_preview_is_one_line_of_80_characters() -> None:
