@@ -1,4 +1,5 @@
-"""Compile list fields (``each:``) and aggregates (``count``, ``min``, ``max``, ``any``, ``all``).
+"""Compile list fields (``each:``) and aggregates (``count``, ``min``, ``max``, ``sum``, ``any``,
+``all``).
 
 Both read a list of the lead (``lead.drivers``, or ``item.accidents`` inside another list) and
 keep the same items: a list field's ``where``, ``max_items`` and ``extra_items`` decide which
@@ -70,7 +71,8 @@ class AggregateSource:
     description: str
     reads: tuple[str, ...]
     safe: bool
-    """count, any and all give numbers and true/false; min and max are as safe as their `of`."""
+    """count, any and all give numbers and true/false; min, max and sum are as safe as their
+    `of`."""
 
 
 def list_kind(spec: FieldSpec) -> str | None:
@@ -307,7 +309,7 @@ def _check_each(spec: FieldSpec, at: Path, ctx: CompileContext, *, flat: bool) -
 def aggregate_source(
     spec: FieldSpec, at: Path, ctx: CompileContext, hooks: Hooks
 ) -> AggregateSource | None:
-    """A ``count``/``min``/``max``/``any``/``all`` over a lead list's kept items."""
+    """A ``count``/``min``/``max``/``sum``/``any``/``all`` over a lead list's kept items."""
     kind = list_kind(spec)
     assert kind in AGGREGATES
     text = str(getattr(spec, kind))
@@ -343,6 +345,7 @@ def aggregate_source(
         "all": f"whether all of {scope} meet {spec.where}",
         "min": f"the least ({inner}) over {scope}{where}",
         "max": f"the greatest ({inner}) over {scope}{where}",
+        "sum": f"the total of ({inner}) over {scope}{where}, 0 when none has one",
     }
     return AggregateSource(get, f"{kind} of {label}", words[kind], reads, safe)
 

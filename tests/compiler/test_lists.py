@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.compiler.integration import compile_document
+from engine.compiler.lists_run import total
 from engine.dsl.loader import load_yaml_text
 from engine.errors import MappingError
 from engine.lead import validate_lead
 from engine.lead.schema import load_lead_schema
 from engine.plan import IntegrationPlan, RenderContext
+from engine.runtime.render import render_values
 from tests.paths import FIXTURES
 
 SCHEMA = load_lead_schema(FIXTURES / "lists" / "lead-schema.yaml")
@@ -202,6 +208,111 @@ def test_aggregates_count_the_items_the_post_sends() -> None:
     )
 
 
+VEHICLES = [{"value": 12000.5}, {}, {"value": 800}, {"value": None}, {"value": 5}]
+
+
+def test_sum_totals_the_items_the_post_sends_leaving_out_missing_values() -> None:
+    """``sum`` adds ``of`` over the post's kept items (its max_items), then its own ``where``;
+    an item without a value adds nothing; whole numbers give a whole number."""
+    stages = """\
+        ping:
+          fields:
+            value: {sum: lead.vehicles, of: item.value}
+            dear: {sum: lead.vehicles, of: item.value, where: "item.value > `1000`"}
+            accidents: {sum: lead.drivers, of: {count: item.accidents}}
+        post:
+          fields:
+            vehicles: {each: lead.vehicles, max_items: 4, fields: {v: item.value}}
+            drivers: {each: lead.drivers, max_items: 2, fields: {f: item.first_name}}
+        """
+    assert body(stages, "ping", vehicles=VEHICLES) == (
+        '{"value":12800.5,"dear":12000.5,"accidents":2}'
+    )
+
+
+def test_sum_over_no_items_is_zero() -> None:
+    """An absent or empty list, or items none of which has a value, total 0 (not missing)."""
+    stages = """\
+        ping:
+          fields: {value: {sum: lead.vehicles, of: item.value}}
+        post:
+          fields: {zip: lead.zip}
+        """
+    assert body(stages, "ping") == '{"value":0}'
+    assert body(stages, "ping", vehicles=[{}, {"value": None}]) == '{"value":0}'
+
+
+def test_sum_of_text_refuses_the_lead_saying_how_to_fix_it() -> None:
+    """Like min/max over values they cannot compare: a text is not added, the lead is refused."""
+    stages = """\
+        post:
+          fields: {x: {sum: lead.drivers, of: item.first_name}}
+        """
+    with pytest.raises(MappingError, match=r"cannot add str values; make 'of' give numbers"):
+        body(stages)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([], 0),
+        ([1, 2, 3], 6),
+        ([1, 0.5], 1.5),
+        ([Decimal("0.1"), 0.2], Decimal("0.3")),
+        ([Decimal("1.10"), 2], Decimal("3.10")),
+    ],
+    ids=["none", "whole", "float", "decimal-and-float", "decimal-and-int"],
+)
+def test_total_adds_numbers_exactly(values: list[Any], expected: Any) -> None:
+    """Whole numbers stay whole; a float among decimals counts as the decimal it is written as."""
+    found = total(values)
+    assert found == expected and type(found) is type(expected)
+
+
+@pytest.mark.parametrize("odd", ["12", True, None], ids=["text", "boolean", "null"])
+def test_total_refuses_what_is_not_a_number(odd: Any) -> None:
+    with pytest.raises(MappingError, match=r"cannot add .* values"):
+        total([1, odd])
+
+
+@cache
+def _sum_plan(limit: int) -> IntegrationPlan:
+    plan, issues = compiled(f"""\
+        ping:
+          fields:
+            total: {{sum: lead.vehicles, of: item.value, where: "item.value > `0`"}}
+        post:
+          fields:
+            vehicles: {{each: lead.vehicles, max_items: {limit}, fields: {{v: item.value}}}}
+        """)
+    assert plan is not None, issues
+    return plan
+
+
+NUMBERS = st.one_of(
+    st.none(),
+    st.integers(-(10**6), 10**6),
+    st.floats(-1e9, 1e9, allow_nan=False, allow_infinity=False),
+)
+
+
+@given(values=st.lists(NUMBERS, max_size=8), limit=st.integers(1, 6))
+def test_sum_is_plain_python_sum_over_the_items_the_post_sends(
+    values: list[int | float | None], limit: int
+) -> None:
+    """For any vehicle values and any post max_items, the ping's total is Python's sum of the
+    values of the first ``limit`` vehicles that have one and meet the aggregate's where."""
+    vehicles = [{} if v is None else {"value": v} for v in values]
+    lead = validate_lead(
+        SCHEMA,
+        {"timestamp": "2024-06-01T00:00:00Z", "lead": {"drivers": DRIVERS, "vehicles": vehicles}},
+    )
+    [found] = render_values(_sum_plan(limit), "ping", RenderContext(lead, NOW))
+    sent = [v for v in values[:limit] if v is not None and v > 0]
+    assert found == sum(sent)
+    assert type(found) is type(sum(float(v) for v in sent))  # lead numbers arrive as floats
+
+
 def test_aggregates_pass_the_ping_pii_check_but_items_do_not() -> None:
     plan, issues = compiled("""\
         ping:
@@ -209,13 +320,14 @@ def test_aggregates_pass_the_ping_pii_check_but_items_do_not() -> None:
             n: {count: lead.drivers}
             youngest: {min: lead.drivers, of: {from: item.dob, transform: [age]}}
             first_born: {min: lead.drivers, of: item.dob}
+            ages: {sum: lead.drivers, of: {from: item.dob, transform: [age]}}
             names: {each: lead.drivers, fields: {f: item.first_name}}
         post:
           fields: {zip: lead.zip}
         """)
     assert plan is not None, issues
     ping = {f.name: f.pii for f in plan.stages["ping"].request.fields}
-    assert ping == {"n": False, "youngest": False, "first_born": True, "names": True}
+    assert ping == {"n": False, "youngest": False, "first_born": True, "ages": False, "names": True}
 
 
 @pytest.mark.parametrize(
@@ -246,6 +358,8 @@ def test_aggregates_pass_the_ping_pii_check_but_items_do_not() -> None:
             "x: {each: lead.drivers, where: 'item.nope', fields: {a: item.dob}}",
             "LP304 unknown lead field 'lead.drivers.nope'",
         ),
+        ("x: {sum: lead.drivers}", "LP204 'sum' needs 'of': the value of one item"),
+        ("x: {count: lead.drivers, of: item.dob}", "LP204 'of' only applies to 'min', 'max' and"),
         (
             "x: {concat: [lead.zip, {each: lead.phones}]}",
             "LP206 a list (each:) can only be a field of its own",

@@ -5,7 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from engine.authoring.lint import LintOptions, lint_file
+from engine.contract.infer import facts
+from engine.dsl.models import FieldSpec
+from engine.lead.schema import load_lead_schema
 from tests.paths import FIXTURES, INTEGRATIONS
 
 
@@ -73,3 +78,21 @@ def test_json_arrays_max_items_and_item_types(tmp_path: Path) -> None:
     assert any(i.startswith("LP704") and "drivers[0].incidents[0].at_fault" in i for i in found), (
         found
     )
+
+
+@pytest.mark.parametrize(
+    ("of", "sent"),
+    [
+        ({"count": "item.accidents"}, "integer"),
+        ("item.value", "number"),
+        ({"from": "item.value", "type": "integer"}, "integer"),
+    ],
+    ids=["counts", "numbers", "typed-whole"],
+)
+def test_a_sum_always_sends_a_number(of: object, sent: str) -> None:
+    """The checks see a sum as a whole number when ``of`` gives whole numbers, any number
+    otherwise, and never left out (no items total 0)."""
+    schema = load_lead_schema(FIXTURES / "lists" / "lead-schema.yaml")
+    listed = "lead.drivers" if isinstance(of, dict) and "count" in of else "lead.vehicles"
+    found = facts(FieldSpec.model_validate({"sum": listed, "of": of}), schema)
+    assert found.types == {sent} and found.optional is None
