@@ -209,17 +209,24 @@ def compile_each(
 
     def on_missing() -> Any:
         from engine.errors import MappingError
-        from engine.plan import OMIT
+        from engine.plan import OMIT, Rows
 
         if mode == "reject":
             raise MappingError(f"{label} has no items; this buyer requires at least one")
+        if mode == "empty":
+            return Rows()  # JSON writes [], XML its container empty, a form nothing
         return None if mode == "null" else OMIT
 
     span = ctx.source.key_at(at)
     compute = each_compute(name, span, keep, render, on_missing, spec.fields is not None)
     limits = _limits_words(keep, spec.where)
-    if mode == "reject":
-        limits = ", ".join(w for w in (limits, "the lead is refused without one") if w)
+    without = {
+        "reject": "the lead is refused without one",
+        "null": "null without one",
+        "empty": "an empty list without one",
+    }.get(mode)
+    if without is not None:
+        limits = ", ".join(w for w in (limits, without) if w)
     description = f"one per item of {label}" + (f" ({limits})" if limits else "") + f": {inner}"
     return ListField(compute, description, tuple(dict.fromkeys(reads)), items, pii)
 
@@ -229,18 +236,16 @@ def _pii(ctx: CompileContext, reads: tuple[str, ...]) -> bool:
     return callable(check) and any(check(r) for r in reads)
 
 
+_LIST_KEYS = {"each", "where", "max_items", "extra_items", "names", "if_missing"}
+
+
 def _item_spec(spec: FieldSpec) -> FieldSpec:
-    """The per-item field of a list of values: the list's transforms applied to ``item``."""
-    return spec.model_copy(
-        update={
-            "each": None,
-            "from_": "item",
-            "where": None,
-            "max_items": None,
-            "names": None,
-            "if_missing": None,
-        }
-    )
+    """The per-item field of a list of values: the list's transforms applied to ``item``.
+
+    Built anew rather than copied: a copy that sets ``if_missing`` to None would count as
+    written ``if_missing: null``, and an item left empty would be sent as null."""
+    written = spec.model_dump(by_alias=True, exclude_unset=True, exclude=_LIST_KEYS)
+    return FieldSpec.model_validate({**written, "from": "item"})
 
 
 def _check_each(spec: FieldSpec, at: Path, ctx: CompileContext, *, flat: bool) -> bool:

@@ -324,7 +324,7 @@ def facts(
     if spec.type is not None:
         stepped = _typed(stepped, spec.type)
         missing = [_typed(f, spec.type) for f in missing]
-    if stepped.optional and (missing or spec.if_missing == "reject"):
+    if stepped.optional and (missing or spec.if_missing in ("reject", "empty")):
         stepped = replace(stepped, optional=None)
         return union([stepped, *missing]) if missing else stepped
     return stepped

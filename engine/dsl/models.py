@@ -90,8 +90,10 @@ class FieldSpec(Model):
     type: OutputType | None = Field(None, description="output type (JSON): string, integer, …")
     max_length: Annotated[int, Field(gt=0)] | None = None
     too_long: Literal["truncate", "reject"] = "truncate"
-    if_missing: Literal["omit", "reject", "null"] | None = Field(
-        None, description="when the value is missing: omit the field (default), reject the lead"
+    if_missing: Literal["omit", "reject", "null", "empty"] | None = Field(
+        None,
+        description="when the value is missing: omit the field (default), reject the lead, "
+        "null; each only: empty sends an empty list",
     )
     default: str | None = Field(None, description="text used when the value is missing")
     secret: bool | None = Field(
@@ -146,6 +148,11 @@ class FieldSpec(Model):
             raise ValueError("'separator' only applies to 'concat'")
         if self.else_ is not None and self.when is None:
             raise ValueError("'else' only applies to 'when'")
+        if self.if_missing == "empty" and source != "each":
+            raise ValueError(
+                "'if_missing: empty' sends an empty list, so it only applies to 'each'; "
+                "write if_missing: null to send an empty value"
+            )
         if self.default is not None and self.if_missing is not None:
             raise ValueError("use either 'default' or 'if_missing', not both")
         return self

@@ -121,6 +121,92 @@ def test_an_empty_list_follows_if_missing() -> None:
     )
 
 
+def test_if_missing_empty_sends_an_empty_json_array_at_any_depth() -> None:
+    """No item kept: ``[]`` for the lead's list and for an item's list, while a list without
+    the key is still left out."""
+    out = body(
+        """\
+        post:
+          fields:
+            phones: {each: lead.phones, if_missing: empty}
+            drivers:
+              each: lead.drivers
+              fields:
+                first: item.first_name
+                accidents: {each: item.accidents, if_missing: empty, fields: {on: item.date}}
+                again: {each: item.accidents, fields: {on: item.date}}
+        """,
+        phones=[],
+        drivers=DRIVERS[1:],
+    )
+    assert out == (
+        '{"phones":[],"drivers":[{"first":"Zoë","accidents":[]},{"first":"Cy","accidents":[]}]}'
+    )
+
+
+def test_if_missing_empty_keeps_the_xml_container_and_sends_nothing_in_a_form() -> None:
+    """XML has no empty list: the items' container is written empty (``<Phones/>``) and no
+    item element; a form has no way to say "empty list", so nothing is sent."""
+    xml = body(
+        """\
+        post:
+          format: xml
+          xml: {root: Lead, declaration: false}
+          fields:
+            Zip: lead.zip
+            Phones.Phone: {each: lead.phones, if_missing: empty}
+            Drivers.Driver:
+              each: lead.drivers
+              fields:
+                "@name": item.first_name
+                Accidents.Accident:
+                  {each: item.accidents, if_missing: empty, fields: {D: item.date}}
+        """,
+        phones=[],
+        drivers=DRIVERS[2:],
+    )
+    assert xml == (
+        '<Lead><Zip>78701</Zip><Phones/><Drivers><Driver name="Cy"><Accidents/></Driver>'
+        "</Drivers></Lead>"
+    )
+    form = body(
+        """\
+        post:
+          format: form
+          fields:
+            zip: lead.zip
+            phones: {each: lead.phones, names: "phone{n}", if_missing: empty}
+        """,
+        phones=[],
+    )
+    assert form == "zip=78701"
+
+
+def test_an_item_of_values_left_empty_is_left_out_not_null() -> None:
+    """The list's ``if_missing`` is about the list, never its items: an item a transform
+    empties is left out (it was sent as null when the list's keys were copied away)."""
+    stages = """\
+        post:
+          fields:
+            zip: lead.zip
+            phones: {each: lead.phones, if_missing: MODE, transform: [{substring: {start: 20}}]}
+        """
+    assert body(stages.replace("MODE", "omit")) == '{"zip":"78701"}'
+    assert body(stages.replace("MODE", "empty")) == '{"zip":"78701","phones":[]}'
+
+
+def test_if_missing_empty_is_explained() -> None:
+    plan, issues = compiled("""\
+        post:
+          fields: {phones: {each: lead.phones, max_items: 2, if_missing: empty}}
+        """)
+    assert plan is not None, issues
+    assert plan.stages["post"].request.fields[0].description == (
+        "one per item of lead.phones (at most 2 (more are left out), an empty list without "
+        "one): item"
+    )
+
+
 def test_xml_repeats_the_element_with_attributes_escaped_in_its_charset() -> None:
     out = body("""\
         post:
@@ -359,6 +445,10 @@ def test_aggregates_pass_the_ping_pii_check_but_items_do_not() -> None:
             "LP304 unknown lead field 'lead.drivers.nope'",
         ),
         ("x: {sum: lead.drivers}", "LP204 'sum' needs 'of': the value of one item"),
+        (
+            "x: {from: lead.zip, if_missing: empty}",
+            "LP204 'if_missing: empty' sends an empty list, so it only applies to 'each'",
+        ),
         ("x: {count: lead.drivers, of: item.dob}", "LP204 'of' only applies to 'min', 'max' and"),
         (
             "x: {concat: [lead.zip, {each: lead.phones}]}",
