@@ -44,6 +44,16 @@ def test_more_items_than_max_occurs_is_lp330(tmp_path: Path) -> None:
     assert found[0].endswith("drivers.xsd:10)")
 
 
+def test_if_missing_empty_in_xml_still_sends_no_required_element(tmp_path: Path) -> None:
+    """XML has no empty list: with ``if_missing: empty`` the Driver elements the XSD requires
+    (minOccurs 1) may still be absent, so the finding stays (in JSON ``[]`` is sent)."""
+    path = copy_lists(tmp_path, "        if_missing: reject\n", "        if_missing: empty\n")
+    assert issues(path) == [
+        "LP709 field 'Drivers.Driver' may be left out (the list may be empty), but the buyer's "
+        "spec requires 'Drivers.Driver'"
+    ]
+
+
 def test_an_item_field_the_xsd_lacks_is_found(tmp_path: Path) -> None:
     path = copy_lists(
         tmp_path,
@@ -96,3 +106,12 @@ def test_a_sum_always_sends_a_number(of: object, sent: str) -> None:
     listed = "lead.drivers" if isinstance(of, dict) and "count" in of else "lead.vehicles"
     found = facts(FieldSpec.model_validate({"sum": listed, "of": of}), schema)
     assert found.types == {sent} and found.optional is None
+
+
+@pytest.mark.parametrize(("mode", "optional"), [("empty", False), ("omit", True)])
+def test_a_json_list_with_if_missing_empty_is_always_sent(mode: str, optional: bool) -> None:
+    """``if_missing: empty`` sends ``[]`` without items: the array is never left out."""
+    schema = load_lead_schema(FIXTURES / "lists" / "lead-schema.yaml")
+    spec = FieldSpec.model_validate({"each": "lead.phones", "if_missing": mode})
+    found = facts(spec, schema)
+    assert found.types == {"array"} and (found.optional is not None) is optional
