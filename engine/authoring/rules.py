@@ -319,7 +319,7 @@ def pii_in_ping(f: BuyerFile) -> Iterator[Issue]:
                 "send personal details only in the post, once the buyer has won the lead; a "
                 "ping may send a reduction of them that identifies no one: "
                 + ", ".join(PING_SAFE)
-                + " (e.g. transform: [age]), or a count/min/max/any/all over a list",
+                + " (e.g. transform: [age]), or a count/min/max/sum/any/all over a list",
             )
 
 

@@ -475,7 +475,9 @@ def _settings(
     if spec.type is not None:
         words.append(f"sent as {TYPE_WORDS[spec.type]}")
     default: Any = None
-    mode: MissingMode = spec.if_missing or "omit"
+    missing = spec.if_missing
+    assert missing != "empty"  # the model allows it with 'each' only, which is compiled apart
+    mode: MissingMode = missing or "omit"
     if spec.if_missing is None and "if_missing" in spec.model_fields_set:
         mode = "null"  # `if_missing: null` arrives as YAML null
         if spec.default is not None:

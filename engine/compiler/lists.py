@@ -1,4 +1,5 @@
-"""Compile list fields (``each:``) and aggregates (``count``, ``min``, ``max``, ``any``, ``all``).
+"""Compile list fields (``each:``) and aggregates (``count``, ``min``, ``max``, ``sum``, ``any``,
+``all``).
 
 Both read a list of the lead (``lead.drivers``, or ``item.accidents`` inside another list) and
 keep the same items: a list field's ``where``, ``max_items`` and ``extra_items`` decide which
@@ -70,7 +71,8 @@ class AggregateSource:
     description: str
     reads: tuple[str, ...]
     safe: bool
-    """count, any and all give numbers and true/false; min and max are as safe as their `of`."""
+    """count, any and all give numbers and true/false; min, max and sum are as safe as their
+    `of`."""
 
 
 def list_kind(spec: FieldSpec) -> str | None:
@@ -207,17 +209,24 @@ def compile_each(
 
     def on_missing() -> Any:
         from engine.errors import MappingError
-        from engine.plan import OMIT
+        from engine.plan import OMIT, Rows
 
         if mode == "reject":
             raise MappingError(f"{label} has no items; this buyer requires at least one")
+        if mode == "empty":
+            return Rows()  # JSON writes [], XML its container empty, a form nothing
         return None if mode == "null" else OMIT
 
     span = ctx.source.key_at(at)
     compute = each_compute(name, span, keep, render, on_missing, spec.fields is not None)
     limits = _limits_words(keep, spec.where)
-    if mode == "reject":
-        limits = ", ".join(w for w in (limits, "the lead is refused without one") if w)
+    without = {
+        "reject": "the lead is refused without one",
+        "null": "null without one",
+        "empty": "an empty list without one",
+    }.get(mode)
+    if without is not None:
+        limits = ", ".join(w for w in (limits, without) if w)
     description = f"one per item of {label}" + (f" ({limits})" if limits else "") + f": {inner}"
     return ListField(compute, description, tuple(dict.fromkeys(reads)), items, pii)
 
@@ -227,18 +236,16 @@ def _pii(ctx: CompileContext, reads: tuple[str, ...]) -> bool:
     return callable(check) and any(check(r) for r in reads)
 
 
+_LIST_KEYS = {"each", "where", "max_items", "extra_items", "names", "if_missing"}
+
+
 def _item_spec(spec: FieldSpec) -> FieldSpec:
-    """The per-item field of a list of values: the list's transforms applied to ``item``."""
-    return spec.model_copy(
-        update={
-            "each": None,
-            "from_": "item",
-            "where": None,
-            "max_items": None,
-            "names": None,
-            "if_missing": None,
-        }
-    )
+    """The per-item field of a list of values: the list's transforms applied to ``item``.
+
+    Built anew rather than copied: a copy that sets ``if_missing`` to None would count as
+    written ``if_missing: null``, and an item left empty would be sent as null."""
+    written = spec.model_dump(by_alias=True, exclude_unset=True, exclude=_LIST_KEYS)
+    return FieldSpec.model_validate({**written, "from": "item"})
 
 
 def _check_each(spec: FieldSpec, at: Path, ctx: CompileContext, *, flat: bool) -> bool:
@@ -307,7 +314,7 @@ def _check_each(spec: FieldSpec, at: Path, ctx: CompileContext, *, flat: bool) -
 def aggregate_source(
     spec: FieldSpec, at: Path, ctx: CompileContext, hooks: Hooks
 ) -> AggregateSource | None:
-    """A ``count``/``min``/``max``/``any``/``all`` over a lead list's kept items."""
+    """A ``count``/``min``/``max``/``sum``/``any``/``all`` over a lead list's kept items."""
     kind = list_kind(spec)
     assert kind in AGGREGATES
     text = str(getattr(spec, kind))
@@ -343,6 +350,7 @@ def aggregate_source(
         "all": f"whether all of {scope} meet {spec.where}",
         "min": f"the least ({inner}) over {scope}{where}",
         "max": f"the greatest ({inner}) over {scope}{where}",
+        "sum": f"the total of ({inner}) over {scope}{where}, 0 when none has one",
     }
     return AggregateSource(get, f"{kind} of {label}", words[kind], reads, safe)
 

@@ -22,7 +22,7 @@ from engine.errors import MappingError
 from engine.plan import OMIT, RenderContext, Rows
 from engine.positions import Span
 
-Aggregate = Literal["count", "min", "max", "any", "all"]
+Aggregate = Literal["count", "min", "max", "sum", "any", "all"]
 
 
 def items_context(ctx: RenderContext) -> tuple[RenderContext, dict[str, Any]]:
@@ -143,7 +143,8 @@ def aggregate_getter(
 
     ``count``: how many; ``any``: at least one; ``all``: every kept item (true for none);
     ``min``/``max``: the least/greatest ``of`` value (numbers, or texts such as dates), missing
-    when no item gives one.
+    when no item gives one; ``sum``: the total of the ``of`` numbers, 0 when no item gives one.
+    An item whose ``of`` is missing is left out of ``min``, ``max`` and ``sum``.
     """
 
     def get(ctx: RenderContext) -> Any:
@@ -167,16 +168,17 @@ def aggregate_getter(
         for item in chosen:
             doc["item"] = item
             values.append(of(here))
-        return extreme(kind, [v for v in values if v is not OMIT and not is_missing(v)])
+        present = [v for v in values if v is not OMIT and not is_missing(v)]
+        return total(present) if kind == "sum" else extreme(kind, present)
 
     return get
 
 
-def extreme(kind: Literal["count", "min", "max", "any", "all"], values: Sequence[Any]) -> Any:
+def extreme(kind: Aggregate, values: Sequence[Any]) -> Any:
     """The least (``min``) or greatest (``max``) of numbers, or of texts; None when empty."""
     if not values:
         return None
-    numbers = all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in values)
+    numbers = all(_is_number(v) for v in values)
     texts = all(isinstance(v, str) for v in values)
     if not (numbers or texts):
         raise MappingError(
@@ -184,3 +186,24 @@ def extreme(kind: Literal["count", "min", "max", "any", "all"], values: Sequence
             "make 'of' give numbers (e.g. transform: [age]) or dates as YYYY-MM-DD"
         )
     return min(values) if kind == "min" else max(values)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def total(values: Sequence[Any]) -> int | float | Decimal:
+    """The sum of numbers, added in order: 0 when there are none, a whole number when all are
+    whole. Among exact decimals a float counts as the decimal it is
+    written as, so no ``TypeError`` and no binary rounding enters the total. Anything else (a
+    text, true/false) refuses the lead: which text is a number is for ``of`` to say."""
+    odd = sorted({type(v).__name__ for v in values if not _is_number(v)})
+    if odd:
+        raise MappingError(
+            f"cannot add {', '.join(odd)} values; make 'of' give numbers "
+            "(e.g. of: {from: item.value, type: number})"
+        )
+    if any(isinstance(v, Decimal) for v in values):
+        return sum((v if isinstance(v, Decimal) else Decimal(repr(v)) for v in values), Decimal(0))
+    found: int | float = sum(values)
+    return found

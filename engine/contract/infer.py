@@ -166,6 +166,10 @@ def _aggregate(spec: m.FieldSpec, schema: Any) -> Facts | None:
         return Facts(frozenset({"integer"}), shaped=True)
     if spec.any is not None or spec.all is not None:
         return _of_values((True, False), shaped=True)
+    if spec.sum is not None and spec.of is not None:
+        inner = facts(spec.of, in_list(schema, spec.sum))
+        whole = inner.types <= {"integer"}  # a total of whole numbers is whole; 0 for none
+        return Facts(frozenset({"integer" if whole else "number"}), shaped=True)
     listed = spec.min if spec.min is not None else spec.max
     if listed is None or spec.of is None:
         return None
@@ -320,7 +324,7 @@ def facts(
     if spec.type is not None:
         stepped = _typed(stepped, spec.type)
         missing = [_typed(f, spec.type) for f in missing]
-    if stepped.optional and (missing or spec.if_missing == "reject"):
+    if stepped.optional and (missing or spec.if_missing in ("reject", "empty")):
         stepped = replace(stepped, optional=None)
         return union([stepped, *missing]) if missing else stepped
     return stepped

@@ -69,10 +69,13 @@ def stage_check(
     states = frozenset(s.strip().upper() for s in listed) if listed else None
     found = {name: facts(field, schema, states) for name, field in model.fields.items()}
     items, lists = item_fields(shape, plans, model.fields, schema, states)
-    if shape.format == "xml":  # a list is its repeated element: a group of fields, not an array
-        for name, spec_ in model.fields.items():
-            if isinstance(spec_, m.FieldSpec) and spec_.each is not None and name in found:
-                found[name] = replace(found[name], types=frozenset({"object"}))
+    for name, spec_ in model.fields.items():
+        if not isinstance(spec_, m.FieldSpec) or spec_.each is None or name not in found:
+            continue
+        if shape.format == "xml":  # a list is its repeated element: a group of fields
+            found[name] = replace(found[name], types=frozenset({"object"}))
+        if shape.format != "json" and spec_.if_missing == "empty":  # only JSON has "[]"
+            found[name] = replace(found[name], optional="the list may be empty")
     tests = tuple(
         (case, source.at(("tests", i, "expect_body")))
         for i, case in enumerate(spec.tests)

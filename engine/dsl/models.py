@@ -55,6 +55,9 @@ class FieldSpec(Model):
     max: str | None = Field(
         None, description="the greatest `of` over the kept items of a lead list"
     )
+    sum: str | None = Field(
+        None, description="the total of the `of` numbers over the kept items of a lead list"
+    )
     any: str | None = Field(
         None, description="true when `where` holds for at least one kept item of a lead list"
     )
@@ -63,7 +66,8 @@ class FieldSpec(Model):
     )
     of: FieldSpec | str | None = Field(
         None,
-        description="min and max: the value of one item, e.g. {from: item.dob, transform: [age]}",
+        description="min, max and sum: the value of one item, e.g. {from: item.dob, "
+        "transform: [age]}",
     )
 
     where: str | None = Field(
@@ -86,8 +90,10 @@ class FieldSpec(Model):
     type: OutputType | None = Field(None, description="output type (JSON): string, integer, …")
     max_length: Annotated[int, Field(gt=0)] | None = None
     too_long: Literal["truncate", "reject"] = "truncate"
-    if_missing: Literal["omit", "reject", "null"] | None = Field(
-        None, description="when the value is missing: omit the field (default), reject the lead"
+    if_missing: Literal["omit", "reject", "null", "empty"] | None = Field(
+        None,
+        description="when the value is missing: omit the field (default), reject the lead, "
+        "null; each only: empty sends an empty list",
     )
     default: str | None = Field(None, description="text used when the value is missing")
     secret: bool | None = Field(
@@ -112,6 +118,7 @@ class FieldSpec(Model):
                 ("count", self.count),
                 ("min", self.min),
                 ("max", self.max),
+                ("sum", self.sum),
                 ("any", self.any),
                 ("all", self.all),
             )
@@ -121,7 +128,7 @@ class FieldSpec(Model):
             got = " and ".join(sources) if sources else "none"
             raise ValueError(
                 "a field needs exactly one of 'from', 'value', 'concat', 'when', 'each' or an "
-                f"aggregate ('count', 'min', 'max', 'any', 'all') (found {got})"
+                f"aggregate ('count', 'min', 'max', 'sum', 'any', 'all') (found {got})"
             )
         source = sources[0]
         listish = source in ("each", *AGGREGATES)
@@ -131,9 +138,9 @@ class FieldSpec(Model):
         for key in ("fields", "names"):
             if getattr(self, key) is not None and source != "each":
                 raise ValueError(f"'{key}' only applies to 'each'")
-        if self.of is not None and source not in ("min", "max"):
-            raise ValueError("'of' only applies to 'min' and 'max'")
-        if source in ("min", "max") and self.of is None:
+        if self.of is not None and source not in ("min", "max", "sum"):
+            raise ValueError("'of' only applies to 'min', 'max' and 'sum'")
+        if source in ("min", "max", "sum") and self.of is None:
             raise ValueError(f"'{source}' needs 'of': the value of one item, e.g. of: item.age")
         if source in ("any", "all") and self.where is None:
             raise ValueError(f"'{source}' needs 'where': the condition an item meets")
@@ -141,6 +148,11 @@ class FieldSpec(Model):
             raise ValueError("'separator' only applies to 'concat'")
         if self.else_ is not None and self.when is None:
             raise ValueError("'else' only applies to 'when'")
+        if self.if_missing == "empty" and source != "each":
+            raise ValueError(
+                "'if_missing: empty' sends an empty list, so it only applies to 'each'; "
+                "write if_missing: null to send an empty value"
+            )
         if self.default is not None and self.if_missing is not None:
             raise ValueError("use either 'default' or 'if_missing', not both")
         return self
@@ -149,7 +161,7 @@ class FieldSpec(Model):
 Fields = dict[str, FieldSpec | str]
 
 #: The aggregates over a lead list's kept items, usable in pings (they identify no one).
-AGGREGATES = ("count", "min", "max", "any", "all")
+AGGREGATES = ("count", "min", "max", "sum", "any", "all")
 
 # ----------------------------------------------------------------------------------------------
 # Payload formats

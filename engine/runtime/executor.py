@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import random
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from urllib.parse import urlencode
@@ -55,6 +56,7 @@ from engine.runtime.timing import Phases
 from engine.runtime.transport import ClientPool, ClientSettings, prewarm
 from engine.runtime.wire import AddressCheck, Wire, WireError, WireRequest
 from engine.runtime.wire_httpx import HttpxWire
+from engine.runtime.wsse import ClockStamp
 
 log = logging.getLogger("leadpost.delivery")
 
@@ -102,6 +104,7 @@ class Runtime:
         environ: Mapping[str, str] | None = None,
         breakers: BreakerRegistry | None = None,
         rand: Callable[[], float] = random.random,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
         logger: logging.Logger | None = None,
         settings: ClientSettings | None = None,
         journal: AttemptJournal | None = None,
@@ -113,6 +116,9 @@ class Runtime:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.breakers = breakers if breakers is not None else BreakerRegistry(self.clock)
         self.rand = rand
+        self.stamp = ClockStamp(self.clock, random_bytes)
+        """Per-send values (a WS-Security nonce and Created): this runtime's clock, and
+        ``random_bytes`` (``secrets.token_bytes``; a test may pin it) for the nonce."""
         self.log = logger or log
         self.tokens = TokenCache(self.clock)
         """OAuth access tokens shared by every lead of the same credentials."""
@@ -293,6 +299,8 @@ class Runtime:
         breaker = self.breakers.get(target.breaker_name, plan.breaker)
         if breaker.state == "open" and (breaker.retry_at or 0.0) > self.clock.now():
             return record.outcome("circuit_open", self._open_reason(breaker))
+        if ctx.stamp is None:
+            ctx = dataclasses.replace(ctx, stamp=self.stamp)
         try:
             if target.pii_fields:
                 record.values = render_values(plan, stage, ctx)

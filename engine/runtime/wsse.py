@@ -6,7 +6,8 @@ either the password as text (``#PasswordText``) or ``Base64(SHA-1(nonce + create
 optionally a ``wsu:Timestamp``. The nonce and the time change with every request, so the header
 cannot be part of the compiled body: :func:`secure` adds it to each rendered body, just inside
 the envelope (into the envelope's own ``Header`` when the buyer file fills one). Randomness and
-time come from ``RenderContext.stamp`` so tests are reproducible.
+time come from ``RenderContext.stamp``: the runtime's :class:`ClockStamp` (its clock, and
+``secrets.token_bytes`` unless a test gives other bytes), or the system's outside a runtime.
 
 Written by hand because it is a dozen elements and one hash: the SOAP clients that build it
 (zeep, suds) come with a whole WSDL toolkit, and the tests check this output against zeep's.
@@ -22,11 +23,12 @@ import base64
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Final
 from xml.sax.saxutils import escape
 
+from engine.clock import Clock, SystemClock
 from engine.errors import MappingError
 from engine.plan import (
     IntegrationPlan,
@@ -52,17 +54,30 @@ BASE64_BINARY: Final = (
 HIDDEN: Final = "***"
 
 
-class SystemStamp:
-    """The system's randomness (``secrets``) and clock."""
+class ClockStamp:
+    """A nonce from ``random_bytes`` (cryptographically random by default: a nonce must not be
+    guessable) and the time of ``clock``, so a fake clock pins ``Created`` too."""
+
+    __slots__ = ("_clock", "_random_bytes")
+
+    def __init__(
+        self, clock: Clock, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+    ) -> None:
+        self._clock = clock
+        self._random_bytes = random_bytes
 
     def nonce(self) -> bytes:
-        return secrets.token_bytes(16)
+        found = self._random_bytes(16)
+        if len(found) != 16:
+            raise ValueError(f"random_bytes(16) gave {len(found)} bytes")
+        return found
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self._clock.wall()
 
 
-SYSTEM_STAMP: Final = SystemStamp()
+#: Outside a runtime (render, explain, test cases): the system's clock and ``secrets``.
+SYSTEM_STAMP: Final = ClockStamp(SystemClock())
 
 
 def created_text(moment: datetime) -> str:

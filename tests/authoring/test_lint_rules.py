@@ -192,7 +192,7 @@ def test_pii_in_ping(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "  hint: send personal details only in the post, once the buyer has won the lead; a ping "
         "may send a reduction of them that identifies no one: since, within, hash, age, "
         "birth_year, age_band, zip3, email_domain, area_code (e.g. transform: [age]), or a "
-        "count/min/max/any/all over a list"
+        "count/min/max/sum/any/all over a list"
     ) in out
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from engine.authoring.lint import LintOptions, lint_file
+from engine.contract.infer import facts
+from engine.dsl.models import FieldSpec
+from engine.lead.schema import load_lead_schema
 from tests.paths import FIXTURES, INTEGRATIONS
 
 
@@ -37,6 +42,16 @@ def test_more_items_than_max_occurs_is_lp330(tmp_path: Path) -> None:
         "allows at most 2 (maxOccurs at "
     )
     assert found[0].endswith("drivers.xsd:10)")
+
+
+def test_if_missing_empty_in_xml_still_sends_no_required_element(tmp_path: Path) -> None:
+    """XML has no empty list: with ``if_missing: empty`` the Driver elements the XSD requires
+    (minOccurs 1) may still be absent, so the finding stays (in JSON ``[]`` is sent)."""
+    path = copy_lists(tmp_path, "        if_missing: reject\n", "        if_missing: empty\n")
+    assert issues(path) == [
+        "LP709 field 'Drivers.Driver' may be left out (the list may be empty), but the buyer's "
+        "spec requires 'Drivers.Driver'"
+    ]
 
 
 def test_an_item_field_the_xsd_lacks_is_found(tmp_path: Path) -> None:
@@ -73,3 +88,30 @@ def test_json_arrays_max_items_and_item_types(tmp_path: Path) -> None:
     assert any(i.startswith("LP704") and "drivers[0].incidents[0].at_fault" in i for i in found), (
         found
     )
+
+
+@pytest.mark.parametrize(
+    ("of", "sent"),
+    [
+        ({"count": "item.accidents"}, "integer"),
+        ("item.value", "number"),
+        ({"from": "item.value", "type": "integer"}, "integer"),
+    ],
+    ids=["counts", "numbers", "typed-whole"],
+)
+def test_a_sum_always_sends_a_number(of: object, sent: str) -> None:
+    """The checks see a sum as a whole number when ``of`` gives whole numbers, any number
+    otherwise, and never left out (no items total 0)."""
+    schema = load_lead_schema(FIXTURES / "lists" / "lead-schema.yaml")
+    listed = "lead.drivers" if isinstance(of, dict) and "count" in of else "lead.vehicles"
+    found = facts(FieldSpec.model_validate({"sum": listed, "of": of}), schema)
+    assert found.types == {sent} and found.optional is None
+
+
+@pytest.mark.parametrize(("mode", "optional"), [("empty", False), ("omit", True)])
+def test_a_json_list_with_if_missing_empty_is_always_sent(mode: str, optional: bool) -> None:
+    """``if_missing: empty`` sends ``[]`` without items: the array is never left out."""
+    schema = load_lead_schema(FIXTURES / "lists" / "lead-schema.yaml")
+    spec = FieldSpec.model_validate({"each": "lead.phones", "if_missing": mode})
+    found = facts(spec, schema)
+    assert found.types == {"array"} and (found.optional is not None) is optional

@@ -268,6 +268,67 @@ async def test_the_buyer_gets_a_valid_token_and_logs_show_no_secret(
         assert "s3cret" not in text
 
 
+async def _received_through_runtime(buyer_server: BuyerServer, runtime: Runtime) -> bytes:
+    plan = compile_buyer(buyer())
+    env = dataclasses.replace(plan.environments["test"], url=buyer_server.url + "/wsse")
+    plan = dataclasses.replace(plan, environments={"test": env})
+    buyer_server.default("/wsse", Reply.json({"ok": True}))
+    ctx = RenderContext(SAMPLE, MOMENT)
+    outcome = await runtime.send(plan, "post", ctx, env="test", lead_id="L-1")
+    assert outcome.kind == "accepted", outcome.reason
+    received: bytes = buyer_server.received("/wsse")[-1].body
+    return received
+
+
+@pytest.mark.anyio
+async def test_the_runtime_stamps_with_its_clock_and_random_source(
+    buyer_server: BuyerServer,
+) -> None:
+    """A runtime makes Created (and the Timestamp) from its own clock, not the system's, and
+    the nonce from the random source it was given: a test pins both and knows the digest."""
+    clock = FakeClock(wall_start=MOMENT - timedelta(days=400))
+    clock.advance(60.5)
+    moment = MOMENT - timedelta(days=400) + timedelta(seconds=60.5)
+    drawn: list[int] = []
+
+    def pinned(n: int) -> bytes:
+        drawn.append(n)
+        return b"\x07" * n
+
+    async with Runtime(clock=clock, environ=ENVIRON, random_bytes=pinned) as runtime:
+        received = await _received_through_runtime(buyer_server, runtime)
+    t = token(received)
+    assert t.findtext(f"{WSU}Created") == wsse.created_text(moment)
+    assert t.findtext(f"{WSSE}Nonce") == base64.b64encode(b"\x07" * 16).decode()
+    assert drawn == [16]
+    expected = wsse.password_digest(b"\x07" * 16, wsse.created_text(moment), PASSWORD)
+    assert t.findtext(f"{WSSE}Password") == expected
+    security = etree.fromstring(received).find(f"{{{SOAP}}}Header/{WSSE}Security")
+    assert token_problem(security, "partner&7", PASSWORD, moment) is None
+
+
+@pytest.mark.anyio
+async def test_by_default_the_runtime_nonce_is_cryptographically_random(
+    buyer_server: BuyerServer,
+) -> None:
+    """Without a random source the runtime draws ``secrets.token_bytes``: every send a new
+    16-byte nonce, while Created still follows the runtime's (fake) clock."""
+    clock = FakeClock(wall_start=MOMENT)
+    async with Runtime(clock=clock, environ=ENVIRON) as runtime:
+        first = token(await _received_through_runtime(buyer_server, runtime))
+        second = token(await _received_through_runtime(buyer_server, runtime))
+    nonces = [base64.b64decode(t.findtext(f"{WSSE}Nonce") or "") for t in (first, second)]
+    assert len(nonces[0]) == len(nonces[1]) == 16 and nonces[0] != nonces[1]
+    assert {t.findtext(f"{WSU}Created") for t in (first, second)} == {wsse.created_text(MOMENT)}
+
+
+def test_a_random_source_giving_the_wrong_length_is_refused() -> None:
+    """A pinned source must give the 16 bytes asked for: a short nonce would weaken the token."""
+    stamp = wsse.ClockStamp(FakeClock(), lambda n: b"x")
+    with pytest.raises(ValueError, match=r"random_bytes\(16\) gave 1 bytes"):
+        stamp.nonce()
+
+
 def test_the_sandbox_refuses_a_wrong_digest_a_stale_time_and_other_users() -> None:
     """The simulated buyer's verifier (written apart from leadpost's header code)."""
     body = render(compile_buyer(buyer()))

@@ -103,6 +103,10 @@ class JsonItems:
         self._items = items or (None,) * len(names)
 
     def render(self, rows: Rows) -> str | None:
+        """The array; None (left out) when its items all rendered to nothing. No rows at all
+        come only from ``if_missing: empty``: an empty array."""
+        if not rows:
+            return "[]"
         parts = []
         shape = self._shape
         for row in rows:

@@ -84,8 +84,12 @@ class _Element:
                 value = texts[child[1]]
                 if value:
                     parts.append(child[0] + value + child[2])
-                elif value is not None:
+                elif value is None:
+                    continue
+                elif child[3]:
                     parts.append(child[3])
+                else:  # a list field with no items (if_missing: empty): its container stays
+                    present = True
             else:
                 out = child.render(texts)  # type: ignore[union-attr]
                 if out is not None:
@@ -286,6 +290,11 @@ class XmlItems:
         return clean(text, self._names[j], self._attr[j] if self._attr else False, self._limits[j])
 
     def render(self, rows: Rows, clean: Clean) -> str | None:
+        """The repeated elements; None (left out) when the items all rendered to nothing. No
+        rows at all come only from ``if_missing: empty``: no element, but an empty text that
+        keeps the enclosing element (``<Drivers/>``)."""
+        if not rows:
+            return ""
         parts: list[str] = []
         name = self._name
         for row in rows:
