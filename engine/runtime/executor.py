@@ -34,6 +34,7 @@ from engine.plan import (
     OAuth2Auth,
     RenderContext,
     StagePlan,
+    WsseAuth,
 )
 from engine.runtime.attempt import Record, log_outcome
 from engine.runtime.auth import TokenCache, build_auth
@@ -109,6 +110,7 @@ class Runtime:
         settings: ClientSettings | None = None,
         journal: AttemptJournal | None = None,
         check: AddressCheck | None = None,
+        wire: Wire | None = None,
     ) -> None:
         self.journal = journal
         """Where each post's intent is committed before it leaves (see engine.runtime.journal)."""
@@ -125,7 +127,12 @@ class Runtime:
         self.scheduler = Scheduler(self.clock, self._run_job)
         """Deliveries waiting for a retry; set ``scheduler.on_result`` to receive their ends."""
         self._client = client
-        self._injected = HttpxWire(client, owned=False) if client is not None else None
+        if wire is None and client is not None:
+            wire = HttpxWire(client, owned=False)
+        self._injected = wire
+        """Where every lead's request goes when given: ``wire`` (e.g. an in-process one in a
+        benchmark), else the injected client's. OAuth tokens still go through ``client`` or
+        the pool."""
         self._pool = ClientPool(settings, check=check) if client is None else None
         """Wires and clients per network setting; ``check`` is applied to every address
         dialled (after DNS)."""
@@ -266,7 +273,7 @@ class Runtime:
         """One attempt to send ``stage`` of a lead; ``deadline`` is an absolute ``clock.now()``
         time. Returns by the deadline (or the stage's total timeout) whatever the buyer does.
         ``${env:NAME}`` values are read from ``ctx.environ``, or the runtime's when it is empty."""
-        if not ctx.environ:  # (the router's contexts carry it: one per auction, not per ping)
+        if not ctx.environ and self.environ:  # the router's contexts carry it (not per ping)
             ctx = dataclasses.replace(ctx, environ=self.environ)
         record = Record(plan, stage, lead_id, attempt)
         outcome = await self._attempt(record, ctx, env, deadline)
@@ -299,7 +306,7 @@ class Runtime:
         breaker = self.breakers.get(target.breaker_name, plan.breaker)
         if breaker.state == "open" and (breaker.retry_at or 0.0) > self.clock.now():
             return record.outcome("circuit_open", self._open_reason(breaker))
-        if ctx.stamp is None:
+        if ctx.stamp is None and isinstance(plan.auth, WsseAuth):  # only a SOAP login uses it
             ctx = dataclasses.replace(ctx, stamp=self.stamp)
         try:
             if target.pii_fields:

@@ -19,11 +19,16 @@ auctions in flight. Checks: p99 auction time <= 110 ms; exactly one recorded pin
 buyer per auction; open sockets (counted in /proc/self/fd) and asyncio tasks back to their
 baseline within 5 s after the run.
 
+Leadpost's own work (scenario "own", also run with 1): the same auctions through an in-process
+wire that answers at once, so what is left is leadpost's CPU per request: a ping sent alone
+(Runtime.send) and a whole auction's requests (Router.route), the bare cost of a task, a timeout
+and the wire subtracted (target: within 30 µs).
+
 Circuit breakers are switched off for the buyers so that the failing ones are pinged in every
 auction (with breakers on, they would be paused after a few failures and never pinged).
 
 Run by hand:  .venv/bin/python scripts/bench/auction.py [--quick] [--auctions N] [--delay MS]
-              [--inflight N] [--scenario 1|2|both] [--rounds K]
+              [--inflight N] [--scenario 1|2|own|both] [--rounds K]
 On a shared machine use --rounds (e.g. 6): the clients take turns, and the spread of the
 per-round ratios shows how much of a difference is the machine's load.
 """
@@ -64,9 +69,11 @@ from engine.clock import SystemClock  # noqa: E402
 from engine.lead import validate_lead  # noqa: E402
 from engine.lead.schema import load_lead_schema  # noqa: E402
 from engine.loading import load_integration  # noqa: E402
-from engine.plan import BreakerPlan, EnvironmentPlan, IntegrationPlan  # noqa: E402
+from engine.plan import BreakerPlan, EnvironmentPlan, IntegrationPlan, RenderContext  # noqa: E402
 from engine.runtime.executor import Runtime  # noqa: E402
+from engine.runtime.timing import Phases  # noqa: E402
 from engine.runtime.tuning import tune_gc  # noqa: E402
+from engine.runtime.wire import WireAnswer, WireRequest  # noqa: E402
 from engine.store import MemoryStore  # noqa: E402
 
 BUYER_FILE = """\
@@ -494,6 +501,99 @@ async def settle(target: Callable[[], int], baseline: int, within: float) -> tup
     return value, time.perf_counter() - started
 
 
+class InProcessWire:
+    """A wire that answers at once, in this process: what is left of an auction's CPU is
+    leadpost's own work (no sockets, no event-loop I/O)."""
+
+    def __init__(self) -> None:
+        self.serial = 0
+
+    async def send(self, request: WireRequest, phases: Phases) -> WireAnswer:
+        self.serial += 1
+        phases.sent = phases.head = phases.done = time.perf_counter()
+        if request.url.endswith("/post"):
+            body = b'{"status":"accepted","lead_id":"L%d"}' % self.serial
+        else:  # distinct bids, as in scenario 1 (ties would add acceptance-rate lookups)
+            body = b'{"status":"bid","bid":"%d.25","ping_id":"P%d"}' % (self.serial, self.serial)
+        return WireAnswer(200, (("Content-Type", "application/json"),), body)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def own_work(base: IntegrationPlan, lead: dict[str, Any], args: argparse.Namespace) -> None:
+    """Leadpost's own CPU per request (target <= 30 µs): with an in-process wire, once for a
+    ping alone (Runtime.send: render, auth, breaker, deadline, reading the answer, the masked
+    record) and once per request of a whole auction (Router.route, 1 in flight: eligibility,
+    pings, ranking, the post, the trace and every store write). The bare cost of a task and a
+    timeout around the same wire is measured alongside and subtracted."""
+    rounds = max(args.rounds, 3)
+    per_round = max(args.auctions // rounds, 20)
+    print(
+        f"\nLeadpost's own work per request (in-process wire, no network; median of {rounds}"
+        f" rounds of {per_round} auctions; target <= 30 µs)"
+    )
+    print(f"{'buyers':>6} | {'send (one ping)':>16} | {'route (per request)':>20}")
+    for n in (20, 50):
+        send_us, route_us = await own_row(base, lead, n, rounds, per_round)
+        print(
+            f"{n:>6} | {send_us:>13.1f} µs | {route_us:>17.1f} µs"
+            f"   (target <= 30 µs: send {'met' if send_us <= 30 else 'NOT met'},"
+            f" route {'met' if route_us <= 30 else 'NOT met'})",
+            flush=True,
+        )
+
+
+async def own_row(
+    base: IntegrationPlan, lead: dict[str, Any], n: int, rounds: int, per_round: int
+) -> tuple[float, float]:
+    """µs of leadpost's own CPU per ping sent alone, and per request of a whole auction."""
+    camp = campaign(base, list(range(20000, 20000 + n)), 1.0)
+    plans = [b.integration for b in camp.buyers]
+    wire = InProcessWire()
+    async with Runtime(environ={}, wire=wire) as runtime:
+        router = Router(runtime, MemoryStore(), SystemClock(), env="test")
+        ctx = RenderContext(lead, SystemClock().wall(), {})
+
+        async def pings() -> None:
+            deadline = time.monotonic() + 1.0
+            async with asyncio.TaskGroup() as tg:
+                for p in plans:
+                    tg.create_task(
+                        runtime.send(p, "ping", ctx, env="test", lead_id="x", deadline=deadline)
+                    )
+
+        async def bare_one() -> None:
+            async with asyncio.timeout(1.0):
+                await wire.send(BARE, Phases())
+
+        async def bare() -> None:
+            async with asyncio.TaskGroup() as tg:
+                for _ in plans:
+                    tg.create_task(bare_one())
+
+        async def route() -> None:
+            await router.route(camp, lead)
+
+        async def cpu(run: Callable[[], Awaitable[None]], times: int) -> float:
+            started = time.process_time()
+            for _ in range(times):
+                await run()
+            return (time.process_time() - started) / times
+
+        for run in (pings, bare, route):
+            await cpu(run, 20)
+        sends, routes = [], []
+        for _ in range(rounds):
+            floor = await cpu(bare, per_round) / n
+            sends.append(await cpu(pings, per_round) / n - floor)
+            routes.append(await cpu(route, per_round) / (n + 1) - floor)
+    return statistics.median(sends) * 1e6, statistics.median(routes) * 1e6
+
+
+BARE = WireRequest("POST", "http://127.0.0.1:9/ping", (), b"", 1.0, 1.0)
+
+
 async def scenario_two(
     base: IntegrationPlan, lead: dict[str, Any], args: argparse.Namespace
 ) -> bool:
@@ -568,7 +668,7 @@ def main() -> int:
     parser.add_argument(
         "--inflight", type=int, default=20, help="auctions in flight in scenario 2 (default 20)"
     )
-    parser.add_argument("--scenario", choices=("1", "2", "both"), default="both")
+    parser.add_argument("--scenario", choices=("1", "2", "own", "both"), default="both")
     parser.add_argument(
         "--rounds",
         type=int,
@@ -591,6 +691,8 @@ def main() -> int:
     base, lead = load()
     if args.scenario in ("1", "both"):
         anyio.run(scenario_one, base, lead, args)
+    if args.scenario in ("own", "1", "both"):
+        anyio.run(own_work, base, lead, args)
     if args.scenario in ("2", "both"):
         return 0 if anyio.run(scenario_two, base, lead, args) else 1
     return 0

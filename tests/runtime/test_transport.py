@@ -309,3 +309,35 @@ async def test_cookies_from_one_lead_never_reach_the_next(
     await send(wire, buyer_server.url + "/post", b"lead 2")
     first, second = buyer_server.received("/post")
     assert "cookie" not in first.headers and "cookie" not in second.headers
+
+
+class _InProcess:
+    """A wire that answers every request itself (what a benchmark of leadpost's own work uses)."""
+
+    def __init__(self) -> None:
+        self.requests: list[WireRequest] = []
+
+    async def send(self, request: WireRequest, phases: Phases) -> WireAnswer:
+        self.requests.append(request)
+        body = b'{"status": "bid", "bid": "7.50", "ping_id": "P1"}'
+        return WireAnswer(200, (("Content-Type", "application/json"),), body)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_wire_given_to_the_runtime_carries_every_lead() -> None:
+    """``Runtime(wire=...)``: the rendered request goes to that wire, and its answer is read
+    like any buyer's (no socket is opened)."""
+    from engine.clock import SystemClock
+    from engine.plan import RenderContext
+    from engine.runtime.executor import Runtime
+    from tests.auction_kit import ENVIRON, plan, sample_lead
+
+    wire = _InProcess()
+    bidder = plan("bidder", "b1", "http://127.0.0.1:9")
+    ctx = RenderContext(sample_lead(), SystemClock().wall(), {})
+    async with Runtime(environ=ENVIRON, wire=wire) as runtime:
+        outcome = await runtime.send(bidder, "ping", ctx, env="test", lead_id="ld-1")
+    assert [r.url for r in wire.requests] == ["http://127.0.0.1:9/b1/ping"]
+    assert (outcome.kind, str(outcome.price)) == ("accepted", "7.50")
