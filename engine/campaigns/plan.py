@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -25,10 +25,11 @@ class CampaignBuyer:
     campaign-wide ``require_valid``); the buyer file's filters may require more."""
     requirement: Callable[[Mapping[str, Any]], str | None] | None = None
     """None when ``require_valid`` is met by the lead, else the reason the buyer is excluded."""
+    buyer: str = field(init=False)
+    """The buyer's id (its file's), kept as a field: an auction reads it a dozen times a buyer."""
 
-    @property
-    def buyer(self) -> str:
-        return self.integration.buyer
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "buyer", self.integration.buyer)
 
 
 @dataclass(frozen=True, slots=True)

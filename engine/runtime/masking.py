@@ -162,6 +162,8 @@ def mask_headers(
     headers: Iterable[tuple[str, str]], secret: Mapping[str, str]
 ) -> tuple[tuple[str, str], ...]:
     """Headers with secret values replaced; an Authorization header keeps its scheme."""
+    if not secret:  # nothing to hide (a buyer without header credentials): as they are
+        return headers if isinstance(headers, tuple) else tuple(headers)
     out = []
     for name, value in headers:
         lower = name.lower()
