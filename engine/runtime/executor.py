@@ -298,8 +298,6 @@ class Runtime:
             return record.outcome("invalid", f"{why}, nothing was sent")
         if target.insecure is not None:
             return record.outcome("invalid", f"{target.insecure}; nothing was sent")
-        if target.pii_fields:
-            record.scrub = Scrubber.for_stage(stage_plan, ctx)
         if (name := target.missing_secret(self.environ)) is not None:
             why = f"the environment variable {name} is not set; set it to the buyer's credentials"
             return record.outcome("auth", f"{why} and restart leadpost (nothing was sent)")
@@ -314,12 +312,14 @@ class Runtime:
             record.rendered = render_request(
                 plan, stage, ctx, env, lead_id=record.lead_id, values=record.values
             )
-        except MappingError as exc:
+        except MappingError as exc:  # its text may quote the lead: scrubbed of what it read
+            record.scrub = Scrubber.for_stage(stage_plan, ctx, record.values)
             return record.outcome("invalid", str(exc))
         except Exception as exc:
             self.log.exception("building the request for %s failed", plan.buyer)
+            record.scrub = Scrubber.for_stage(stage_plan, ctx, record.values)
             return record.outcome("invalid", f"the request could not be built: {exc}")
-        if record.values is not None:
+        if record.values is not None:  # one scrubber per attempt: the lead's and sent values
             record.scrub = Scrubber.for_stage(stage_plan, ctx, record.values)
         return await self._exchange(record, target, breaker, deadline)
 

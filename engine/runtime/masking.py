@@ -88,7 +88,12 @@ def _flat(value: Any) -> list[Any]:
 
 
 class Scrubber:
-    """Replaces every occurrence of known personal values in a text by their masks."""
+    """Replaces every occurrence of known personal values in a text by their masks.
+
+    The pattern is compiled at the first text that contains one of the values (found by a
+    plain substring search first): most texts scrubbed — a body whose fields are masked
+    already, a buyer's answer that does not echo the lead — contain none, and compiling a
+    pattern of this lead's values cost more than the rest of recording the attempt."""
 
     __slots__ = ("_masks", "_pattern")
 
@@ -101,22 +106,24 @@ class Scrubber:
             if len(text) >= 3:
                 masks[text.lower()] = str(mask_value(text))
         self._masks = masks
-        ordered = sorted(masks, key=len, reverse=True)
-        self._pattern = (
-            re.compile(
-                r"(?<!\w)(?:" + "|".join(re.escape(t) for t in ordered) + r")(?!\w)", re.IGNORECASE
-            )
-            if ordered
-            else None
-        )
+        self._pattern: re.Pattern[str] | None = None
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return bool(self._masks)
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None:
+        if not self._masks:
             return text
-        return self._pattern.sub(lambda m: self._masks[m.group(0).lower()], text)
+        lowered = text.lower()
+        if not any(value in lowered for value in self._masks):
+            return text
+        pattern = self._pattern
+        if pattern is None:
+            ordered = sorted(self._masks, key=len, reverse=True)
+            body = "|".join(re.escape(t) for t in ordered)
+            pattern = self._pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+        masks = self._masks
+        return pattern.sub(lambda m: masks.get(m.group(0).lower(), HIDDEN), text)
 
     @classmethod
     def for_stage(
