@@ -72,6 +72,8 @@ async def run_checks(
 ) -> str | None:
     """Run every check (services in parallel, by ``deadline``); the first failed critical
     check's reason, or None when the lead may be offered to buyers."""
+    if not checks:
+        return None
     found: dict[str, str | None] = {}
 
     async def service(check: CheckPlan, plan: IntegrationPlan) -> None:
@@ -82,15 +84,18 @@ async def run_checks(
             rec.store.save_attempt(rec.lead_id, outcome)
         found[check.name] = None if outcome.ok else f"{outcome.kind}: {outcome.reason or ''}"
 
-    with anyio.move_on_after(max(deadline - rec.clock.now(), 0.0) + GRACE):
-        async with anyio.create_task_group() as tg:
-            for check in checks:
-                if check.service is not None:
+    for check in checks:  # the checks of this process first, without a task or a scope
+        if check.service is None and check.in_store:
+            found[check.name] = stored_suppression(lead, rec.store.suppressed)
+        elif check.service is None and check.check is not None:
+            found[check.name] = check.check(lead)
+    services = [c for c in checks if c.service is not None]
+    if services:
+        with anyio.move_on_after(max(deadline - rec.clock.now(), 0.0) + GRACE):
+            async with anyio.create_task_group() as tg:
+                for check in services:
+                    assert check.service is not None
                     tg.start_soon(service, check, check.service)
-                elif check.in_store:
-                    found[check.name] = stored_suppression(lead, rec.store.suppressed)
-                elif check.check is not None:
-                    found[check.name] = check.check(lead)
     failed: str | None = None
     for check in checks:
         if check.name not in found:

@@ -12,6 +12,7 @@ never waits past the campaign's deadlines and no task outlives ``route``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import secrets
@@ -19,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-import anyio
 
 from engine.auction.phases import GRACE, Sender, eligible, ping_all, run_checks
 from engine.auction.record import Recorder, money, post_failed, said
@@ -202,12 +201,19 @@ class _Sale:
                 rec.why(b.buyer, "not offered: the lead failed a pre-sale check")
             return rec.result("rejected", failed)
         turns: Turns[Any] | None = None
-        with anyio.move_on_after(max(self.deadline - self.r.clock.now(), 0.0) + GRACE) as scope:
-            turns = await (self.auction() if c.mode == "auction" else self.waterfall(c.buyers))
-            if turns.end is None and c.fallback:
-                turns = await self.waterfall(c.fallback, step="fallback")
-        if scope.cancelled_caught and self.sale is None:
-            return self.cut_short()
+        # asyncio's own timeout, as in ping_all (the router runs on asyncio only): an anyio
+        # scope here cost more than the rest of an auction's bookkeeping.
+        limit = asyncio.timeout(max(self.deadline - self.r.clock.now(), 0.0) + GRACE)
+        try:
+            async with limit:
+                turns = await (self.auction() if c.mode == "auction" else self.waterfall(c.buyers))
+                if turns.end is None and c.fallback:
+                    turns = await self.waterfall(c.fallback, step="fallback")
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            if self.sale is None:
+                return self.cut_short()
         return self.finish(turns)
 
     # -- modes --------------------------------------------------------------------------------
