@@ -90,12 +90,13 @@ def _flat(value: Any) -> list[Any]:
 class Scrubber:
     """Replaces every occurrence of known personal values in a text by their masks.
 
-    The pattern is compiled at the first text that contains one of the values (found by a
-    plain substring search first): most texts scrubbed — a body whose fields are masked
-    already, a buyer's answer that does not echo the lead — contain none, and compiling a
-    pattern of this lead's values cost more than the rest of recording the attempt."""
+    The pattern is compiled at the first text that contains one of the values (for ASCII
+    texts and values, found by a plain substring search first): most texts scrubbed — a body
+    whose fields are masked already, a buyer's answer that does not echo the lead — contain
+    none, and compiling a pattern of this lead's values cost more than the rest of recording
+    the attempt."""
 
-    __slots__ = ("_masks", "_pattern")
+    __slots__ = ("_ascii", "_masks", "_pattern")
 
     def __init__(self, values: Iterable[Any]) -> None:
         masks: dict[str, str] = {}
@@ -107,6 +108,9 @@ class Scrubber:
                 masks[text.lower()] = str(mask_value(text))
         self._masks = masks
         self._pattern: re.Pattern[str] | None = None
+        self._ascii = all(value.isascii() for value in masks)
+        """The substring pre-check is exact only for ASCII: re.IGNORECASE also pairs ı, İ, ſ,
+        ς and the Kelvin sign with ASCII letters, which str.lower() does not."""
 
     def __bool__(self) -> bool:
         return bool(self._masks)
@@ -114,9 +118,10 @@ class Scrubber:
     def __call__(self, text: str) -> str:
         if not self._masks:
             return text
-        lowered = text.lower()
-        if not any(value in lowered for value in self._masks):
-            return text
+        if self._ascii and text.isascii():
+            lowered = text.lower()
+            if not any(value in lowered for value in self._masks):
+                return text
         pattern = self._pattern
         if pattern is None:
             ordered = sorted(self._masks, key=len, reverse=True)

@@ -291,8 +291,14 @@ def applied(backend: Backend) -> list[tuple[int, str, float]]:
     """(version, name, applied_at) of every migration applied, oldest first."""
     with backend.transaction() as tx:
         if backend.dialect == "postgres":
-            tx.run("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
-        tx.run(migrations_table(backend.dialect))
+            # Created under the migrations' lock (two nodes creating it together would race on
+            # the catalog), which is taken only when the table is missing: `db status` need not
+            # wait for another node's migration.
+            if tx.run("SELECT to_regclass('schema_migrations')")[0][0] is None:
+                tx.run("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+                tx.run(migrations_table(backend.dialect))
+        else:
+            tx.run(migrations_table(backend.dialect))
     rows = backend.read("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
     return [(int(v), str(n), float(a)) for v, n, a in rows]
 

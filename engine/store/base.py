@@ -107,10 +107,10 @@ _ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def to_json(value: Any) -> str:
-    """Compact JSON; Decimals become text (exact), datetimes ISO text, other values their str.
-    orjson writes it (every attempt of every auction is a record: json's encoder was the
-    biggest single cost of the store's writer, scripts/bench/auction.py); json writes what
-    orjson refuses, with the same result."""
+    """Compact JSON; Decimals become text (exact), datetimes ISO text, other values their str;
+    NaN and infinities (which are not JSON) become null. orjson writes it (every attempt of
+    every auction is a record: json's encoder was the biggest single cost of the store's
+    writer, scripts/bench/auction.py); json writes what orjson refuses, with the same result."""
     try:
         return orjson.dumps(value, default=_plain, option=_ORJSON).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError: an integer beyond 64 bits

@@ -57,3 +57,9 @@ def test_values_json_cannot_write_are_written_as_before() -> None:
     }
     assert to_json({"at": datetime(2026, 1, 1, tzinfo=UTC)}) == '{"at":"2026-01-01T00:00:00+00:00"}'
     assert to_json({"big": 2**70, "é": "ü"}) == '{"big":1180591620717411303424,"é":"ü"}'
+
+
+def test_numbers_that_are_not_json_are_written_as_null() -> None:
+    """A buyer's answer read by json may hold NaN or Infinity (json.loads accepts them); JSON has
+    no such numbers, so the record says null."""
+    assert to_json({"bid": float("nan"), "cap": float("inf")}) == '{"bid":null,"cap":null}'

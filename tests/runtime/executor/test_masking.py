@@ -97,7 +97,11 @@ def _eager(values: list[str], text: str) -> str:
 
 @given(
     st.lists(st.text(min_size=3, max_size=10), min_size=0, max_size=4),
-    st.lists(st.one_of(st.text(max_size=8), st.sampled_from(["JOHN", "john", " ", ".", "É"]))),
+    st.lists(
+        st.one_of(
+            st.text(max_size=8), st.sampled_from(["JOHN", "john", " ", ".", "É", "İ", "ı", "ſ"])
+        )
+    ),
     st.data(),
 )
 def test_the_lazy_scrubber_scrubs_as_the_eager_one(
@@ -110,6 +114,21 @@ def test_the_lazy_scrubber_scrubs_as_the_eager_one(
     scrub = Scrubber(values)
     assert scrub(text) == _eager(values, text)
     assert scrub(text) == _eager(values, text)  # the second time with the compiled pattern
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("Yılmaz", "YILMAZ called"),
+        ("Ismail", "İSMAİL called"),
+        ("ΝΙΚΟΣ", "ΝΙΚΟΣ's file"),
+        ("sam", "ſam called"),
+    ],
+)
+def test_case_pairs_beyond_lower_are_masked_as_before(value: str, text: str) -> None:
+    """Letters that re.IGNORECASE pairs but str.lower() does not (dotless i, long s, final
+    sigma): the scrubber masks them as the eager pattern did."""
+    assert Scrubber([value])(text) == _eager([value], text) != text
 
 
 def test_a_list_fields_items_are_masked_one_by_one() -> None:
