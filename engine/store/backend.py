@@ -88,9 +88,12 @@ class _SqliteTx:
 
 
 class SqliteBackend:
-    """One connection (``check_same_thread=False``) shared under a lock by the writer thread
-    and the readers; WAL lets other processes read meanwhile, ``BEGIN IMMEDIATE`` with a busy
-    timeout serializes the writers of several processes on one file."""
+    """The writer thread's connection, and for a file a second one for reads (each
+    ``check_same_thread=False``, under its own lock): with WAL a read sees what is committed and
+    never waits for a write in progress — a lead's suppression lookup on the event loop does
+    not sit behind a commit's fsync. An in-memory database has one connection for both (a
+    second one would be another database). ``BEGIN IMMEDIATE`` with a busy timeout serializes
+    the writers of several processes on one file."""
 
     dialect = "sqlite"
 
@@ -105,6 +108,11 @@ class SqliteBackend:
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
         self._conn.execute("PRAGMA busy_timeout=30000")
+        self._reader, self._read_lock = self._conn, self._lock
+        if not memory:
+            self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._reader.execute("PRAGMA busy_timeout=30000")
+            self._read_lock = threading.RLock()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -118,13 +126,16 @@ class SqliteBackend:
             self._conn.execute("COMMIT")
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
 
     def transient(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
     def close(self) -> None:
+        with self._read_lock:
+            if self._reader is not self._conn:
+                self._reader.close()
         with self._lock:
             self._conn.close()
 
