@@ -13,6 +13,17 @@ stopped:
 - a lead older than its buyers' ``give_up_after`` ends ``expired``;
 - otherwise the sale resumes: the buyers the journal shows were posted to are skipped.
 
+An operator's pause (``POST /v1/buyers/{buyer}/pause``, kept in the store for every node) holds
+here too; each round that has work reads the paused buyers from the store:
+
+- a due retry job for a paused buyer is not sent: it stays a job, due again
+  :data:`PAUSED_RECHECK` seconds later and claimable by any node then, and the lead keeps its
+  ``scheduled`` disposition (logged at INFO each time). Once the buyer is resumed the job runs
+  at its next due time. A lead that got older than the buyer's ``give_up_after`` while it
+  waited still ends ``expired``;
+- a recovered lead, and the rest of a sale after a retry that did not deliver, are offered to
+  the campaign's buyers without the paused ones (as a new lead is).
+
 Several workers (processes, machines) may run at once: the store hands each job and lead to one
 of them. ``run()`` loops forever (a service starts it in its task group); ``run_once()`` does one
 round and says how much it did.
@@ -32,16 +43,19 @@ import anyio
 from engine.auction.record import money, said
 from engine.auction.result import RouteResult
 from engine.auction.run import Router, lead_time
-from engine.campaigns.plan import CampaignBuyer, CampaignPlan
+from engine.campaigns.plan import CampaignBuyer, CampaignPlan, without
 from engine.plan import RenderContext
 from engine.runtime.outcome import NOT_DELIVERED
 from engine.runtime.retry import STALE, decide
 from engine.store.journal import AttemptRow, ClaimLost, Job, LeadState
 from engine.store.ops import JobSpec
+from engine.store.sources import paused_buyers
 
 log = logging.getLogger("leadpost.worker")
 
 STOPPED = "the process sending it stopped before the answer was recorded"
+#: Seconds a paused buyer's due retry waits before a worker looks at it again.
+PAUSED_RECHECK = 30.0
 
 
 def _result(state: LeadState, disposition: str, reason: str, **more: Any) -> dict[str, Any]:
@@ -70,6 +84,8 @@ class Worker:
         self.idle = idle
         self.done = 0
         """Jobs and leads handled so far."""
+        self.paused: frozenset[str] = frozenset()
+        """Buyers an operator paused, read from the store at the start of each round with work."""
 
     async def run(self) -> None:
         """Rounds forever; sleeps ``idle`` seconds (on the router's clock) when idle."""
@@ -81,6 +97,8 @@ class Worker:
         """Recover orphaned leads and run due jobs (concurrently); how many were handled."""
         orphans = await self.store.claim_orphans(self.batch)
         jobs = await self.store.claim_jobs(self.batch)
+        if orphans or jobs:
+            self.paused = await anyio.to_thread.run_sync(paused_buyers, self.store)
         async with anyio.create_task_group() as tg:
             for lead_id in orphans:
                 tg.start_soon(self._guard, self.recover, lead_id)
@@ -148,7 +166,7 @@ class Worker:
             return
         self.store.release(lead_id)
         skip = frozenset(state.posted())
-        await self.router.route(campaign, lead, lead_id=lead_id, resume=skip)
+        await self.router.route(without(campaign, self.paused), lead, lead_id=lead_id, resume=skip)
 
     async def _sold(self, state: LeadState) -> bool:
         for buyer, hold, price in state.holds:
@@ -239,6 +257,9 @@ class Worker:
             )
             await self.store.finish(state.lead_id, _result(state, "expired", why))
             return
+        if b.buyer in self.paused:
+            await self._postpone(state, b, job)
+            return
         ctx = RenderContext(lead, now, dict(job.prior))
         outcome = await r.runtime.send(
             plan, job.stage, ctx, env=r.env, lead_id=state.lead_id, attempt=job.attempt
@@ -275,10 +296,20 @@ class Worker:
         if outcome.kind in NOT_DELIVERED:
             self.store.release(state.lead_id, b.buyer)
             skip = frozenset([*state.posted(), b.buyer])
-            await r.route(campaign, lead, lead_id=state.lead_id, resume=skip)
+            await r.route(without(campaign, self.paused), lead, lead_id=state.lead_id, resume=skip)
             return
         why = f"the retried post to {b.buyer} ended {said(outcome)}: it may have the lead"
         await self.store.finish(state.lead_id, _result(state, "unknown", why, buyer=b.buyer))
+
+    async def _postpone(self, state: LeadState, b: CampaignBuyer, job: Job) -> None:
+        """The job's buyer is paused: the job waits (unsent) and is looked at again later."""
+        due = self.router.clock.wall().timestamp() + PAUSED_RECHECK
+        why = f"{b.buyer} is paused by an operator: the retry waits until it is resumed"
+        await self.store.postpone(state.lead_id, b.buyer, due, why)
+        log.info(
+            "lead %s: %s is paused, so its %s attempt %d is not sent; looked at again in %g s",
+            state.lead_id, b.buyer, job.stage, job.attempt, PAUSED_RECHECK,
+        )  # fmt: skip
 
 
 class Refused(Exception):

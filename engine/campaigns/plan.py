@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -71,3 +71,15 @@ def describe_checks(checks: tuple[CheckPlan, ...]) -> str:
     if not checks:
         return "none (the campaign names no validation check)"
     return ", ".join(f"{c.name} ({c.level})" for c in checks)
+
+
+def without(plan: CampaignPlan, paused: frozenset[str]) -> CampaignPlan:
+    """``plan`` offering nothing to the paused buyers (an operator's pause, read from the store:
+    new leads, leads recovered after a restart, and the rest of a sale after a retry)."""
+    if not paused:
+        return plan
+    return replace(
+        plan,
+        buyers=tuple(b for b in plan.buyers if b.buyer not in paused),
+        fallback=tuple(b for b in plan.fallback if b.buyer not in paused),
+    )

@@ -3,6 +3,8 @@
 Runs until stopped (Ctrl-C or SIGTERM), or with ``--once`` until nothing is due. Several
 workers may run at once, on one SQLite file or one PostgreSQL database: each job and each lead
 goes to one of them, and a worker that dies gives its claims back when its lease runs out.
+A buyer an operator paused (in the store, so for every node) is sent none of its waiting retries
+and offered no recovered lead until it is resumed.
 """
 
 from __future__ import annotations

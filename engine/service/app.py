@@ -30,6 +30,7 @@ from starlette.routing import Route
 from engine.auction.result import RouteResult
 from engine.auction.run import Router, new_lead_id
 from engine.auction.worker import Worker
+from engine.campaigns.plan import without
 from engine.clock import Clock, SystemClock
 from engine.errors import Issue
 from engine.runtime.breaker import BreakerEvent, BreakerRegistry
@@ -52,7 +53,7 @@ from engine.service.intake import (
     too_large,
 )
 from engine.service.metrics import CONTENT_TYPE, Metrics
-from engine.service.operator import Operator, without
+from engine.service.operator import Operator
 from engine.store.audit import lead_history
 from engine.store.journal import DurableStore
 

@@ -2,13 +2,13 @@
 operator's key (``leadpost keys add-operator``) and each written to the audit with who did it.
 
 A paused buyer is offered no new lead by any node sharing the store (each node reads the list
-every few seconds); retries already waiting for it still run. Redelivery follows
+every few seconds); retries already waiting for it stay in the store, unsent, until it is resumed,
+and leads recovered after a restart skip it (:mod:`engine.auction.worker`). Redelivery follows
 ``leadpost redeliver``: a sold lead is refused (409), as is a lead still being sold.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import anyio
@@ -16,24 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.auction.worker import Refused, redeliver
-from engine.campaigns.plan import CampaignPlan
 from engine.errors import Issue
 from engine.service.intake import Refusal, answer
 from engine.store.sources import Source, operator_actions, record_action, set_paused
 
 if TYPE_CHECKING:
     from engine.service.app import Service
-
-
-def without(plan: CampaignPlan, paused: frozenset[str]) -> CampaignPlan:
-    """``plan`` offering nothing to the paused buyers."""
-    if not paused:
-        return plan
-    return dataclasses.replace(
-        plan,
-        buyers=tuple(b for b in plan.buyers if b.buyer not in paused),
-        fallback=tuple(b for b in plan.fallback if b.buyer not in paused),
-    )
 
 
 def _refused(status: int, why: str) -> JSONResponse:

@@ -314,6 +314,12 @@ class DurableStore:
     async def unclaim(self, lead_id: str, buyer: str) -> None:
         await self._commit(ops.unclaim(lead_id, buyer))
 
+    async def postpone(self, lead_id: str, buyer: str, due_at: float, reason: str) -> None:
+        """Give a claimed job back unsent, due again at ``due_at`` (epoch seconds). Raises
+        :class:`ClaimLost` when this node no longer holds the job (another node took it over)."""
+        if not await self._commit(ops.postpone(lead_id, buyer, due_at, reason, self.node)):
+            raise ClaimLost(lead_id, self.node)
+
     async def settle_dangling(self, lead_id: str, row: AttemptRow, kind: str, why: str) -> None:
         op = ops.dangling(lead_id, row.buyer, row.stage, row.attempt, kind, why, self._now())
         await self._commit(op)

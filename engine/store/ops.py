@@ -363,6 +363,25 @@ def unclaim(lead_id: str, buyer: str) -> Op:
     return op
 
 
+def postpone(lead_id: str, buyer: str, due_at: float, reason: str, node: str) -> Op:
+    """A claimed job that was not sent (its buyer is paused) waits until ``due_at``, claimable
+    by any node then; the lead keeps its disposition. Only the node holding the job moves it
+    (True when written); a batch run again finds the job already moved to ``due_at``."""
+
+    def op(tx: Tx) -> bool:
+        written = tx.count(
+            "UPDATE jobs SET due_at = ?, reason = ?, owner = NULL, lease_until = NULL"
+            " WHERE lead_id = ? AND buyer = ? AND (owner = ? OR (owner IS NULL AND due_at = ?))",
+            (due_at, reason, lead_id, buyer, node, due_at),
+        )
+        if not written:
+            return False
+        tx.run("UPDATE leads SET owner = NULL WHERE lead_id = ? AND owner = ?", (lead_id, node))
+        return True
+
+    return op
+
+
 def dangling(lead_id: str, buyer: str, stage: str, attempt: int, kind: str, why: str,
              at: float) -> Op:  # fmt: skip
     """A ``sending`` row whose process died: it becomes its recovered outcome."""

@@ -208,6 +208,35 @@ async def test_a_node_never_takes_over_its_own_work(shared: Made) -> None:
     assert [(j.lead_id, j.taken_over) for j in await b.claim_jobs()] == [("L2", True)]
 
 
+async def test_a_postponed_job_waits_unsent_then_goes_to_any_node(shared: Made) -> None:
+    """Node a gives its claimed job back unsent (its buyer is paused): it is due later, its
+    claim and the lead's owner are released, the lead stays scheduled, and when it is due again
+    b may claim it (not taken over: nothing was sent). Only the node holding a job moves it."""
+    c = clock()
+    a, b = shared.store(c, node="a", lease=10), shared.store(c, node="b", lease=10)
+    await a.open_lead("L1", "c", {})
+    await a.finish("L1", {"disposition": "scheduled", "buyer": "x"},
+                   JobSpec("x", "post", 2, c.wall().timestamp(), "503"))  # fmt: skip
+    assert len(await a.claim_jobs()) == 1
+    with pytest.raises(ClaimLost, match="L1"):
+        await b.postpone("L1", "x", c.wall().timestamp() + 5, "b does not hold it")
+    due = c.wall().timestamp() + 30
+    await a.postpone("L1", "x", due, "x is paused")
+    assert rows(shared, "SELECT attempt, due_at, reason, owner, lease_until FROM jobs") == [
+        (2, due, "x is paused", None, None)
+    ]
+    assert rows(shared, "SELECT disposition, owner FROM leads") == [("scheduled", None)]
+    assert (await a.claim_jobs(), await b.claim_jobs()) == ([], [])
+    c.advance(30)
+    a.beat()
+    b.beat()
+    assert [(j.lead_id, j.attempt, j.taken_over) for j in await b.claim_jobs()] == [
+        ("L1", 2, False)
+    ]
+    with pytest.raises(ClaimLost):  # a gave it back: b holds it now
+        await a.postpone("L1", "x", due + 30, "x is paused")
+
+
 async def test_a_lead_waits_on_one_buyers_retry_at_a_time(made: Made) -> None:
     """A result with w2's retry job ends w1's job (the sale moved on from w1)."""
     c = clock()
