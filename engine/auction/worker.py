@@ -95,10 +95,14 @@ class Worker:
 
     async def run_once(self) -> int:
         """Recover orphaned leads and run due jobs (concurrently); how many were handled."""
+        # Read before claiming: a failed read must not leave claimed work behind (the list
+        # from the last round stands, and the store's writer retries the claims themselves).
+        try:
+            self.paused = await anyio.to_thread.run_sync(paused_buyers, self.store)
+        except Exception as exc:
+            log.warning("could not read the paused buyers (%s); using the last list", exc)
         orphans = await self.store.claim_orphans(self.batch)
         jobs = await self.store.claim_jobs(self.batch)
-        if orphans or jobs:
-            self.paused = await anyio.to_thread.run_sync(paused_buyers, self.store)
         async with anyio.create_task_group() as tg:
             for lead_id in orphans:
                 tg.start_soon(self._guard, self.recover, lead_id)
@@ -212,8 +216,10 @@ class Worker:
         state = self.store.lead_state(job.lead_id)
         found = self.store.get_lead(job.lead_id)
         if state is None or found is None or state.campaign not in self.campaigns:
-            if state is not None:
-                await self.store.unclaim(job.lead_id, job.buyer)
+            if state is not None:  # looked at again later (by a node that knows the campaign)
+                due = self.router.clock.wall().timestamp() + PAUSED_RECHECK
+                why = f"campaign {state.campaign} is not loaded on {self.store.node}"
+                await self.store.postpone(job.lead_id, job.buyer, due, why)
             return
         campaign = self.campaigns[state.campaign]
         buyers = self._buyers(campaign)
@@ -255,6 +261,8 @@ class Worker:
                 f"nobody bought the lead before it got too old: {b.buyer} gives up"
                 f" {plan.retry.give_up_after:g} seconds after the lead's time"
             )
+            if b.buyer in self.paused:
+                why += f" (its retry waited while an operator had {b.buyer} paused)"
             await self.store.finish(state.lead_id, _result(state, "expired", why))
             return
         if b.buyer in self.paused:

@@ -99,20 +99,28 @@ class SqliteBackend:
 
     def __init__(self, path: str | Path, *, sync: str = "full") -> None:
         self.where = str(path)
-        memory = str(path) == ":memory:"
+        memory = str(path) in (":memory:", "")  # "" is a private temporary database
         if not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        wal = False
         if not memory:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            wal = bool(mode) and str(mode[0]).lower() == "wal"
         self._conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
         self._conn.execute("PRAGMA busy_timeout=30000")
+        # Without WAL (a file system that refuses it) a second connection's reads would contend
+        # with this process's own writer: then reads share the one connection.
         self._reader, self._read_lock = self._conn, self._lock
-        if not memory:
-            self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._reader.execute("PRAGMA busy_timeout=30000")
-            self._read_lock = threading.RLock()
+        if wal:
+            try:
+                reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                reader.execute("PRAGMA busy_timeout=30000")
+            except BaseException:
+                self._conn.close()
+                raise
+            self._reader, self._read_lock = reader, threading.RLock()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:

@@ -311,9 +311,6 @@ class DurableStore:
         )
         return found
 
-    async def unclaim(self, lead_id: str, buyer: str) -> None:
-        await self._commit(ops.unclaim(lead_id, buyer))
-
     async def postpone(self, lead_id: str, buyer: str, due_at: float, reason: str) -> None:
         """Give a claimed job back unsent, due again at ``due_at`` (epoch seconds). Raises
         :class:`ClaimLost` when this node no longer holds the job (another node took it over)."""

@@ -356,13 +356,6 @@ def claim_orphans(node: str, now: float, limit: int, dialect: str) -> Op:
     return op
 
 
-def unclaim(lead_id: str, buyer: str) -> Op:
-    def op(tx: Tx) -> None:
-        tx.run("UPDATE jobs SET owner = NULL WHERE lead_id = ? AND buyer = ?", (lead_id, buyer))
-
-    return op
-
-
 def postpone(lead_id: str, buyer: str, due_at: float, reason: str, node: str) -> Op:
     """A claimed job that was not sent (its buyer is paused) waits until ``due_at``, claimable
     by any node then; the lead keeps its disposition. Only the node holding the job moves it

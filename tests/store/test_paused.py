@@ -166,3 +166,27 @@ async def test_after_a_turned_down_retry_the_sale_skips_paused_buyers(
     assert posts(buyer_server) == ["/w1/post", "/w3/post"]
     done = store.get_result("lead-1")
     assert done is not None and (done["disposition"], done["buyer"]) == ("sold", "w3")
+
+
+async def test_a_job_of_a_campaign_this_node_lacks_waits_instead_of_coming_back_at_once(
+    shared: Made, buyer_server: BuyerServer
+) -> None:
+    """A worker that does not know the lead's campaign gives the due job back for later (not
+    claimable again in the same moment, which kept the worker from ever going idle); a worker
+    that knows it sends the retry when it is due again."""
+    clock = fake_clock()
+    store = shared.store(clock, node="n1", lease=10)
+    camp = busy_once(buyer_server)
+    await scheduled(store, clock, camp)
+    clock.advance(30)
+    store.beat()
+    other = dataclasses.replace(camp, campaign="another")
+    assert await rounds(store, clock, other, n=3) == 1  # claimed once, then it waits
+    assert [(b, a, o) for b, a, _, o in job(store)] == [("w1", 2, None)]
+    assert posts(buyer_server) == ["/w1/post"]
+    clock.advance(PAUSED_RECHECK)
+    store.beat()
+    assert await rounds(store, clock, camp) == 1
+    assert posts(buyer_server) == ["/w1/post", "/w1/post"]
+    assert store.get_result("lead-1")["disposition"] == "sold"  # type: ignore[index]
+    store.close()
