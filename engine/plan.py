@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from engine.frozen import frozen
 from engine.positions import Span
 
 
@@ -231,7 +232,7 @@ class RequestPlan:
 Decision = Literal["accepted", "rejected", "duplicate", "error"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Interpretation:
     """What the response rules made of one response."""
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from typing import Any, Literal
+
+from engine.frozen import frozen
 
 Disposition = Literal["sold", "unsold", "rejected", "unknown", "scheduled", "expired"]
 """sold: a buyer accepted the lead. unsold: nobody bought it. rejected: it failed a critical
@@ -20,7 +22,7 @@ DISPOSITIONS: tuple[Disposition, ...] = (
 Step = Literal["check", "eligibility", "ping", "post", "fallback"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TraceEntry:
     """One thing that happened while routing a lead."""
 
@@ -49,7 +51,7 @@ class TraceEntry:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RouteResult:
     """The end of routing one lead through one campaign (saved with ``store.save_result``)."""
 

@@ -7,10 +7,10 @@ keeps the rules easy to property-test with a fake deliverer.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, Literal, TypeVar
 
+from engine.frozen import frozen
 from engine.runtime.outcome import NOT_DELIVERED
 
 T = TypeVar("T")
@@ -22,7 +22,7 @@ PostStep = Literal["sold", "next", "unknown", "scheduled"]
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bid:
     """A bid that counts: at or above the floor, more than zero."""
 
@@ -64,7 +64,7 @@ def post_step(kind: str, *, scheduled: bool = False) -> PostStep:
     return "unknown"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Turns(Generic[T]):
     """How posting to candidates in turn ended."""
 

@@ -12,10 +12,11 @@ import codecs
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from lxml import etree, html
+
+from engine.frozen import frozen
 
 BodyKind = Literal["json", "xml", "html", "text"]
 
@@ -32,7 +33,7 @@ class BadBody(Exception):
         super().__init__(reason)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Body:
     """One response body, read once: its text, and its document or HTML tree when there is one."""
 

@@ -11,11 +11,11 @@ Pure functions, no I/O. The runtime calls them once per attempt; tests pin the w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from http import HTTPStatus
 
 import httpx
 
+from engine.frozen import frozen
 from engine.plan import Decision, Interpretation, RetryPlan
 from engine.runtime.outcome import OutcomeKind
 
@@ -49,7 +49,7 @@ _NOT_SENT: tuple[type[Exception], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Verdict:
     """The class of one attempt and why, in plain English."""
 

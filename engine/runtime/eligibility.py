@@ -27,6 +27,8 @@ from engine.store.base import Store, epoch
 from engine.store.ops import Limit
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: A buyer without caps (compared against, not built, per lead).
+_NO_CAPS = CapsPlan()
 BREAKER_OPEN = "the buyer's circuit breaker is open (too many recent failures): it is paused"
 
 
@@ -85,7 +87,7 @@ def caps_reason(
     caps: CapsPlan, buyer: str, price: Decimal | None, store: Store, now: datetime
 ) -> str | None:
     """None while every cap of ``buyer`` has room at ``now``, else the first cap reached."""
-    if caps == CapsPlan():
+    if caps == _NO_CAPS:
         return None
     hour, day, month = cap_windows(now)
     if caps.per_hour is not None:
@@ -116,7 +118,7 @@ def caps_reason(
 
 def cap_limits(caps: CapsPlan, now: datetime) -> list[Limit]:
     """The caps as the store checks them when it reserves a hold (counted across processes)."""
-    if caps == CapsPlan():
+    if caps == _NO_CAPS:
         return []
     hour, day, month = cap_windows(now)
     out = []

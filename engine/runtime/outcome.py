@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from typing import Any, Literal
+
+from engine.frozen import frozen
 
 OutcomeKind = Literal[
     "accepted",  # the buyer took the lead (a ping: the buyer bids)
@@ -41,7 +43,7 @@ NOT_DELIVERED: frozenset[str] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Timings:
     """Seconds, in the guide's phases. Phases are None where the transport does not expose them.
 
@@ -61,7 +63,7 @@ class Timings:
     send: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Exchange:
     """The request and response as logged: secrets and PII masked, body cut to a size."""
 
@@ -74,7 +76,7 @@ class Exchange:
     response_body: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Outcome:
     """One attempt to send one stage of one lead to one buyer."""
 
@@ -111,7 +113,7 @@ class Outcome:
         return None if v is None else str(v)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Delivery:
     """The result of delivering a stage with retries: the last outcome and every attempt."""
 

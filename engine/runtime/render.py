@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from engine.errors import MappingError
+from engine.frozen import frozen
 from engine.plan import (
     OMIT,
     ApiKeyAuth,
@@ -23,7 +23,7 @@ from engine.plan import (
 from engine.runtime import wsse
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RenderedRequest:
     method: str
     url: str

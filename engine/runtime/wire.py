@@ -16,9 +16,9 @@ enforced where the connection is made, not only at lint time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from engine.frozen import frozen
 from engine.runtime.timing import Phases
 
 #: Given an IP address about to be dialled, a reason to refuse it, or None to allow it.
@@ -29,7 +29,7 @@ AddressCheck = Callable[[str], str | None]
 WireKind = Literal["transport", "unknown", "invalid", "bad_response"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WireRequest:
     """One request as rendered, with the stage's connect and read timeouts (seconds). The
     attempt's deadline is enforced above the seam, by the executor's one cancel scope."""
@@ -44,7 +44,7 @@ class WireRequest:
     """Seconds the buyer may stay silent while answering."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WireAnswer:
     """The buyer's complete answer."""
 
