@@ -21,6 +21,9 @@ _PRICE = re.compile(
     re.VERBOSE | re.ASCII,
 )
 _MAX_PRICE_TEXT = 40
+#: "12.50", "12", ".5": digits with at most one point, read by Decimal as they are (what _PRICE
+#: reads them as too, checked by a property), without the pattern's search.
+_PLAIN_PRICE = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+").fullmatch
 REASON_SEPARATOR = "; "
 
 
@@ -36,6 +39,8 @@ def parse_price(value: Any) -> Decimal | None:
 
     ``parse_price("12.50") == Decimal("12.50")``; zero stays ``Decimal("0")`` (a "no bid").
     """
+    if type(value) is str and len(value) <= _MAX_PRICE_TEXT and _PLAIN_PRICE(value):
+        return Decimal(value)  # the common answer: no currency, no thousands
     value = xml_text(value)
     if isinstance(value, list) and len(value) == 1:
         value = xml_text(value[0])

@@ -6,9 +6,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.compiler.bodies import BadBody, read_body
 from engine.compiler.context import CompileContext
 from engine.compiler.response import compile_response
 from engine.compiler.response_values import parse_price, typed_value
@@ -173,3 +175,43 @@ def test_typed_value_never_raises(name: str, value: Any) -> None:
     assert note is None or isinstance(note, str)
     if name == "price":
         assert kept is None or isinstance(kept, Decimal)
+
+
+@given(st.from_regex(r"[0-9]{1,24}(\.[0-9]{0,12})?|\.[0-9]{1,12}", fullmatch=True))
+def test_a_plain_price_reads_as_the_price_pattern_reads_it(text: str) -> None:
+    """The fast path for "12.50" gives what the full pattern gives (a padded text takes it)."""
+    assert str(parse_price(text)) == str(parse_price(f" {text} "))
+    assert parse_price(text) == Decimal(text)
+
+
+json_documents = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**62, max_value=2**80)
+    | st.floats()
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=20,
+)
+
+
+@given(
+    st.one_of(
+        json_documents.map(json.dumps),
+        json_documents.map(lambda v: json.dumps(v, ensure_ascii=False, indent=1)),
+        st.text(max_size=40),
+        st.sampled_from(['"\\ud800"', "[NaN]", "[1e400]", "[1] x", "1" * 30, "[" * 2000]),
+    )
+)
+def test_a_json_answer_reads_as_json_reads_it(text: str) -> None:
+    """orjson reads answers where it agrees with json: same document, or a BadBody when json
+    refuses it (big integers, NaN and lone surrogates go to json)."""
+    try:
+        expected = json.loads(text)
+    except (ValueError, RecursionError):
+        with pytest.raises(BadBody):
+            read_body("json", text.encode("utf-8", "surrogatepass"), {})
+        return
+    got = read_body("json", text.encode("utf-8", "surrogatepass"), {}).doc
+    assert json.dumps(got) == json.dumps(expected)
