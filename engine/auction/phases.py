@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import anyio
@@ -151,10 +151,14 @@ async def ping_all(
     *,
     env: str,
     deadline: float,
+    each: Callable[[CampaignBuyer, Outcome], None] | None = None,
 ) -> dict[str, Outcome]:
     """Ping every buyer at once; the phase ends at ``deadline``. Exactly one outcome per buyer:
-    an answer that comes later is discarded and recorded as ``late``."""
+    an answer that comes later is discarded and recorded as ``late``. ``each`` is called with
+    every buyer's final outcome as it comes (so recording the early answers is done before the
+    deadline, not after it, when the bids are awaited)."""
     got: dict[str, Outcome] = {}
+    failed: list[Exception] = []
     clock = rec.clock
 
     async def one(b: CampaignBuyer) -> None:
@@ -165,6 +169,11 @@ async def ping_all(
             why = "answered after the ping deadline; the answer is discarded"
             outcome = dataclasses.replace(outcome, kind="late", retryable=False, reason=why)
         got[b.buyer] = outcome
+        if each is not None:
+            try:
+                each(b, outcome)
+            except Exception as exc:  # raised as it was before: by ping_all, not a task group
+                failed.append(exc)
 
     # One asyncio task per ping under asyncio's own TaskGroup and timeout: anyio's task group
     # gives every task a cancel scope and an event of its own, which cost about 6% of an
@@ -180,4 +189,8 @@ async def ping_all(
     for b in buyers:
         if b.buyer not in got:
             got[b.buyer] = late(b.buyer, "ping", "no answer by the ping deadline; discarded")
+            if each is not None and not failed:
+                each(b, got[b.buyer])
+    if failed:
+        raise failed[0]
     return {b.buyer: got[b.buyer] for b in buyers}

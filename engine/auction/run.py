@@ -223,16 +223,24 @@ class _Sale:
         offer = self.offered(c.buyers)
         buyers = eligible(offer, self.lead, self.r.runtime, self.r.store, rec, env=env)
         by_id = {b.buyer: b for b in buyers}
-        pings = await ping_all(
-            self.r.runtime, buyers, self.ctx(), rec, env=env, deadline=self.ping_deadline
-        )
-        bids: list[Bid] = []
-        for b in buyers:
-            outcome = pings[b.buyer]
+        read: dict[str, tuple[Decimal | None, str | None]] = {}
+
+        def each(b: CampaignBuyer, outcome: Outcome) -> None:
+            """Read and record one ping's answer as it comes (in the order they came)."""
             price = outcome.price if outcome.price is not None else b.price
             amount, why = read_bid(price, c.floor) if outcome.ok else (None, None)
             shown = amount if amount is not None else price if outcome.ok else None
             rec.attempt("ping", outcome, bid=shown)
+            read[b.buyer] = amount, why
+
+        pings = await ping_all(
+            self.r.runtime, buyers, self.ctx(), rec, env=env, deadline=self.ping_deadline,
+            each=each,
+        )  # fmt: skip
+        bids: list[Bid] = []
+        for b in buyers:  # in the campaign's order, whatever order the answers came in
+            outcome = pings[b.buyer]
+            amount, why = read[b.buyer]
             if amount is None:
                 rec.why(b.buyer, why or f"no bid ({said(outcome)})")
                 continue

@@ -13,14 +13,19 @@ from typing import Any
 import pytest
 
 from engine.auction import Router, RouteResult
-from engine.campaigns.plan import CampaignPlan, CheckPlan
+from engine.auction.phases import ping_all
+from engine.auction.record import Recorder
+from engine.campaigns.plan import CampaignBuyer, CampaignPlan, CheckPlan
 from engine.clock import FakeClock
-from engine.plan import CapsPlan, FilterPlan, RetryPlan, SchedulePlan
+from engine.plan import CapsPlan, FilterPlan, RenderContext, RetryPlan, SchedulePlan
 from engine.runtime.executor import Runtime
+from engine.runtime.outcome import Outcome
 from engine.store import MemoryStore
 from tests.auction_kit import (
     ENVIRON,
     PII_VALUES,
+    WALL,
+    FakeRuntime,
     accept,
     bid,
     campaign,
@@ -101,6 +106,35 @@ async def test_a_sleeping_buyer_does_not_hold_the_auction(buyer_server: BuyerSer
     assert elapsed < 30.0, elapsed  # the ping deadline is 2 s, the sleeper 60 s
     late = [e for e in result.trace if e.buyer == "sleepy" and e.step == "ping"]
     assert [e.outcome for e in late] == ["late"]
+
+
+async def test_ping_answers_are_recorded_as_they_come(buyer_server: BuyerServer) -> None:
+    """An answer is read and recorded when it comes, not after the ping deadline: the quick
+    bidder's ping is in the trace before the sleeper's, though the sleeper is first in the
+    campaign; the reasons keep the campaign's order."""
+    bid(buyer_server, "sleepy", "80.00", delay=60.0)
+    bid(buyer_server, "quick", "20.00")
+    accept(buyer_server, "quick")
+    buyers = [plan("bidder", "sleepy", buyer_server.url), plan("bidder", "quick", buyer_server.url)]
+    result = await route(campaign(buyers, ping=2.0, total=10.0))
+    pings = [(e.buyer, e.outcome) for e in result.trace if e.step == "ping"]
+    assert pings == [("quick", "accepted"), ("sleepy", "late")]
+    assert list(result.reasons) == ["sleepy", "quick"]
+
+
+async def test_a_failure_recording_a_ping_is_raised_as_itself() -> None:
+    """A failure while recording an answer ends the ping phase with that exception (not an
+    ExceptionGroup of the phase's tasks), as when the answers were recorded after it."""
+    runtime = FakeRuntime({"a": ("accepted", Decimal("5")), "b": ("accepted", None)}, {})
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in "ab"], ping=1.0)
+    rec = Recorder(MemoryStore(), runtime.clock, "lead-1", camp.name)
+
+    def each(b: CampaignBuyer, outcome: Outcome) -> None:
+        raise LookupError(f"cannot record {b.buyer}")
+
+    ctx = RenderContext(sample_lead(), WALL, {})
+    with pytest.raises(LookupError, match="cannot record a"):
+        await ping_all(runtime, camp.buyers, ctx, rec, env="test", deadline=1.0, each=each)
 
 
 async def test_post_rejection_falls_through_to_the_next_bidder(buyer_server: BuyerServer) -> None:
