@@ -169,7 +169,7 @@ async def ping_all(
             why = "answered after the ping deadline; the answer is discarded"
             outcome = dataclasses.replace(outcome, kind="late", retryable=False, reason=why)
         got[b.buyer] = outcome
-        if each is not None:
+        if each is not None and not failed:  # after a failure, as the loop it replaced: stop
             try:
                 each(b, outcome)
             except Exception as exc:  # raised as it was before: by ping_all, not a task group
@@ -193,4 +193,5 @@ async def ping_all(
                 each(b, got[b.buyer])
     if failed:
         raise failed[0]
+    rec.pinged = rec.ms()
     return {b.buyer: got[b.buyer] for b in buyers}

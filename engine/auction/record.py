@@ -46,6 +46,8 @@ class Recorder:
         self.start = clock.now()
         self.trace: list[TraceEntry] = []
         self.reasons: dict[str, str] = {}
+        self.pinged: float | None = None
+        """Milliseconds since the start when the last ping phase ended (see RouteResult)."""
 
     def ms(self) -> float:
         """Milliseconds since routing started."""
@@ -103,4 +105,5 @@ class Recorder:
             reasons=dict(self.reasons),
             trace=tuple(self.trace),
             elapsed=self.ms(),
+            pinged=self.pinged,
         )

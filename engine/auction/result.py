@@ -69,6 +69,11 @@ class RouteResult:
     trace: tuple[TraceEntry, ...] = ()
     elapsed: float = 0.0
     """Milliseconds routing took (on the router's clock)."""
+    pinged: float | None = None
+    """Milliseconds from the start until the last ping phase ended and its bids were known (None
+    when nobody was pinged). Pings are recorded as their answers come, so the trace's last ping
+    can be earlier: this one includes any wait for the event loop after it (admission control
+    reads it). Not part of ``to_dict``."""
 
     @property
     def sold(self) -> bool:

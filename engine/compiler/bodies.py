@@ -125,12 +125,17 @@ def read_body(
 #: A run of digits orjson could misread: it reads an integer beyond 64 bits as a float, where
 #: json keeps it exact (a buyer's 20-digit lead id). Such a body goes to json.
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
+#: Brackets past which json decides: orjson reads documents nested up to 1,024 deep, json gives
+#: up nearer Python's recursion limit (a BadBody). With fewer brackets than this no document is
+#: that deep, and both read it.
+_ORJSON_BRACKETS = 512
 
 
 def _json(text: str) -> Any:
     # orjson reads a buyer's answer in about a fifth of json's time; json reads what orjson
-    # refuses (NaN, infinities, lone surrogates, very deep nesting) and words the error.
-    if _LONG_DIGITS.search(text) is None:
+    # refuses or could read otherwise (NaN, infinities, lone surrogates, big integers, deep
+    # nesting) and words the error.
+    if text.count("[") + text.count("{") <= _ORJSON_BRACKETS and _LONG_DIGITS.search(text) is None:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

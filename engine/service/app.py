@@ -67,11 +67,11 @@ def refusal_response(refusal: Refusal) -> JSONResponse:
 
 
 def late_by(result: RouteResult, entry: Entry) -> float:
-    """Seconds the sale's pings ended after the ping deadline (the last ping recorded), or the
-    sale after the total deadline when it pinged nobody; <= 0 when on time."""
-    pings = [e.at for e in result.trace if e.step == "ping"]
-    if pings:
-        return max(pings) / 1000.0 - entry.plan.ping_deadline
+    """Seconds the sale's ping phase ended after the ping deadline (its bids known: a busy
+    event loop shows here), or the sale after the total deadline when it pinged nobody; <= 0
+    when on time."""
+    if result.pinged is not None:
+        return result.pinged / 1000.0 - entry.plan.ping_deadline
     return result.elapsed / 1000.0 - entry.plan.total_deadline
 
 

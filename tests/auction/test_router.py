@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,9 +19,17 @@ from engine.auction.phases import ping_all
 from engine.auction.record import Recorder
 from engine.campaigns.plan import CampaignBuyer, CampaignPlan, CheckPlan
 from engine.clock import FakeClock
-from engine.plan import CapsPlan, FilterPlan, RenderContext, RetryPlan, SchedulePlan
+from engine.plan import (
+    CapsPlan,
+    FilterPlan,
+    IntegrationPlan,
+    RenderContext,
+    RetryPlan,
+    SchedulePlan,
+)
 from engine.runtime.executor import Runtime
 from engine.runtime.outcome import Outcome
+from engine.service.app import late_by
 from engine.store import MemoryStore
 from tests.auction_kit import (
     ENVIRON,
@@ -120,6 +130,29 @@ async def test_ping_answers_are_recorded_as_they_come(buyer_server: BuyerServer)
     pings = [(e.buyer, e.outcome) for e in result.trace if e.step == "ping"]
     assert pings == [("quick", "accepted"), ("sleepy", "late")]
     assert list(result.reasons) == ["sleepy", "quick"]
+
+
+async def test_the_ping_phase_ends_when_the_sale_has_its_bids() -> None:
+    """Each ping is recorded when its answer comes, but the phase ends when the sale goes on
+    with the bids: a busy event loop in between (200 ms of other auctions' work on the fake
+    clock) is in ``pinged``, which admission control reads, and makes the phase late."""
+
+    class Busy(FakeRuntime):
+        async def send(self, plan: IntegrationPlan, stage: str, *args: Any, **kw: Any) -> Outcome:
+            await self.clock.sleep(0.095 if plan.buyer == "c" else 0.09)
+            if plan.buyer == "c":  # the last answer, then other work queued on the loop
+                asyncio.get_running_loop().call_soon(self.clock.advance, 0.2)
+            return await super().send(plan, stage, *args, **kw)
+
+    runtime = Busy({n: ("accepted", Decimal("5")) for n in "abc"}, dict.fromkeys("abc", "accepted"))
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in "abc"], ping=0.1, total=3.0)
+    router = Router(runtime, MemoryStore(), runtime.clock, env="test")
+    result = await router.route(camp, sample_lead())
+    pings = [e.at for e in result.trace if e.step == "ping"]
+    assert max(pings) <= 95.0 + 1e-6  # recorded as they came, before the deadline
+    assert result.pinged is not None and result.pinged >= 295.0 - 1e-6
+    entry = SimpleNamespace(plan=camp)
+    assert late_by(result, entry) > 0.19  # type: ignore[arg-type]
 
 
 async def test_a_failure_recording_a_ping_is_raised_as_itself() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import sys
 
 import pytest
 from hypothesis import given
@@ -119,6 +120,20 @@ def test_json_deeply_nested_is_a_bad_body_not_a_crash() -> None:
     """Nesting beyond Python's recursion limit is BadBody."""
     with pytest.raises(BadBody):
         read_body("json", b"[" * 100_000, {})
+
+
+def test_json_nested_deeper_than_json_reads_is_a_bad_body_though_orjson_reads_it() -> None:
+    """A body with many brackets is read by json, as before orjson: nested deeper than json
+    reads under the recursion limit, it is a BadBody (orjson would read up to 1,024 deep)."""
+    deep = ("[" * 700 + "]" * 700).encode()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(600)
+    try:
+        with pytest.raises(BadBody):
+            read_body("json", deep, {})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert read_body("json", deep, {}).doc is not None  # under the usual limit, json reads it
 
 
 def test_html_is_parsed_whatever_it_looks_like() -> None:
