@@ -25,6 +25,10 @@ class Clock(Protocol):
         """The current date and time, timezone-aware, in UTC."""
         ...
 
+    def epoch(self) -> float:
+        """``wall()`` as seconds since the Unix epoch (what the store records)."""
+        ...
+
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` (a negative or zero wait returns after letting other tasks run)."""
         ...
@@ -40,6 +44,9 @@ class SystemClock:
 
     def wall(self) -> datetime:
         return datetime.now(UTC)
+
+    def epoch(self) -> float:
+        return time.time()  # read several times per lead: no datetime to build and convert
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(max(seconds, 0.0))
@@ -74,6 +81,9 @@ class FakeClock:
 
     def wall(self) -> datetime:
         return self._wall_start + timedelta(seconds=self._now - self._start)
+
+    def epoch(self) -> float:
+        return self.wall().timestamp()
 
     def advance(self, seconds: float) -> None:
         """Move the fake time forward by ``seconds`` (which must not be negative)."""

@@ -370,7 +370,7 @@ class _Sale:
         if scheduler is not None:
             scheduler.cancel(self.rec.lead_id, b.buyer)
         wait = max((delivery.scheduled_at or r.clock.now()) - r.clock.now(), 0.0)
-        due = r.clock.wall().timestamp() + wait
+        due = r.clock.epoch() + wait
         last = delivery.outcome
         reason = f"retry after {said(last)}"
         return JobSpec(b.buyer, "post", last.attempt + 1, due, reason, to_json(prior))

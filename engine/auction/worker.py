@@ -188,7 +188,7 @@ class Worker:
         if plan.delivery == "at_least_once" or plan.retry.on_timeout == "retry":
             how = "at least once" if plan.delivery == "at_least_once" else "on_timeout: retry"
             why = f"resend after a restart ({how}), with the same idempotency key"
-            now = self.router.clock.wall().timestamp()
+            now = self.router.clock.epoch()
             job = JobSpec(b.buyer, "post", attempt + 1, now, why)
             text = f"the post to {b.buyer} waits to be sent again: {STOPPED}"
             await self.store.finish(
@@ -217,9 +217,8 @@ class Worker:
         found = self.store.get_lead(job.lead_id)
         if state is None or found is None or state.campaign not in self.campaigns:
             if state is not None:  # looked at again later (by a node that knows the campaign)
-                due = self.router.clock.wall().timestamp() + PAUSED_RECHECK
                 why = f"campaign {state.campaign} is not loaded on {self.store.node}"
-                await self.store.postpone(job.lead_id, job.buyer, due, why)
+                await self._postpone(job, why)
             return
         campaign = self.campaigns[state.campaign]
         buyers = self._buyers(campaign)
@@ -266,7 +265,9 @@ class Worker:
             await self.store.finish(state.lead_id, _result(state, "expired", why))
             return
         if b.buyer in self.paused:
-            await self._postpone(state, b, job)
+            await self._postpone(
+                job, f"{b.buyer} is paused by an operator: the retry waits until it is resumed"
+            )
             return
         ctx = RenderContext(lead, now, dict(job.prior))
         outcome = await r.runtime.send(
@@ -289,7 +290,7 @@ class Worker:
                 plan.retry, outcome.kind, job.attempt, age, rand(), outcome.retry_after
             )
             if decision.retry and decision.delay is not None:
-                due = r.clock.wall().timestamp() + decision.delay.seconds
+                due = r.clock.epoch() + decision.delay.seconds
                 spec = JobSpec(b.buyer, job.stage, job.attempt + 1, due, decision.reason, "{}")
                 text = f"the post to {b.buyer} failed ({outcome.kind}) and waits in the retry queue"
                 await self.store.finish(
@@ -309,15 +310,14 @@ class Worker:
         why = f"the retried post to {b.buyer} ended {said(outcome)}: it may have the lead"
         await self.store.finish(state.lead_id, _result(state, "unknown", why, buyer=b.buyer))
 
-    async def _postpone(self, state: LeadState, b: CampaignBuyer, job: Job) -> None:
-        """The job's buyer is paused: the job waits (unsent) and is looked at again later."""
-        due = self.router.clock.wall().timestamp() + PAUSED_RECHECK
-        why = f"{b.buyer} is paused by an operator: the retry waits until it is resumed"
-        await self.store.postpone(state.lead_id, b.buyer, due, why)
-        log.info(
-            "lead %s: %s is paused, so its %s attempt %d is not sent; looked at again in %g s",
-            state.lead_id, b.buyer, job.stage, job.attempt, PAUSED_RECHECK,
-        )  # fmt: skip
+    async def _postpone(self, job: Job, why: str) -> None:
+        """The job is not sent now (``why``, shown in the history): it waits, unsent, and is
+        looked at again :data:`PAUSED_RECHECK` seconds later."""
+        await self.store.postpone(
+            job.lead_id, job.buyer, self.router.clock.epoch() + PAUSED_RECHECK, why
+        )
+        log.info("lead %s: the %s attempt %d to %s is not sent (%s); looked at again in %g s",
+                 job.lead_id, job.stage, job.attempt, job.buyer, why, PAUSED_RECHECK)  # fmt: skip
 
 
 class Refused(Exception):

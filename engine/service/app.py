@@ -415,7 +415,7 @@ class Service:
     async def dashboard_data(self, request: Request) -> Response:
         data = await anyio.to_thread.run_sync(
             lambda: snapshot(
-                self.store, self.clock.wall().timestamp(), breakers=dict(self.breakers.states()),
+                self.store, self.clock.epoch(), breakers=dict(self.breakers.states()),
                 alerts=self.alerts_now(), in_flight=self.admission.in_flight,
                 paused=self.paused, health=self.health.current() if self.health else [],
             )

@@ -78,7 +78,7 @@ class HealthChecks:
             except Exception as exc:  # a check that breaks is a failed check, not a dead loop
                 log.exception("health check of %s failed to run", plan.buyer)
                 failed = (f"the check could not run: {exc}",)
-            health = Health(plan.buyer, self.env, clock.wall().timestamp(), not failed, failed)
+            health = Health(plan.buyer, self.env, clock.epoch(), not failed, failed)
             self.results[plan.buyer] = health
             if failed:
                 log.warning("health check of %s (%s) failed: %s", plan.buyer, self.env,

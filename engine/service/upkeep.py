@@ -114,7 +114,7 @@ async def check_alerts(service: Service) -> list[Fired]:
     rules = service.rules
     if rules is None:
         return []
-    now = service.clock.wall().timestamp()
+    now = service.clock.epoch()
     breakers = dict(service.breakers.states())
     health = service.health.failed() if service.health is not None else {}
     per_buyer, depth = await anyio.to_thread.run_sync(

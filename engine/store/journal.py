@@ -20,7 +20,6 @@ import json
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -137,9 +136,7 @@ class DurableStore:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _now(self) -> float:
-        if type(self.clock) is SystemClock:  # several per lead: no datetime to build and read
-            return time.time()
-        return self.clock.wall().timestamp()
+        return self.clock.epoch()
 
     def beat(self) -> None:
         """Renew this node's lease now (committed before returning)."""

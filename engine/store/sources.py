@@ -56,7 +56,7 @@ def add_source(
     operator's key); returns the key's text (the only time it is seen). A source may hold
     several keys (to rotate them)."""
     key = new_key()
-    now = store.clock.wall().timestamp()
+    now = store.clock.epoch()
     row = (key_hash(key), name, json.dumps(sorted(set(campaigns))), role, now)
 
     def op(tx: Tx) -> None:
@@ -72,7 +72,7 @@ def add_source(
 
 def revoke_source(store: DurableStore, name: str) -> int:
     """Revoke every key of source ``name``; how many were live."""
-    now = store.clock.wall().timestamp()
+    now = store.clock.epoch()
 
     def op(tx: Tx) -> int:
         return tx.count(
@@ -117,7 +117,7 @@ def record_action(
 ) -> Any:
     """The write (an Op) recording an operator's action; run it in the same transaction as the
     action itself, or alone."""
-    now = store.clock.wall().timestamp()
+    now = store.clock.epoch()
 
     def op(tx: Tx) -> None:
         tx.run(
@@ -131,7 +131,7 @@ def record_action(
 
 def set_paused(store: DurableStore, operator: str, buyer: str, paused: bool) -> None:
     """Pause (or resume) ``buyer`` for every node of the store, and audit it (one commit)."""
-    now = store.clock.wall().timestamp()
+    now = store.clock.epoch()
     audit = record_action(store, operator, "pause" if paused else "resume", buyer)
 
     def op(tx: Tx) -> None:

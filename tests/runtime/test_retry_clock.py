@@ -20,6 +20,8 @@ async def test_system_clock() -> None:
     await clock.sleep(-1)
     assert clock.now() >= before
     assert clock.wall().tzinfo is UTC
+    wall = clock.wall().timestamp()
+    assert wall - 1.0 <= clock.epoch() <= clock.wall().timestamp() + 1.0  # the same wall time
 
 
 async def test_fake_sleep_advances_time_instantly() -> None:
@@ -55,6 +57,7 @@ def test_advance() -> None:
     clock.advance(1.5)
     assert clock.now() == 1.5
     assert clock.wall() == datetime(2030, 5, 1, 0, 0, 1, 500000, tzinfo=UTC)
+    assert clock.epoch() == clock.wall().timestamp()
     with pytest.raises(ValueError, match="cannot go backwards"):
         clock.advance(-1)
 

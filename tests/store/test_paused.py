@@ -85,8 +85,8 @@ async def test_a_paused_buyers_retry_waits_unsent_and_is_sent_after_resume(
     assert result is not None and result["disposition"] == "scheduled"
     said = [r.getMessage() for r in caplog.records if r.name == "leadpost.worker"]
     assert said == [
-        f"lead lead-1: w1 is paused, so its post attempt 2 is not sent; looked at again in"
-        f" {PAUSED_RECHECK:g} s"
+        "lead lead-1: the post attempt 2 to w1 is not sent (w1 is paused by an operator: the"
+        f" retry waits until it is resumed); looked at again in {PAUSED_RECHECK:g} s"
     ]
     assert await rounds(store, clock, camp) == 0  # not due again yet
     set_paused(store, "ops", "w1", False)
