@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.auction.phases import GRACE, Sender, eligible, ping_all, run_checks
+from engine.auction.phases import GRACE, PingRound, Sender, eligible, ping_all, run_checks
 from engine.auction.record import Recorder, money, post_failed, said
 from engine.auction.result import RouteResult, Step
 from engine.auction.select import Bid, PostStep, Turns, post_step, rank, read_bid, take_turns
@@ -233,29 +233,37 @@ class _Sale:
             rec.attempt("ping", outcome, bid=shown)
             read[b.buyer] = amount, why
 
-        pings = await ping_all(
+        # The bids are taken at the deadline (or once everybody answered); a ping still out
+        # then is recorded late when its send ends, while the lead is posted (see PingRound).
+        async with PingRound(
             self.r.runtime, buyers, self.ctx(), rec, env=env, deadline=self.ping_deadline,
             each=each,
-        )  # fmt: skip
-        bids: list[Bid] = []
-        for b in buyers:  # in the campaign's order, whatever order the answers came in
-            outcome = pings[b.buyer]
-            amount, why = read[b.buyer]
-            if amount is None:
-                rec.why(b.buyer, why or f"no bid ({said(outcome)})")
-                continue
-            bids.append(Bid(b.buyer, amount, None, b.priority))
-            rec.why(b.buyer, f"bid {money(amount)}")
-        bids = self.tie_break(bids)
+        ) as pings:  # fmt: skip
+            answered = await pings.bids()
+            bids: list[Bid] = []
+            for b in buyers:  # in the campaign's order, whatever order the answers came in
+                if b.buyer not in answered:  # the final reason comes with its outcome, below
+                    rec.why(b.buyer, "no bid (late: no answer by the ping deadline)")
+                    continue
+                amount, why = read[b.buyer]
+                if amount is None:
+                    rec.why(b.buyer, why or f"no bid ({said(answered[b.buyer])})")
+                    continue
+                bids.append(Bid(b.buyer, amount, None, b.priority))
+                rec.why(b.buyer, f"bid {money(amount)}")
+            bids = self.tie_break(bids)
 
-        async def post(bid: Bid) -> PostStep:
-            ping = pings[bid.buyer]
-            return await self.post(by_id[bid.buyer], "post", bid.amount, {"ping": ping.values})
+            async def post(bid: Bid) -> PostStep:
+                ping = answered[bid.buyer]
+                return await self.post(by_id[bid.buyer], "post", bid.amount, {"ping": ping.values})
 
-        ranked = rank(bids)
-        turns = await take_turns(ranked, post, limit=c.max_post_attempts, expired=self.expired)
-        for bid in turns.untried:
-            rec.why(bid.buyer, f"{_untried(turns, 'outbid')} (bid {money(bid.amount)})")
+            ranked = rank(bids)
+            turns = await take_turns(ranked, post, limit=c.max_post_attempts, expired=self.expired)
+            for bid in turns.untried:
+                rec.why(bid.buyer, f"{_untried(turns, 'outbid')} (bid {money(bid.amount)})")
+        for buyer, outcome in pings.outcomes().items():
+            if buyer not in answered:
+                rec.why(buyer, f"no bid ({said(outcome)})")
         return turns
 
     def tie_break(self, bids: list[Bid]) -> list[Bid]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.auction import Router, RouteResult
-from engine.auction.phases import ping_all
+from engine.auction.phases import PingRound, ping_all
 from engine.auction.record import Recorder
 from engine.campaigns.plan import CampaignBuyer, CampaignPlan, CheckPlan
 from engine.clock import FakeClock
@@ -168,6 +168,96 @@ async def test_a_failure_recording_a_ping_is_raised_as_itself() -> None:
     ctx = RenderContext(sample_lead(), WALL, {})
     with pytest.raises(LookupError, match="cannot record a"):
         await ping_all(runtime, camp.buyers, ctx, rec, env="test", deadline=1.0, each=each)
+
+
+class HeldPing(FakeRuntime):
+    """Buyer ``held``'s ping answers only once a post was sent (a real buyer slower than the
+    deadline, whose send the runtime has not cut short yet); its bid would be the best."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.posted = asyncio.Event()
+
+    async def send(self, plan: IntegrationPlan, stage: str, *args: Any, **kw: Any) -> Outcome:
+        if plan.buyer == "held" and stage == "ping":
+            await self.posted.wait()
+        return await super().send(plan, stage, *args, **kw)
+
+    async def deliver(self, plan: IntegrationPlan, stage: str, *args: Any, **kw: Any) -> Any:
+        self.posted.set()
+        return await super().deliver(plan, stage, *args, **kw)
+
+
+async def test_the_sale_goes_on_at_the_deadline_while_a_late_ping_is_still_out() -> None:
+    """At the ping deadline the bids are taken and the lead is posted at once: the ping still
+    out is not awaited first. Its answer, which comes after the post, is discarded and recorded
+    once, as late, before the route returns; its reason keeps the campaign's order."""
+    runtime = HeldPing(
+        {"held": ("accepted", Decimal("90")), "quick": ("accepted", Decimal("20"))},
+        {"held": "accepted", "quick": "accepted"},
+    )
+    names = ("held", "quick")
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in names], ping=0.05)
+    store = MemoryStore()
+    result = await Router(runtime, store, runtime.clock, env="test").route(
+        camp, sample_lead(), lead_id="lead-1"
+    )
+    assert (result.buyer, result.price) == ("quick", Decimal("20"))
+    steps = [(e.step, e.buyer, e.outcome) for e in result.trace if e.step in ("ping", "post")]
+    assert steps == [
+        ("ping", "quick", "accepted"),
+        ("post", "quick", "accepted"),
+        ("ping", "held", "late"),
+    ]
+    assert list(result.reasons) == ["held", "quick"]
+    assert result.reasons["held"] == (
+        "no bid (late: answered after the ping deadline; the answer is discarded)"
+    )
+    pings = [a for a in store.attempts("lead-1") if a["stage"] == "ping"]
+    assert sorted((a["buyer"], a["kind"]) for a in pings) == [
+        ("held", "late"),
+        ("quick", "accepted"),
+    ]
+
+
+async def test_leaving_the_ping_phase_by_an_exception_cancels_the_pings_still_out() -> None:
+    """The sale fails while a ping is out: the ping's task is cancelled and awaited, nothing
+    more is recorded for it, and the failure comes out as itself (not an ExceptionGroup)."""
+    runtime = HeldPing({"held": ("accepted", None), "quick": ("accepted", None)}, {})
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in ("held", "quick")], ping=0.05)
+    rec = Recorder(MemoryStore(), runtime.clock, "lead-1", camp.name)
+    seen: list[str] = []
+    ctx = RenderContext(sample_lead(), WALL, {})
+    before = asyncio.all_tasks()
+    with pytest.raises(LookupError, match="the post failed"):
+        async with PingRound(
+            runtime, camp.buyers, ctx, rec, env="test", deadline=0.05,
+            each=lambda b, o: seen.append(b.buyer),
+        ) as pings:  # fmt: skip
+            assert list(await pings.bids()) == ["quick"]
+            raise LookupError("the post failed")
+    assert seen == ["quick"]
+    assert asyncio.all_tasks() == before
+
+
+async def test_a_send_that_fails_ends_the_ping_phase_at_once_with_its_exception() -> None:
+    """A failure of the runtime itself (not an outcome) is raised by the phase as itself,
+    without waiting for the deadline or for the pings still out (which are cancelled)."""
+
+    class Broken(HeldPing):
+        async def send(self, plan: IntegrationPlan, stage: str, *a: Any, **kw: Any) -> Outcome:
+            if plan.buyer == "quick":
+                raise RuntimeError("the runtime broke")
+            return await super().send(plan, stage, *a, **kw)
+
+    runtime = Broken({"held": ("accepted", None), "quick": ("accepted", None)}, {})
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in ("held", "quick")])
+    rec = Recorder(MemoryStore(), runtime.clock, "lead-1", camp.name)
+    ctx = RenderContext(sample_lead(), WALL, {})
+    before = asyncio.all_tasks()
+    with pytest.raises(RuntimeError, match="the runtime broke"):  # deadline 3600 s: not awaited
+        await ping_all(runtime, camp.buyers, ctx, rec, env="test", deadline=3600.0)
+    assert asyncio.all_tasks() == before
 
 
 async def test_post_rejection_falls_through_to_the_next_bidder(buyer_server: BuyerServer) -> None:
