@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -19,6 +21,15 @@ from engine.runtime.breaker import CircuitBreaker
 from engine.runtime.eligibility import eligibility
 from engine.runtime.outcome import Delivery, Outcome, Timings
 from engine.store.base import Store
+
+log = logging.getLogger("leadpost.route")
+
+#: What a ping still out is recorded as when the sale ends by an exception or is cancelled.
+_CUT_OFF = "cut off: the sale ended before the answer came; discarded"
+#: How early the ping phase's timer may fire and still end the phase. asyncio's timers fire
+#: on time; uvloop's (uvicorn's default loop) keep whole milliseconds and may fire up to one
+#: early, which took on-time bids as late: the phase waits out the rest then.
+_EARLY = 50e-6
 
 #: Seconds a phase may overrun its deadline before it is cut from outside (the runtime itself
 #: returns at the deadline; this only guards against a stuck send).
@@ -178,9 +189,14 @@ class PingRound:
         self.closed = False
         """True once the bids were taken: an outcome that comes later is late."""
         self._failed: list[Exception] = []
+        """What the phase raises: a failure before the bids were taken."""
+        self._broken = False
+        """True after a failure: nothing more is passed to ``each``."""
         self._tasks: list[asyncio.Task[None]] = []
         self._left = len(buyers)
         self._over: asyncio.Future[None] | None = None
+        self._due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     async def __aenter__(self) -> PingRound:
         loop = asyncio.get_running_loop()
@@ -190,21 +206,16 @@ class PingRound:
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
         try:
             await self._settle(cancel=kind is not None)
-        except BaseException:  # cancelled while waiting: so are the sends
-            for task in self._tasks:
-                task.cancel()
+        except BaseException:  # cancelled while waiting: so are the sends, before going on
+            await self._cancel()
+            self._fill(_CUT_OFF, strict=False)
             raise
-        if kind is not None:
+        if kind is not None:  # the sale failed: its exception goes on, not a recording's
+            self._fill(_CUT_OFF, strict=False)
             return
         if self._failed:
             raise self._failed[0]
-        for b in self.buyers:
-            if b.buyer not in self.got:
-                self.got[b.buyer] = late(
-                    b.buyer, "ping", "no answer by the ping deadline; discarded"
-                )
-                if self.each is not None:
-                    self.each(b, self.got[b.buyer])
+        self._fill("no answer by the ping deadline; discarded", strict=True)
 
     async def bids(self) -> dict[str, Outcome]:
         """The outcomes of the buyers that answered by the deadline (all of them, when every
@@ -216,11 +227,12 @@ class PingRound:
             # one turn of the loop, and this way the sale goes on first, the late sends'
             # bookkeeping after it (in the other order it waited for all of them).
             left = max(self.deadline - self.rec.clock.now(), 0.0)
-            timer = loop.call_at(loop.time() + left - 1e-6, self._end)
+            self._due = time.monotonic() + left
+            self._timer = loop.call_at(loop.time() + left - 1e-6, self._tick)
             try:
                 await self._over
             finally:
-                timer.cancel()
+                self._timer.cancel()
         self.closed = True
         if self._failed:  # raised as it was before: by the phase, not a task's exception
             raise self._failed[0]
@@ -231,38 +243,86 @@ class PingRound:
         """Every buyer's outcome in the campaign's order (once the ``async with`` is left)."""
         return {b.buyer: self.got[b.buyer] for b in self.buyers}
 
+    def _tick(self) -> None:
+        early = self._due - time.monotonic()
+        if early > _EARLY:  # a timer of whole milliseconds (uvloop's) fired early: not yet
+            self._timer = asyncio.get_running_loop().call_later(early, self._tick)
+            return
+        self._end()
+
     def _end(self) -> None:
         if self._over is not None and not self._over.done():
             self._over.set_result(None)
 
     async def _one(self, b: CampaignBuyer) -> None:
         try:
-            outcome = await self.sender.send(
-                b.integration, "ping", self.ctx, env=self.env, lead_id=self.rec.lead_id,
-                deadline=self.deadline,
-            )  # fmt: skip
-            late_now = self.closed or self.rec.clock.now() > self.deadline
-            if late_now and outcome.kind != "late":
+            try:
+                outcome = await self.sender.send(
+                    b.integration, "ping", self.ctx, env=self.env, lead_id=self.rec.lead_id,
+                    deadline=self.deadline,
+                )  # fmt: skip
+            except Exception as exc:
+                if not self.closed:  # the phase ends now, with this exception
+                    self._fail(exc)
+                    return
+                # The sale went on without this buyer: its failure must not fail the sale.
+                log.exception("lead %s: the late ping to %s failed", self.rec.lead_id, b.buyer)
+                why = f"the ping failed after the bids were taken ({type(exc).__name__})"
+                outcome = late(b.buyer, "ping", why)
+            if (self.closed or self.rec.clock.now() > self.deadline) and outcome.kind != "late":
                 why = "answered after the ping deadline; the answer is discarded"
                 outcome = dataclasses.replace(outcome, kind="late", retryable=False, reason=why)
             self.got[b.buyer] = outcome
-            if self.each is not None and not self._failed:  # after a failure: stop
-                self.each(b, outcome)
-        except Exception as exc:
-            self._failed.append(exc)
-            self._end()
+            if self.each is not None and not self._broken:  # after a failure: stop
+                try:
+                    self.each(b, outcome)
+                except Exception as exc:
+                    if not self.closed:
+                        self._fail(exc)
+                        return
+                    self._broken = True
+                    log.exception("lead %s: recording the ping to %s failed", self.rec.lead_id,
+                                  b.buyer)  # fmt: skip
         finally:
             self._left -= 1
             if not self._left:
                 self._end()
 
+    def _fail(self, exc: Exception) -> None:
+        self._failed.append(exc)
+        self._broken = True
+        self._end()
+
+    def _fill(self, why: str, *, strict: bool) -> None:
+        """Record ``late`` for every buyer without an outcome. Not ``strict``: a failure to
+        record is logged, not raised (another exception is on its way, or the sale went on)."""
+        for b in self.buyers:
+            if b.buyer in self.got:
+                continue
+            self.got[b.buyer] = outcome = late(b.buyer, "ping", why)
+            if self.each is None or self._broken:
+                continue
+            if strict:
+                self.each(b, outcome)
+                continue
+            try:
+                self.each(b, outcome)
+            except Exception:
+                log.exception("lead %s: recording the ping to %s failed", self.rec.lead_id, b.buyer)
+                self._broken = True
+
     async def _settle(self, *, cancel: bool) -> None:
+        """Wait for the pings still out (at most ``GRACE`` past the deadline); cancel them
+        when ``cancel``, or when they are stuck past that."""
         pending = {t for t in self._tasks if not t.done()}
-        if not pending:
-            return
-        if not cancel:
-            wait = max(self.deadline - self.rec.clock.now(), 0.0) + GRACE
+        if pending and not cancel:
+            wait = max(self.deadline + GRACE - self.rec.clock.now(), 0.0)
             _, pending = await asyncio.wait(pending, timeout=wait)
+        if pending:
+            await self._cancel()
+
+    async def _cancel(self) -> None:
+        pending = [t for t in self._tasks if not t.done()]
         for task in pending:
             task.cancel()
         if pending:

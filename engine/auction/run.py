@@ -181,6 +181,9 @@ class _Sale:
         self.posted: list[str] = []
         self.sale: tuple[str, Decimal | None, str | None] | None = None
         self.pending: Outcome | None = None
+        self.turns: Turns[Any] | None = None
+        """The auction's turns, kept before its late pings are waited for: a total deadline
+        that passes while they are still out must not lose a sale already made."""
 
     def ctx(self, prior: Mapping[str, Mapping[str, Any]] | None = None) -> RenderContext:
         """The lead's context, with the runtime's environment (so no send copies it per ping)."""
@@ -214,7 +217,7 @@ class _Sale:
                 raise
             if self.sale is None:
                 return self.cut_short()
-        return self.finish(turns)
+        return self.finish(turns if turns is not None else self.turns)
 
     # -- modes --------------------------------------------------------------------------------
 
@@ -259,6 +262,7 @@ class _Sale:
 
             ranked = rank(bids)
             turns = await take_turns(ranked, post, limit=c.max_post_attempts, expired=self.expired)
+            self.turns = turns
             for bid in turns.untried:
                 rec.why(bid.buyer, f"{_untried(turns, 'outbid')} (bid {money(bid.amount)})")
         for buyer, outcome in pings.outcomes().items():

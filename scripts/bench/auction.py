@@ -635,7 +635,8 @@ async def scenario_two(
 
             async def ours_two(i: int) -> None:
                 result = await router.route(camp, lead, lead_id=f"lead-{i}")
-                # The ping phase ended when ping_all returned with every bid, before the post.
+                # The ping phase ended when the sale took its bids (PingRound.bids), before
+                # the post; late pings are recorded while the post goes.
                 assert result.pinged is not None
                 ping_phases.append(result.pinged / 1000)
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from engine.auction import Router, RouteResult
+from engine.auction import Router, RouteResult, phases
+from engine.auction import run as run_module
 from engine.auction.phases import PingRound, ping_all
 from engine.auction.record import Recorder
 from engine.campaigns.plan import CampaignBuyer, CampaignPlan, CheckPlan
@@ -221,23 +222,115 @@ async def test_the_sale_goes_on_at_the_deadline_while_a_late_ping_is_still_out()
 
 
 async def test_leaving_the_ping_phase_by_an_exception_cancels_the_pings_still_out() -> None:
-    """The sale fails while a ping is out: the ping's task is cancelled and awaited, nothing
-    more is recorded for it, and the failure comes out as itself (not an ExceptionGroup)."""
+    """The sale fails while a ping is out (here before the deadline, an hour away): the ping's
+    task is cancelled and awaited, not waited for, and recorded once as cut off; the failure
+    comes out as itself (not an ExceptionGroup)."""
     runtime = HeldPing({"held": ("accepted", None), "quick": ("accepted", None)}, {})
-    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in ("held", "quick")], ping=0.05)
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in ("held", "quick")])
     rec = Recorder(MemoryStore(), runtime.clock, "lead-1", camp.name)
-    seen: list[str] = []
+    seen: list[tuple[str, str]] = []
     ctx = RenderContext(sample_lead(), WALL, {})
     before = asyncio.all_tasks()
-    with pytest.raises(LookupError, match="the post failed"):
-        async with PingRound(
-            runtime, camp.buyers, ctx, rec, env="test", deadline=0.05,
-            each=lambda b, o: seen.append(b.buyer),
-        ) as pings:  # fmt: skip
-            assert list(await pings.bids()) == ["quick"]
-            raise LookupError("the post failed")
-    assert seen == ["quick"]
+    with pytest.raises(LookupError, match="the sale failed"):
+        async with asyncio.timeout(60):  # a hang is a failure, not a slow pass
+            async with PingRound(
+                runtime, camp.buyers, ctx, rec, env="test", deadline=3600.0,
+                each=lambda b, o: seen.append((b.buyer, o.kind)),
+            ):  # fmt: skip
+                while not seen:  # quick's answer, then the sale fails
+                    await asyncio.sleep(0)
+                raise LookupError("the sale failed")
+    assert seen == [("quick", "accepted"), ("held", "late")]
     assert asyncio.all_tasks() == before
+
+
+class LatePingBreaks(HeldPing):
+    """Like HeldPing, but the held ping fails (a bug in the runtime) once the post was sent."""
+
+    async def send(self, plan: IntegrationPlan, stage: str, *a: Any, **kw: Any) -> Outcome:
+        if plan.buyer == "held" and stage == "ping":
+            await self.posted.wait()
+            raise RuntimeError("the late ping broke")
+        return await super().send(plan, stage, *a, **kw)
+
+
+async def test_a_late_ping_that_fails_after_the_sale_does_not_undo_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The bids were taken and the lead sold; then the late ping's send fails. The sale
+    stands, the failure is logged, and the buyer is recorded late with what happened."""
+    runtime = LatePingBreaks(
+        {"held": ("accepted", Decimal("90")), "quick": ("accepted", Decimal("20"))},
+        {"held": "accepted", "quick": "accepted"},
+    )
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in ("held", "quick")], ping=0.05)
+    store = MemoryStore()
+    result = await Router(runtime, store, runtime.clock, env="test").route(
+        camp, sample_lead(), lead_id="lead-1"
+    )
+    assert (result.disposition, result.buyer) == ("sold", "quick")
+    assert result.reasons["held"] == (
+        "no bid (late: the ping failed after the bids were taken (RuntimeError))"
+    )
+    pings = sorted(
+        (a["buyer"], a["kind"]) for a in store.attempts("lead-1") if a["stage"] == "ping"
+    )
+    assert pings == [("held", "late"), ("quick", "accepted")]
+    assert "the late ping to held failed" in caplog.text
+
+
+class StuckPing(HeldPing):
+    """Buyer ``held``'s ping never ends by itself (a send the runtime failed to cut short)."""
+
+    async def send(self, plan: IntegrationPlan, stage: str, *a: Any, **kw: Any) -> Outcome:
+        if plan.buyer == "held" and stage == "ping":
+            await asyncio.Event().wait()
+        return await super().send(plan, stage, *a, **kw)
+
+
+async def test_a_sale_made_stands_when_the_total_deadline_passes_waiting_for_a_stuck_ping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lead was sold while a stuck ping was still out; the total deadline passes while the
+    auction waits for that ping: the result is the sale (not "unsold"), and the stuck ping is
+    recorded as cut off. GRACE is 1 s here so the order of events does not hang on speed: the
+    sale after 0.05 s, the total deadline at 1.04 s, the wait for the ping until 1.05 s."""
+    monkeypatch.setattr(phases, "GRACE", 1.0)
+    monkeypatch.setattr(run_module, "GRACE", 1.0)
+    runtime = StuckPing(
+        {"held": ("accepted", Decimal("90")), "quick": ("accepted", Decimal("20"))},
+        {"held": "accepted", "quick": "accepted"},
+    )
+    names = ("held", "quick")
+    camp = campaign([plan("bidder", n, "http://127.0.0.1:9") for n in names], ping=0.05)
+    camp = dataclasses.replace(camp, total_deadline=0.04)
+    store = MemoryStore()
+    result = await Router(runtime, store, runtime.clock, env="test").route(
+        camp, sample_lead(), lead_id="lead-1"
+    )
+    assert (result.disposition, result.buyer) == ("sold", "quick")
+    held = [e for e in result.trace if e.buyer == "held" and e.step == "ping"]
+    assert [(e.outcome, e.reason) for e in held] == [("late", phases._CUT_OFF)]
+
+
+def test_a_phase_timer_that_fires_early_waits_out_the_rest() -> None:
+    """uvloop's timers keep whole milliseconds and may fire up to one early: the phase does
+    not end then (on-time answers would count as late), it waits out the rest."""
+
+    async def main() -> None:
+        rec = Recorder(MemoryStore(), fake_clock(), "lead-1", "c")
+        ctx = RenderContext(sample_lead(), WALL, {})
+        pings = PingRound(FakeRuntime({}, {}), [], ctx, rec, env="test", deadline=1.0)
+        pings._over = asyncio.get_running_loop().create_future()
+        pings._due = time.monotonic() + 3600.0
+        pings._tick()
+        assert not pings._over.done() and pings._timer is not None
+        pings._timer.cancel()
+        pings._due = time.monotonic() - 0.001
+        pings._tick()
+        assert pings._over.done()
+
+    asyncio.run(main())
 
 
 async def test_a_send_that_fails_ends_the_ping_phase_at_once_with_its_exception() -> None:
@@ -256,7 +349,8 @@ async def test_a_send_that_fails_ends_the_ping_phase_at_once_with_its_exception(
     ctx = RenderContext(sample_lead(), WALL, {})
     before = asyncio.all_tasks()
     with pytest.raises(RuntimeError, match="the runtime broke"):  # deadline 3600 s: not awaited
-        await ping_all(runtime, camp.buyers, ctx, rec, env="test", deadline=3600.0)
+        async with asyncio.timeout(60):  # a hang is a failure, not a slow pass
+            await ping_all(runtime, camp.buyers, ctx, rec, env="test", deadline=3600.0)
     assert asyncio.all_tasks() == before
 
 
