@@ -157,7 +157,7 @@ def test_db_status_upgrade_and_archive(
     """status lists the migrations; upgrade says the version; archive moves old attempts."""
     code, out = cli(capsys, "db", "status")
     assert code == 0 and "journal, leads, holds" in out and "up to date" in out
-    assert "schema version 3 (latest 3)" in cli(capsys, "db", "upgrade")[1]
+    assert "schema version 4 (latest 4)" in cli(capsys, "db", "upgrade")[1]
     assert "moved 0 attempts" in cli(capsys, "db", "archive")[1]
     assert "moved 2 attempts" in cli(capsys, "db", "archive", "--days", "0")[1]
     code, out = cli(capsys, "history", "L1", "--format", "json")
