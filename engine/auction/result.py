@@ -71,9 +71,10 @@ class RouteResult:
     """Milliseconds routing took (on the router's clock)."""
     pinged: float | None = None
     """Milliseconds from the start until the last ping phase ended and its bids were known (None
-    when nobody was pinged). Pings are recorded as their answers come, so the trace's last ping
-    can be earlier: this one includes any wait for the event loop after it (admission control
-    reads it). Not part of ``to_dict``."""
+    when nobody was pinged). Pings are recorded as their answers come, so the trace's last
+    on-time ping can be earlier: this one includes any wait for the event loop after it
+    (admission control reads it); pings cut at the deadline are recorded after it, while the
+    lead is posted. Not part of ``to_dict``."""
 
     @property
     def sold(self) -> bool:

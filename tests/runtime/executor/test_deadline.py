@@ -89,3 +89,22 @@ async def test_a_deadline_already_past_sends_nothing(
     """No time left: late at once, no request."""
     outcome = await rt.send(plan, "ping", ctx, env="test", lead_id="L-1", deadline=rt.clock.now())
     assert outcome.kind == "late" and buyer_server.received() == []
+
+
+def test_a_loop_with_millisecond_timers_gets_slack_on_deadlines() -> None:
+    """uvloop (what ``leadpost serve`` runs on) keeps whole milliseconds and fires timers up to
+    about one early: an attempt's timer gets COARSE_TIMER_SLACK there, and none on asyncio's
+    own loops, whose timers fire on time."""
+    import asyncio
+
+    import uvloop
+
+    from engine.runtime.executor import COARSE_TIMER_SLACK, timer_slack
+
+    plain, coarse = asyncio.new_event_loop(), uvloop.new_event_loop()
+    try:
+        assert timer_slack(plain) == 0.0
+        assert timer_slack(coarse) == COARSE_TIMER_SLACK > 0.001
+    finally:
+        plain.close()
+        coarse.close()
