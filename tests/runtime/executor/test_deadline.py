@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -108,3 +109,54 @@ def test_a_loop_with_millisecond_timers_gets_slack_on_deadlines() -> None:
     finally:
         plain.close()
         coarse.close()
+
+
+async def test_a_request_whose_turn_comes_after_its_deadline_is_not_sent(
+    plan: IntegrationPlan, ctx: RenderContext
+) -> None:
+    """A buyer taking one request at a time: the second ping waits for the first, and its turn
+    comes after its deadline (on the fake clock; its timer, 30 s of real time away, has not
+    fired). It returns late and never leaves: on uvloop a timer may fire up to 2 ms after the
+    deadline (COARSE_TIMER_SLACK), and nothing may be sent in that window."""
+    import asyncio
+
+    from engine.clock import FakeClock
+    from engine.runtime.outcome import Outcome
+    from engine.runtime.timing import Phases
+    from engine.runtime.wire import WireAnswer, WireRequest
+
+    class Held:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+            self.go = asyncio.Event()
+
+        async def send(self, request: WireRequest, phases: Phases) -> WireAnswer:
+            self.sent.append(request.url)
+            await self.go.wait()
+            body = b'{"status": "bid", "bid": "12.50", "ping_id": 98765}'
+            return WireAnswer(200, (("Content-Type", "application/json"),), body)
+
+        async def aclose(self) -> None:
+            return None
+
+    clock, wire = FakeClock(), Held()
+    one_at_a_time = dataclasses.replace(plan, concurrency=1)
+    async with Runtime(clock=clock, environ=ENV, wire=wire) as runtime:
+
+        async def ping(lead_id: str) -> Outcome:
+            return await runtime.send(
+                one_at_a_time, "ping", ctx, env="test", lead_id=lead_id, deadline=30.0
+            )
+
+        first = asyncio.create_task(ping("L-1"))
+        while not wire.sent:
+            await asyncio.sleep(0)
+        second = asyncio.create_task(ping("L-2"))
+        await asyncio.sleep(0)
+        clock.advance(31.0)  # past both deadlines; then the first answer frees the slot
+        wire.go.set()
+        late = await second
+        await first
+    assert late.kind == "late" and late.reason is not None
+    assert "nothing sent" in late.reason
+    assert len(wire.sent) == 1
