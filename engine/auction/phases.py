@@ -188,8 +188,8 @@ class PingRound:
         """Every final outcome so far, by buyer."""
         self.closed = False
         """True once the bids were taken: an outcome that comes later is late."""
-        self._failed: list[Exception] = []
-        """What the phase raises: a failure before the bids were taken."""
+        self._failure: Exception | None = None
+        """What the phase raises: the first failure before the bids were taken."""
         self._broken = False
         """True after a failure: nothing more is passed to ``each``."""
         self._tasks: list[asyncio.Task[None]] = []
@@ -213,14 +213,14 @@ class PingRound:
         if kind is not None:  # the sale failed: its exception goes on, not a recording's
             self._fill(_CUT_OFF, strict=False)
             return
-        if self._failed:
-            raise self._failed[0]
+        if self._failure is not None:
+            raise self._failure
         self._fill("no answer by the ping deadline; discarded", strict=True)
 
     async def bids(self) -> dict[str, Outcome]:
         """The outcomes of the buyers that answered by the deadline (all of them, when every
         buyer answered earlier); the phase ends here (``Recorder.pinged``)."""
-        if self._left and not self._failed:
+        if self._left and self._failure is None:
             loop = asyncio.get_running_loop()
             self._over = loop.create_future()
             # A microsecond ahead of the sends' own timers for the same deadline: both fire in
@@ -234,8 +234,8 @@ class PingRound:
             finally:
                 self._timer.cancel()
         self.closed = True
-        if self._failed:  # raised as it was before: by the phase, not a task's exception
-            raise self._failed[0]
+        if self._failure is not None:  # raised as itself: by the phase, not a task's exception
+            raise self._failure
         self.rec.pinged = self.rec.ms()
         return dict(self.got)
 
@@ -289,7 +289,8 @@ class PingRound:
                 self._end()
 
     def _fail(self, exc: Exception) -> None:
-        self._failed.append(exc)
+        if self._failure is None:
+            self._failure = exc
         self._broken = True
         self._end()
 
